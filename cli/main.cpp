@@ -1,0 +1,25 @@
+// stasisctl: the command line of stasis.
+#include "cli/commands.hpp"
+#include "util/log.hpp"
+
+#include <exception>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace stasis::cli;
+  CLI::App app{"stasisctl - control and inspect stasis checkpoints"};
+  app.require_subcommand(1);
+  GlobalOptions options;
+  app.add_flag("--json", options.json, "Print machine-readable JSON");
+  app.add_flag("-v,--verbose", options.verbose, "More log output (repeatable)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "stasisctl: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,2 @@
+// Placeholder translation unit until the module gains real sources.
+namespace stasis::store {}
