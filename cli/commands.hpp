@@ -1,15 +1,24 @@
 // Command groups of stasisctl. Each group lives in its own cmd_*.cpp and
-// registers its subcommands on the top-level app.
+// registers its subcommands on the top-level app; the handler it installs
+// stores the exit code in GlobalOptions::exit_code.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 namespace stasis::cli {
 
-// Options every command understands.
+// Options every command understands, and the exit code the chosen command sets.
 struct GlobalOptions {
   bool json = false;
   int verbose = 0;
+  int exit_code = 0;
 };
+
+// `stasisctl engine`: CRIU path, version and features.
+void register_engine_commands(CLI::App& app, GlobalOptions& options);
+// `stasisctl validate`, `stasisctl schema`.
+void register_policy_commands(CLI::App& app, GlobalOptions& options);
+// Offline store commands: checkpoints, show, verify, fsck, delete, pin, ...
+void register_store_commands(CLI::App& app, GlobalOptions& options);
 
 } // namespace stasis::cli

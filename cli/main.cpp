@@ -12,6 +12,15 @@ int main(int argc, char** argv) {
   GlobalOptions options;
   app.add_flag("--json", options.json, "Print machine-readable JSON");
   app.add_flag("-v,--verbose", options.verbose, "More log output (repeatable)");
+  app.parse_complete_callback([&options] {
+    stasis::log::set_level(options.verbose >= 2   ? spdlog::level::trace
+                           : options.verbose == 1 ? spdlog::level::debug
+                                                  : spdlog::level::warn);
+  });
+
+  register_engine_commands(app, options);
+  register_policy_commands(app, options);
+  register_store_commands(app, options);
 
   try {
     app.parse(argc, argv);
@@ -21,5 +30,5 @@ int main(int argc, char** argv) {
     std::cerr << "stasisctl: " << e.what() << '\n';
     return 1;
   }
-  return 0;
+  return options.exit_code;
 }
