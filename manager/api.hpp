@@ -5,14 +5,13 @@
 
 #include "util/result.hpp"
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <variant>
 #include <vector>
 
@@ -110,10 +109,10 @@ struct CheckpointInfo {
 // Options of Checkpoint/CheckpointProcess; unset = the policy's (or ad-hoc) default.
 struct CheckpointOptions {
   std::optional<bool> leave_running;
-  std::optional<bool> shell_job;        // ad-hoc only
-  std::optional<bool> file_locks;       // ad-hoc only
-  std::optional<bool> tcp_established;  // ad-hoc only
-  std::optional<bool> ext_unix_sk;      // ad-hoc only
+  std::optional<bool> shell_job;       // ad-hoc only
+  std::optional<bool> file_locks;      // ad-hoc only
+  std::optional<bool> tcp_established; // ad-hoc only
+  std::optional<bool> ext_unix_sk;     // ad-hoc only
 };
 
 // Options of Restore.
@@ -144,10 +143,28 @@ struct EngineInfo {
 };
 
 // Events the manager announces; the D-Bus layer turns them into signals.
-struct RunStartedEvent { std::string run; std::string job; RunKind kind; };
-struct RunProgressEvent { std::string run; std::string phase; std::uint64_t done; std::uint64_t total; };
-struct RunFinishedEvent { std::string run; std::string job; RunKind kind; RunState result; std::string checkpoint; std::string error; };
-struct CheckpointsChangedEvent { std::string job; };
+struct RunStartedEvent {
+  std::string run;
+  std::string job;
+  RunKind kind;
+};
+struct RunProgressEvent {
+  std::string run;
+  std::string phase;
+  std::uint64_t done;
+  std::uint64_t total;
+};
+struct RunFinishedEvent {
+  std::string run;
+  std::string job;
+  RunKind kind;
+  RunState result;
+  std::string checkpoint;
+  std::string error;
+};
+struct CheckpointsChangedEvent {
+  std::string job;
+};
 struct JobsChangedEvent {};
 using Event = std::variant<RunStartedEvent, RunProgressEvent, RunFinishedEvent,
                            CheckpointsChangedEvent, JobsChangedEvent>;
@@ -172,17 +189,17 @@ public:
 
   virtual MResult<void> cancel_run(const Caller& caller, const std::string& run) = 0;
   virtual MResult<RunInfo> get_run(const Caller& caller, const std::string& run) = 0;
-  virtual MResult<std::vector<RunInfo>> list_runs(const Caller& caller, const std::string& job,
-                                                  std::uint32_t limit) = 0;
+  virtual MResult<std::vector<RunInfo>>
+  list_runs(const Caller& caller, const std::string& job, std::uint32_t limit) = 0;
 
-  virtual MResult<std::vector<CheckpointInfo>> list_checkpoints(const Caller& caller,
-                                                                const std::string& job) = 0;
+  virtual MResult<std::vector<CheckpointInfo>>
+  list_checkpoints(const Caller& caller, const std::string& job) = 0;
   virtual MResult<void> delete_checkpoint(const Caller& caller, const std::string& job,
                                           const std::string& checkpoint) = 0;
   virtual MResult<void> pin_checkpoint(const Caller& caller, const std::string& job,
                                        const std::string& checkpoint, bool pinned) = 0;
-  virtual MResult<std::vector<std::string>> prune(const Caller& caller, const std::string& job,
-                                                  bool dry_run) = 0;
+  virtual MResult<std::vector<std::string>>
+  prune(const Caller& caller, const std::string& job, bool dry_run) = 0;
   virtual MResult<VerifyReport> verify(const Caller& caller, const std::string& job,
                                        const std::string& checkpoint) = 0;
 
