@@ -1,0 +1,261 @@
+#include "manager/run_queue.hpp"
+
+#include "manager/run_history.hpp"
+#include "util/log.hpp"
+
+#include <algorithm>
+#include <exception>
+
+namespace stasis::manager {
+
+RunQueue::RunQueue(unsigned max_concurrent, const Clock& clock, RunHistory* history)
+    : m_clock(clock), m_history(history) {
+  for (unsigned i = 0; i < std::max(1u, max_concurrent); ++i) {
+    m_workers.emplace_back([this] { worker(); });
+  }
+}
+
+RunQueue::~RunQueue() {
+  shutdown();
+}
+
+void RunQueue::set_event_sink(EventSink sink) {
+  std::lock_guard lock(m_mutex);
+  m_sink = std::move(sink);
+}
+
+void RunQueue::emit(const Event& event) {
+  EventSink sink;
+  {
+    std::lock_guard lock(m_mutex);
+    sink = m_sink;
+  }
+  if (sink) {
+    sink(event);
+  }
+}
+
+void RunQueue::record(const RunInfo& run) {
+  if (m_history == nullptr) {
+    return;
+  }
+  if (auto recorded = m_history->record(run); !recorded) {
+    log::get("manager")->warn("run {} of job {}: {}", run.id, run.job,
+                              recorded.error().message);
+  }
+}
+
+std::string RunQueue::next_id_locked(TimePoint now) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  return fmt::format("r-{:013}-{:06}", ms.count(), ++m_counter);
+}
+
+MResult<std::string> RunQueue::submit(RunRequest request) {
+  if (request.job.empty() || !request.work) {
+    return fail(ErrorCode::InvalidArgument, "a run needs a job and work to do");
+  }
+  const TimePoint now = m_clock.now();
+  RunInfo info;
+  info.job = request.job;
+  info.kind = request.kind;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) {
+      return fail(ErrorCode::Busy, "stasisd is stopping; run of job {} not started",
+                  request.job);
+    }
+    info.id = next_id_locked(now);
+    if (request.scheduled) {
+      for (const auto& [id, active] : m_active) {
+        if (active.info.job == request.job) {
+          info.state = RunState::Skipped;
+          info.finished = now;
+          info.error = fmt::format("skipped: run {} of job {} is still {}", id,
+                                   request.job, to_string(active.info.state));
+          break;
+        }
+      }
+    }
+    if (info.state != RunState::Skipped) {
+      info.state = RunState::Queued;
+      m_active.emplace(info.id,
+                       ActiveRun{info, std::move(request.work), std::stop_source{}, 0});
+      m_pending.push_back(info.id);
+    }
+  }
+  record(info);
+  if (info.state == RunState::Skipped) {
+    log::get("manager")->info("{}", info.error);
+    emit(RunFinishedEvent{info.id, info.job, info.kind, info.state, "", info.error});
+  } else {
+    m_work_cv.notify_one();
+  }
+  return info.id;
+}
+
+MResult<void> RunQueue::cancel(const std::string& run) {
+  RunInfo cancelled;
+  {
+    std::lock_guard lock(m_mutex);
+    auto found = m_active.find(run);
+    if (found == m_active.end()) {
+      auto past = m_history ? m_history->find(run) : std::nullopt;
+      if (past) {
+        return fail(ErrorCode::InvalidArgument, "run {} already finished ({})", run,
+                    to_string(past->state));
+      }
+      return fail(ErrorCode::NoSuchRun, "no run {}", run);
+    }
+    if (found->second.info.state == RunState::Running) {
+      found->second.stop.request_stop();
+      return {};
+    }
+    m_pending.erase(std::find(m_pending.begin(), m_pending.end(), run));
+    cancelled = found->second.info;
+    m_active.erase(found);
+  }
+  cancelled.state = RunState::Cancelled;
+  cancelled.finished = m_clock.now();
+  cancelled.error = "cancelled before it started";
+  record(cancelled);
+  emit(RunFinishedEvent{cancelled.id, cancelled.job, cancelled.kind, cancelled.state, "",
+                        cancelled.error});
+  m_idle_cv.notify_all();
+  return {};
+}
+
+std::optional<RunInfo> RunQueue::get(const std::string& run) const {
+  {
+    std::lock_guard lock(m_mutex);
+    if (auto found = m_active.find(run); found != m_active.end()) {
+      return found->second.info;
+    }
+  }
+  return m_history ? m_history->find(run) : std::nullopt;
+}
+
+std::vector<RunInfo> RunQueue::active() const {
+  std::lock_guard lock(m_mutex);
+  std::vector<RunInfo> runs;
+  for (const auto& [id, active] : m_active) {
+    runs.push_back(active.info); // ids sort in submission order
+  }
+  return runs;
+}
+
+bool RunQueue::busy(const std::string& job) const {
+  std::lock_guard lock(m_mutex);
+  return std::any_of(m_active.begin(), m_active.end(),
+                     [&](const auto& entry) { return entry.second.info.job == job; });
+}
+
+void RunQueue::wait_idle() {
+  std::unique_lock lock(m_mutex);
+  m_idle_cv.wait(lock, [this] { return m_active.empty(); });
+}
+
+void RunQueue::worker() {
+  std::unique_lock lock(m_mutex);
+  while (true) {
+    auto next = m_pending.end();
+    m_work_cv.wait(lock, [&] {
+      next = std::find_if(m_pending.begin(), m_pending.end(), [&](const std::string& id) {
+        return m_running_jobs.count(m_active.at(id).info.job) == 0;
+      });
+      return m_stopping || next != m_pending.end();
+    });
+    if (m_stopping) {
+      return;
+    }
+    std::string id = *next;
+    m_pending.erase(next);
+    ActiveRun& run = m_active.at(id);
+    run.info.state = RunState::Running;
+    run.info.started = m_clock.now();
+    m_running_jobs.insert(run.info.job);
+    RunInfo info = run.info;
+    RunWork work = run.work;
+    std::stop_token stop = run.stop.get_token();
+    lock.unlock();
+
+    record(info);
+    emit(RunStartedEvent{info.id, info.job, info.kind});
+    RunContext context(info.id, info.job, info.kind, stop,
+                       [this](const RunProgressEvent& event) { emit(event); });
+    RunOutcome outcome;
+    try {
+      outcome = work(context);
+    } catch (const std::exception& error) {
+      outcome = RunOutcome{RunState::Failed, "", 0,
+                           fmt::format("internal error: {}", error.what())};
+    }
+    finish(id, std::move(outcome));
+    lock.lock();
+  }
+}
+
+void RunQueue::finish(const std::string& id, RunOutcome outcome) {
+  RunInfo info;
+  {
+    std::lock_guard lock(m_mutex);
+    ActiveRun& run = m_active.at(id);
+    info = run.info;
+    bool stopped = run.stop.stop_requested();
+    m_running_jobs.erase(info.job);
+    m_active.erase(id);
+    info.state = outcome.state;
+    if (info.state != RunState::Succeeded && info.state != RunState::Cancelled) {
+      info.state = stopped ? RunState::Cancelled : RunState::Failed;
+    }
+    info.checkpoint = outcome.checkpoint;
+    info.pid = outcome.pid;
+    info.error = outcome.error;
+    if (info.state == RunState::Cancelled && info.error.empty()) {
+      info.error = "cancelled while running";
+    }
+    info.frozen_usec = outcome.frozen_usec;
+    info.logical_bytes = outcome.logical_bytes;
+    info.stored_bytes = outcome.stored_bytes;
+    info.finished = m_clock.now();
+  }
+  // Record before telling anyone: a RunFinished listener may query the history.
+  record(info);
+  emit(RunFinishedEvent{info.id, info.job, info.kind, info.state, info.checkpoint,
+                        info.error});
+  m_work_cv.notify_all(); // the job is free again
+  m_idle_cv.notify_all();
+}
+
+void RunQueue::shutdown() {
+  std::vector<RunInfo> dropped;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping && m_workers.empty()) {
+      return;
+    }
+    m_stopping = true;
+    for (const auto& id : m_pending) {
+      dropped.push_back(m_active.at(id).info);
+      m_active.erase(id);
+    }
+    m_pending.clear();
+    for (auto& [id, run] : m_active) {
+      run.stop.request_stop();
+    }
+  }
+  m_work_cv.notify_all();
+  for (auto& worker : m_workers) {
+    worker.join();
+  }
+  m_workers.clear();
+  for (auto& run : dropped) {
+    run.state = RunState::Cancelled;
+    run.finished = m_clock.now();
+    run.error = "stasisd stopped before the run started";
+    record(run);
+    emit(RunFinishedEvent{run.id, run.job, run.kind, run.state, "", run.error});
+  }
+  m_idle_cv.notify_all();
+}
+
+} // namespace stasis::manager

@@ -1,0 +1,149 @@
+// Runs jobs' work with a global concurrency limit and never two runs of one
+// job at once.
+//
+// Rules:
+// - On-demand requests queue per job: runs of one job run one after another in
+//   submission order, so 50 concurrent requests over 5 jobs are all run, none
+//   overlapping within a job.
+// - A scheduled request for a job that has a run queued or running is not
+//   queued: it is recorded at once as Skipped (error names the blocking run),
+//   announced with RunFinished, and its id is returned.
+// - Runs start in submission order among jobs that are free; at most
+//   max_concurrent run at once (one worker thread each).
+// - cancel(): a queued run becomes Cancelled immediately; a running run has its
+//   stop token fired, and ends Cancelled when its work returns anything but
+//   success (work that finishes despite the request ends Succeeded).
+// - Every state change (Queued, Running, final) is recorded in the RunHistory
+//   (if given); events go to the EventSink: RunStarted, RunProgress (from the
+//   work), RunFinished - in that order for a run, from the thread that runs it.
+#pragma once
+
+#include "manager/api.hpp"
+#include "manager/clock.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace stasis::manager {
+
+class RunHistory;
+
+// What a run's work reports back.
+struct RunOutcome {
+  RunState state = RunState::Succeeded; // Succeeded, Failed or Cancelled
+  std::string checkpoint;
+  pid_t pid = 0;
+  std::string error;
+  std::uint64_t frozen_usec = 0;
+  std::uint64_t logical_bytes = 0;
+  std::uint64_t stored_bytes = 0;
+};
+
+// Handed to the work of a run: who it is, its stop token, progress reports.
+class RunContext {
+public:
+  RunContext(std::string run_id, std::string job, RunKind kind, std::stop_token stop,
+             std::function<void(const RunProgressEvent&)> progress)
+      : m_run_id(std::move(run_id)), m_job(std::move(job)), m_kind(kind),
+        m_stop(std::move(stop)), m_progress(std::move(progress)) {}
+
+  const std::string& run_id() const { return m_run_id; }
+  const std::string& job() const { return m_job; }
+  RunKind kind() const { return m_kind; }
+  // Fired by cancel() and shutdown(); long work must check it.
+  std::stop_token stop_token() const { return m_stop; }
+  bool stop_requested() const { return m_stop.stop_requested(); }
+  // Announces progress as a RunProgress event.
+  void progress(const std::string& phase, std::uint64_t done, std::uint64_t total) {
+    m_progress(RunProgressEvent{m_run_id, phase, done, total});
+  }
+
+private:
+  std::string m_run_id;
+  std::string m_job;
+  RunKind m_kind;
+  std::stop_token m_stop;
+  std::function<void(const RunProgressEvent&)> m_progress;
+};
+
+using RunWork = std::function<RunOutcome(RunContext&)>;
+
+// A request to run work for a job.
+struct RunRequest {
+  std::string job;
+  RunKind kind = RunKind::Checkpoint;
+  bool scheduled = false; // scheduled runs are skipped, not queued, when busy
+  RunWork work;
+};
+
+class RunQueue {
+public:
+  // history may be null (no persistence); it must outlive the queue.
+  RunQueue(unsigned max_concurrent, const Clock& clock, RunHistory* history = nullptr);
+  ~RunQueue();
+  RunQueue(const RunQueue&) = delete;
+  RunQueue& operator=(const RunQueue&) = delete;
+
+  // Sets the receiver of run events.
+  void set_event_sink(EventSink sink);
+
+  // Queues (or skips, see above) a run; returns its id "r-<unix-ms>-<counter>".
+  MResult<std::string> submit(RunRequest request);
+
+  // Cancels a queued or running run.
+  MResult<void> cancel(const std::string& run);
+
+  // A run's current record: active runs from memory, others from the history.
+  std::optional<RunInfo> get(const std::string& run) const;
+
+  // Runs queued or running now, in submission order.
+  std::vector<RunInfo> active() const;
+
+  // True if the job has a run queued or running.
+  bool busy(const std::string& job) const;
+
+  // Blocks until no run is queued or running.
+  void wait_idle();
+
+  // Cancels queued runs, stops running ones and joins the workers. Idempotent.
+  void shutdown();
+
+private:
+  struct ActiveRun {
+    RunInfo info;
+    RunWork work;
+    std::stop_source stop;
+    std::uint64_t order = 0;
+  };
+
+  std::string next_id_locked(TimePoint now);
+  void worker();
+  void finish(const std::string& id, RunOutcome outcome);
+  void record(const RunInfo& run);
+  void emit(const Event& event);
+
+  const Clock& m_clock;
+  RunHistory* m_history;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_work_cv;
+  std::condition_variable m_idle_cv;
+  EventSink m_sink;
+  bool m_stopping = false;
+  std::uint64_t m_counter = 0;
+  std::map<std::string, ActiveRun> m_active;
+  std::deque<std::string> m_pending; // queued run ids, submission order
+  std::set<std::string> m_running_jobs;
+  std::vector<std::thread> m_workers;
+};
+
+} // namespace stasis::manager
