@@ -77,19 +77,26 @@ MResult<std::string> RunQueue::submit(RunRequest request) {
       }
     }
     if (info.state != RunState::Skipped) {
+      // Reserve the job now; workers see the run only after Queued is recorded,
+      // so the history never gets Queued after Running.
       info.state = RunState::Queued;
       m_active.emplace(info.id,
                        ActiveRun{info, std::move(request.work), std::stop_source{}, 0});
-      m_pending.push_back(info.id);
     }
   }
   record(info);
   if (info.state == RunState::Skipped) {
     log::get("manager")->info("{}", info.error);
     emit(RunFinishedEvent{info.id, info.job, info.kind, info.state, "", info.error});
-  } else {
-    m_work_cv.notify_one();
+    return info.id;
   }
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_active.count(info.id) != 0) { // not dropped by shutdown meanwhile
+      m_pending.push_back(info.id);
+    }
+  }
+  m_work_cv.notify_one();
   return info.id;
 }
 
@@ -106,13 +113,22 @@ MResult<void> RunQueue::cancel(const std::string& run) {
       }
       return fail(ErrorCode::NoSuchRun, "no run {}", run);
     }
+    const RunState state = found->second.info.state;
+    if (state != RunState::Queued && state != RunState::Running) {
+      return fail(ErrorCode::InvalidArgument, "run {} already finished ({})", run,
+                  to_string(state)); // finishing right now
+    }
     if (found->second.info.state == RunState::Running) {
       found->second.stop.request_stop();
       return {};
     }
-    m_pending.erase(std::find(m_pending.begin(), m_pending.end(), run));
+    if (auto pending = std::find(m_pending.begin(), m_pending.end(), run);
+        pending != m_pending.end()) {
+      m_pending.erase(pending);
+    }
     cancelled = found->second.info;
-    m_active.erase(found);
+    // Counts as cancelled now: no worker can take it off m_pending any more.
+    found->second.info.state = RunState::Cancelled;
   }
   cancelled.state = RunState::Cancelled;
   cancelled.finished = m_clock.now();
@@ -120,6 +136,10 @@ MResult<void> RunQueue::cancel(const std::string& run) {
   record(cancelled);
   emit(RunFinishedEvent{cancelled.id, cancelled.job, cancelled.kind, cancelled.state, "",
                         cancelled.error});
+  {
+    std::lock_guard lock(m_mutex);
+    m_active.erase(run);
+  }
   m_idle_cv.notify_all();
   return {};
 }
@@ -201,8 +221,6 @@ void RunQueue::finish(const std::string& id, RunOutcome outcome) {
     ActiveRun& run = m_active.at(id);
     info = run.info;
     bool stopped = run.stop.stop_requested();
-    m_running_jobs.erase(info.job);
-    m_active.erase(id);
     info.state = outcome.state;
     if (info.state != RunState::Succeeded && info.state != RunState::Cancelled) {
       info.state = stopped ? RunState::Cancelled : RunState::Failed;
@@ -218,10 +236,21 @@ void RunQueue::finish(const std::string& id, RunOutcome outcome) {
     info.stored_bytes = outcome.stored_bytes;
     info.finished = m_clock.now();
   }
-  // Record before telling anyone: a RunFinished listener may query the history.
+  // Record before the run leaves the active set: whoever sees it gone (wait_idle,
+  // a RunFinished listener) finds its final state in the history.
+  // The event goes out before too, so wait_idle() returns after every event.
   record(info);
+  {
+    std::lock_guard lock(m_mutex);
+    m_active.at(id).info = info;
+  }
   emit(RunFinishedEvent{info.id, info.job, info.kind, info.state, info.checkpoint,
                         info.error});
+  {
+    std::lock_guard lock(m_mutex);
+    m_running_jobs.erase(info.job);
+    m_active.erase(id);
+  }
   m_work_cv.notify_all(); // the job is free again
   m_idle_cv.notify_all();
 }
@@ -234,11 +263,15 @@ void RunQueue::shutdown() {
       return;
     }
     m_stopping = true;
-    for (const auto& id : m_pending) {
-      dropped.push_back(m_active.at(id).info);
-      m_active.erase(id);
-    }
     m_pending.clear();
+    for (auto it = m_active.begin(); it != m_active.end();) {
+      if (it->second.info.state == RunState::Queued) {
+        dropped.push_back(it->second.info);
+        it = m_active.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (auto& [id, run] : m_active) {
       run.stop.request_stop();
     }
