@@ -1,0 +1,215 @@
+#include "manager/target_resolver.hpp"
+
+#include "manager/identity.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <unistd.h>
+
+namespace stasis::manager {
+namespace {
+
+constexpr std::size_t k_listed_candidates = 10;
+
+template <typename... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <typename... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+Result<pid_t> existing(pid_t pid, const ProcessTable& table, const std::string& source) {
+  if (pid <= 0) {
+    return make_error("{}: {} is not a process id", source, pid);
+  }
+  auto entry = table.process(pid);
+  if (!entry) {
+    return make_error("{}: no process {}", source, pid);
+  }
+  if (entry->kernel_thread) {
+    return make_error("{}: process {} is a kernel thread", source, pid);
+  }
+  return pid;
+}
+
+std::string list_candidates(const std::vector<ProcessEntry>& candidates) {
+  std::string text;
+  for (std::size_t i = 0; i < candidates.size() && i < k_listed_candidates; ++i) {
+    const auto& entry = candidates[i];
+    std::string command = entry.cmdline.empty() ? entry.exe : entry.cmdline;
+    if (command.size() > 80) {
+      command = command.substr(0, 77) + "...";
+    }
+    text += fmt::format("{}pid {} ({})", i == 0 ? "" : ", ", entry.pid, command);
+  }
+  if (candidates.size() > k_listed_candidates) {
+    text += fmt::format(" and {} more", candidates.size() - k_listed_candidates);
+  }
+  return text;
+}
+
+// The matches none of whose ancestors is also a match.
+std::vector<ProcessEntry> tree_roots(const std::vector<ProcessEntry>& matches,
+                                     const std::map<pid_t, pid_t>& parent_of) {
+  std::set<pid_t> matched;
+  for (const auto& entry : matches) {
+    matched.insert(entry.pid);
+  }
+  std::vector<ProcessEntry> roots;
+  for (const auto& entry : matches) {
+    bool has_matching_ancestor = false;
+    pid_t current = entry.ppid;
+    for (int depth = 0; depth < 4096 && current > 0 && !has_matching_ancestor; ++depth) {
+      has_matching_ancestor = matched.count(current) != 0;
+      auto parent = parent_of.find(current);
+      current = parent == parent_of.end() ? 0 : parent->second;
+    }
+    if (!has_matching_ancestor) {
+      roots.push_back(entry);
+    }
+  }
+  return roots;
+}
+
+Result<pid_t> resolve_pidfile(const PidfileTarget& target, const ProcessTable& table) {
+  const std::string source = fmt::format("pidfile {}", target.path.string());
+  std::ifstream in(target.path);
+  if (!in) {
+    return make_error("{} cannot be read (does it exist?)", source);
+  }
+  std::string text;
+  std::getline(in, text, '\0');
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) {
+    return make_error("{} is empty", source);
+  }
+  auto last = text.find_last_not_of(" \t\r\n");
+  std::string_view word = std::string_view(text).substr(first, last - first + 1);
+  pid_t pid = 0;
+  auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), pid);
+  if (error != std::errc() || end != word.data() + word.size()) {
+    return make_error("{} does not hold a pid: '{}'", source,
+                      word.substr(0, std::min<std::size_t>(word.size(), 40)));
+  }
+  auto resolved = existing(pid, table, source);
+  if (!resolved) {
+    return make_error("{} (stale pidfile?)", resolved.error().message);
+  }
+  return resolved;
+}
+
+Result<std::regex> compile(const std::string& pattern, const char* what) {
+  try {
+    return std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& error) {
+    return make_error("invalid {} regex '{}': {}", what, pattern, error.what());
+  }
+}
+
+Result<pid_t> resolve_process(const ProcessTarget& target, const ProcessTable& table) {
+  const std::string source = describe(Target{target});
+  auto exe = STASIS_TRY(compile(target.exe, "exe"));
+  auto cmdline = STASIS_TRY(compile(target.cmdline, "cmdline"));
+  std::optional<uid_t> uid;
+  if (target.user) {
+    uid = find_uid(*target.user);
+    if (!uid) {
+      return make_error("{}: there is no user named '{}'", source, *target.user);
+    }
+  }
+  auto all = table.processes();
+  std::map<pid_t, pid_t> parent_of;
+  std::vector<ProcessEntry> matches;
+  for (const auto& entry : all) {
+    parent_of[entry.pid] = entry.ppid;
+    if (entry.kernel_thread || entry.pid == getpid() || (uid && entry.uid != *uid)) {
+      continue;
+    }
+    if ((target.exe.empty() || std::regex_search(entry.exe, exe)) &&
+        (target.cmdline.empty() || std::regex_search(entry.cmdline, cmdline))) {
+      matches.push_back(entry);
+    }
+  }
+  auto roots = tree_roots(matches, parent_of);
+  if (roots.empty()) {
+    return make_error("{}: no process matches", source);
+  }
+  if (roots.size() > 1) {
+    return make_error("{}: {} separate process trees match, expected one: {}; narrow the "
+                      "regex or add a user",
+                      source, roots.size(), list_candidates(roots));
+  }
+  return roots.front().pid;
+}
+
+Result<pid_t> resolve_cgroup(const CgroupTarget& target, const ProcessTable& table) {
+  const std::string source = fmt::format("cgroup {}", target.path);
+  auto members = STASIS_TRY(table.cgroup_members(target.path));
+  std::set<pid_t> inside(members.begin(), members.end());
+  std::vector<ProcessEntry> roots;
+  for (pid_t pid : inside) {
+    auto entry = table.process(pid);
+    if (entry && inside.count(entry->ppid) == 0) {
+      roots.push_back(*entry);
+    }
+  }
+  if (roots.empty()) {
+    return make_error("{} has no processes", source);
+  }
+  if (roots.size() > 1) {
+    return make_error("{} holds {} process trees, expected one: {}", source, roots.size(),
+                      list_candidates(roots));
+  }
+  return roots.front().pid;
+}
+
+} // namespace
+
+std::string describe(const Target& target) {
+  return std::visit(
+      Overloaded{
+          [](const PidTarget& t) { return fmt::format("pid {}", t.pid); },
+          [](const PidfileTarget& t) {
+            return fmt::format("pidfile {}", t.path.string());
+          },
+          [](const ProcessTarget& t) {
+            std::string text = "process";
+            if (!t.exe.empty()) {
+              text += fmt::format(" exe=~'{}'", t.exe);
+            }
+            if (!t.cmdline.empty()) {
+              text += fmt::format(" cmdline=~'{}'", t.cmdline);
+            }
+            if (t.user) {
+              text += fmt::format(" user={}", *t.user);
+            }
+            return text;
+          },
+          [](const CgroupTarget& t) { return fmt::format("cgroup {}", t.path); },
+          [](const SystemdUnitTarget& t) {
+            return fmt::format("systemd unit {}", t.unit);
+          },
+      },
+      target);
+}
+
+Result<pid_t> resolve_target(const Target& target, const ProcessTable& table) {
+  return std::visit(
+      Overloaded{
+          [&](const PidTarget& t) { return existing(t.pid, table, describe(target)); },
+          [&](const PidfileTarget& t) { return resolve_pidfile(t, table); },
+          [&](const ProcessTarget& t) { return resolve_process(t, table); },
+          [&](const CgroupTarget& t) { return resolve_cgroup(t, table); },
+          [&](const SystemdUnitTarget& t) -> Result<pid_t> {
+            auto pid = STASIS_TRY(table.systemd_main_pid(t.unit));
+            return existing(pid, table, describe(target));
+          },
+      },
+      target);
+}
+
+} // namespace stasis::manager

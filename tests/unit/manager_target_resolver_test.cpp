@@ -1,0 +1,165 @@
+#include "manager/target_resolver.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace stasis::manager {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FakeProcessTable : public ProcessTable {
+public:
+  void add(pid_t pid, pid_t ppid, const std::string& exe, const std::string& cmdline,
+           uid_t uid = 0, bool kernel_thread = false) {
+    m_processes[pid] = ProcessEntry{pid, ppid, uid, exe, cmdline, kernel_thread};
+  }
+  std::vector<ProcessEntry> processes() const override {
+    std::vector<ProcessEntry> all;
+    for (const auto& [pid, entry] : m_processes) {
+      all.push_back(entry);
+    }
+    return all;
+  }
+  std::optional<ProcessEntry> process(pid_t pid) const override {
+    auto found = m_processes.find(pid);
+    return found == m_processes.end() ? std::nullopt : std::optional(found->second);
+  }
+  Result<std::vector<pid_t>> cgroup_members(const std::string& path) const override {
+    auto found = m_cgroups.find(path);
+    if (found == m_cgroups.end()) {
+      return make_error("cgroup {} does not exist", path);
+    }
+    return found->second;
+  }
+  Result<pid_t> systemd_main_pid(const std::string& unit) const override {
+    if (unit == "web.service") {
+      return 100;
+    }
+    return make_error("no unit {}", unit);
+  }
+
+  std::map<pid_t, ProcessEntry> m_processes;
+  std::map<std::string, std::vector<pid_t>> m_cgroups;
+};
+
+class ATargetResolver : public ::testing::Test {
+protected:
+  void SetUp() override {
+    m_table.add(1, 0, "/sbin/init", "/sbin/init");
+    m_table.add(2, 0, "", "", 0, true);
+    m_table.add(100, 1, "/usr/sbin/nginx", "nginx: master process");
+    m_table.add(101, 100, "/usr/sbin/nginx", "nginx: worker process", 33);
+    m_table.add(102, 100, "/usr/sbin/nginx", "nginx: worker process", 33);
+    m_table.add(103, 101, "/usr/bin/helper", "helper --for nginx");
+    m_table.add(200, 1, "/usr/bin/python3", "python3 /srv/app.py --port 8000", 1000);
+    m_table.add(300, 1, "/usr/bin/python3", "python3 /srv/app.py --port 8001", 65534);
+  }
+
+  std::string error_of(const Target& target) {
+    auto pid = resolve_target(target, m_table);
+    EXPECT_FALSE(pid) << describe(target) << " resolved to " << (pid ? *pid : 0);
+    return pid ? "" : pid.error().message;
+  }
+
+  std::string write_pidfile(const std::string& content) {
+    auto path = fs::temp_directory_path() / fmt::format("stasis-pidfile-{}", getpid());
+    std::ofstream(path) << content;
+    m_pidfile = path;
+    return path.string();
+  }
+  void TearDown() override {
+    if (!m_pidfile.empty()) {
+      fs::remove(m_pidfile);
+    }
+  }
+
+  FakeProcessTable m_table;
+  fs::path m_pidfile;
+};
+
+TEST_F(ATargetResolver, ResolvesAnExistingPid) {
+  EXPECT_EQ(*resolve_target(PidTarget{200}, m_table), 200);
+  EXPECT_EQ(error_of(PidTarget{999}), "pid 999: no process 999");
+  EXPECT_EQ(error_of(PidTarget{2}), "pid 2: process 2 is a kernel thread");
+  EXPECT_EQ(error_of(PidTarget{0}), "pid 0: 0 is not a process id");
+}
+
+TEST_F(ATargetResolver, ReadsAPidfile) {
+  auto path = write_pidfile("200\n");
+  EXPECT_EQ(*resolve_target(PidfileTarget{path}, m_table), 200);
+}
+
+TEST_F(ATargetResolver, ExplainsBadPidfiles) {
+  auto path = write_pidfile("  \n");
+  EXPECT_EQ(error_of(PidfileTarget{path}), fmt::format("pidfile {} is empty", path));
+  write_pidfile("12abc");
+  EXPECT_EQ(error_of(PidfileTarget{path}),
+            fmt::format("pidfile {} does not hold a pid: '12abc'", path));
+  write_pidfile("4242");
+  EXPECT_EQ(error_of(PidfileTarget{path}),
+            fmt::format("pidfile {}: no process 4242 (stale pidfile?)", path));
+  EXPECT_NE(error_of(PidfileTarget{"/nonexistent/x.pid"}).find("cannot be read"),
+            std::string::npos);
+}
+
+TEST_F(ATargetResolver, PicksTheRootOfTheOneMatchingProcessTree) {
+  EXPECT_EQ(*resolve_target(ProcessTarget{"nginx$", "", {}}, m_table), 100);
+  // The helper matches too, but its ancestor 100 matches as well.
+  EXPECT_EQ(*resolve_target(ProcessTarget{"", "nginx", {}}, m_table), 100);
+}
+
+TEST_F(ATargetResolver, ListsTheCandidatesWhenSeveralTreesMatch) {
+  auto message = error_of(ProcessTarget{"python", "app\\.py", {}});
+  EXPECT_NE(message.find("2 separate process trees match"), std::string::npos) << message;
+  EXPECT_NE(message.find("pid 200 (python3 /srv/app.py --port 8000)"), std::string::npos);
+  EXPECT_NE(message.find("pid 300 (python3 /srv/app.py --port 8001)"), std::string::npos);
+}
+
+TEST_F(ATargetResolver, NarrowsMatchesByUser) {
+  EXPECT_EQ(*resolve_target(ProcessTarget{"python", "", "nobody"}, m_table), 300);
+  // The workers run as uid 33; with the master excluded each is its own root.
+  m_table.m_processes[101].uid = 65534;
+  EXPECT_EQ(*resolve_target(ProcessTarget{"nginx", "", "nobody"}, m_table), 101);
+}
+
+TEST_F(ATargetResolver, ExplainsProcessTargetsThatCannotMatch) {
+  EXPECT_EQ(error_of(ProcessTarget{"postgres", "", {}}),
+            "process exe=~'postgres': no process matches");
+  EXPECT_NE(error_of(ProcessTarget{"(", "", {}}).find("invalid exe regex '('"),
+            std::string::npos);
+  EXPECT_NE(error_of(ProcessTarget{"x", "", "no-such-user-q"}).find("no user named"),
+            std::string::npos);
+}
+
+TEST_F(ATargetResolver, FindsTheOneTreeRootOfACgroup) {
+  m_table.m_cgroups["system.slice/nginx.service"] = {101, 100, 102, 103};
+  EXPECT_EQ(*resolve_target(CgroupTarget{"system.slice/nginx.service"}, m_table), 100);
+}
+
+TEST_F(ATargetResolver, RefusesCgroupsWithSeveralTreesOrNone) {
+  m_table.m_cgroups["apps"] = {200, 300};
+  EXPECT_NE(error_of(CgroupTarget{"apps"}).find("holds 2 process trees"),
+            std::string::npos);
+  m_table.m_cgroups["empty"] = {};
+  EXPECT_EQ(error_of(CgroupTarget{"empty"}), "cgroup empty has no processes");
+  EXPECT_EQ(error_of(CgroupTarget{"missing"}), "cgroup missing does not exist");
+}
+
+TEST_F(ATargetResolver, AsksSystemdForAUnitsMainPid) {
+  EXPECT_EQ(*resolve_target(SystemdUnitTarget{"web.service"}, m_table), 100);
+  EXPECT_EQ(error_of(SystemdUnitTarget{"db.service"}), "no unit db.service");
+}
+
+TEST_F(ATargetResolver, DescribesTargets) {
+  EXPECT_EQ(describe(ProcessTarget{"nginx", "master", "www"}),
+            "process exe=~'nginx' cmdline=~'master' user=www");
+  EXPECT_EQ(describe(CgroupTarget{"a/b"}), "cgroup a/b");
+}
+
+} // namespace
+} // namespace stasis::manager
