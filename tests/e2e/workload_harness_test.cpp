@@ -273,5 +273,39 @@ TEST_F(ACounterWorkload, SurvivesACriuDumpAndRestore) {
   EXPECT_EQ(wl.status_number("verified"), 2u);
 }
 
+// The other workloads survive a checkpoint too, and keep working afterwards.
+struct CriuCase {
+  const char* name;
+  std::vector<std::string> args;
+};
+
+class AnyWorkloadUnderCriu : public WorkloadTest,
+                             public ::testing::WithParamInterface<CriuCase> {};
+
+TEST_P(AnyWorkloadUnderCriu, VerifiesAndStepsAfterADumpAndRestore) {
+  auto wl = start(GetParam().name, GetParam().args);
+  ASSERT_EQ(wl.verify(), "");
+  wl.step();
+  const auto before = wl.status();
+  checkpoint_and_restore(wl, m_dir.path() / "images");
+  ASSERT_TRUE(wl.wait_for_ticks(std::stoull(before.at("ticks")) + 2, 5s));
+  EXPECT_EQ(wl.verify(), "");
+  wl.step();
+  EXPECT_EQ(wl.verify(), "");
+  const auto after = wl.status();
+  EXPECT_EQ(after.at("pid"), before.at("pid"));
+  if (after.count("child_pid") > 0) {
+    EXPECT_EQ(after.at("child_pid"), before.at("child_pid"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Workloads, AnyWorkloadUnderCriu,
+    ::testing::Values(CriuCase{k_memory, {"--bytes", "4M", "--grow-percent", "25"}},
+                      CriuCase{k_threads, {}}, CriuCase{k_pipe, {}}),
+    [](const ::testing::TestParamInfo<CriuCase>& param_info) {
+      return std::string(param_info.param.name).substr(std::string("stasis-wl-").size());
+    });
+
 } // namespace
 } // namespace stasis::test

@@ -10,10 +10,12 @@
 // With --self-test-corrupt, SIGUSR2 flips a byte without updating its checksum.
 #include "tests/workloads/workload_common.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <sys/mman.h>
+#include <thread>
 #include <vector>
 
 namespace stasis::workloads {
@@ -21,6 +23,7 @@ namespace {
 
 constexpr std::size_t k_page = 4096;
 constexpr std::size_t k_words = k_page / sizeof(std::uint64_t);
+constexpr std::size_t k_parallel_pages = 16384; // 64 MiB
 
 // Fills one page from seed and returns its checksum.
 std::uint64_t fill_page(std::uint64_t* page, std::uint64_t seed) {
@@ -35,15 +38,15 @@ std::uint64_t fill_page(std::uint64_t* page, std::uint64_t seed) {
 class Region {
 public:
   Region(std::size_t pages, std::uint64_t seed) : m_pages(pages), m_sums(pages) {
+    // MAP_POPULATE faults the region in bulk: several times faster than one fault
+    // per page on this kind of VM.
     void* base = ::mmap(nullptr, pages * k_page, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (base == MAP_FAILED) {
       throw std::runtime_error("cannot map " + std::to_string(pages * k_page) + " bytes");
     }
     m_base = static_cast<std::uint64_t*>(base);
-    for (std::size_t p = 0; p < pages; ++p) {
-      m_sums[p] = fill_page(page(p), mix_seed(seed, p));
-    }
+    fill(seed);
   }
   Region(const Region&) = delete;
   Region& operator=(const Region&) = delete;
@@ -59,6 +62,29 @@ public:
   const std::vector<std::uint64_t>& sums() const { return m_sums; }
 
 private:
+  // Fills every page from seed; large regions use a few threads (joined here, so
+  // the workload is single-threaded again before its loop starts).
+  void fill(std::uint64_t seed) {
+    const auto fill_range = [this, seed](std::size_t begin, std::size_t end) {
+      for (std::size_t p = begin; p < end; ++p) {
+        m_sums[p] = fill_page(page(p), mix_seed(seed, p));
+      }
+    };
+    const std::size_t threads =
+        m_pages < k_parallel_pages
+            ? 1
+            : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+    std::vector<std::thread> helpers;
+    for (std::size_t t = 1; t < threads; ++t) {
+      helpers.emplace_back(fill_range, m_pages * t / threads,
+                           m_pages * (t + 1) / threads);
+    }
+    fill_range(0, m_pages / threads);
+    for (auto& helper : helpers) {
+      helper.join();
+    }
+  }
+
   std::uint64_t* m_base = nullptr;
   std::size_t m_pages;
   std::vector<std::uint64_t> m_sums;
