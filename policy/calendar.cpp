@@ -2,7 +2,9 @@
 
 #include "policy/time_zone_internal.hpp"
 
+#include <algorithm>
 #include <array>
+#include <numeric>
 
 namespace stasis::policy {
 namespace {
@@ -36,20 +38,25 @@ std::string format_weekdays(std::uint8_t mask) {
   return out;
 }
 
-// The largest year the component can match (k_last_year when unbounded).
-int last_year(const CalendarComponent& year) {
+// The last year worth searching from `from_year`: the largest year the
+// component can match, or for open-ended years the point where the pattern
+// repeats. Month, day, weekday and time patterns repeat every 400 years
+// (146097 days are exactly 20871 weeks), "a/n" years every lcm(n, 400).
+int last_year(const CalendarComponent& year, int from_year) {
   if (year.any()) {
-    return k_last_year;
+    return std::min(k_last_year, from_year + 400);
   }
   int last = 0;
+  std::int64_t period = 0;
   for (const auto& item : year.items) {
-    if (item.stop >= 0) {
-      last = std::max(last, item.stop);
-    } else if (item.repeat > 0) {
-      return k_last_year;
-    } else {
-      last = std::max(last, item.start);
+    last = std::max(last, item.stop >= 0 ? item.stop : item.start);
+    if (item.stop < 0 && item.repeat > 0) {
+      period = std::lcm(period == 0 ? 400 : period, std::int64_t{item.repeat});
     }
+  }
+  if (period > 0) {
+    return static_cast<int>(
+        std::min<std::int64_t>(k_last_year, std::max(last, from_year) + period));
   }
   return last;
 }
@@ -106,7 +113,7 @@ std::optional<std::int64_t> CalendarSpec::next_wall_time(std::int64_t from) cons
   int hour = static_cast<int>(rest / 3600);
   int minute = static_cast<int>(rest / 60 % 60);
   int second = static_cast<int>(rest % 60);
-  const int final_year = last_year(m_year);
+  const int final_year = last_year(m_year, year);
 
   // Walks forward field by field; every step moves to a strictly later
   // candidate, and a failed field resets the smaller ones to their minimum.

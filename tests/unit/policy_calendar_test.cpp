@@ -190,6 +190,9 @@ TEST(ACalendarSpec, FindsTheNextLeapDay) {
   EXPECT_EQ(next("*-02-29 UTC", utc(2023, 3, 1)), utc(2024, 2, 29));
   // 2100 is not a leap year.
   EXPECT_EQ(next("*-02-29 UTC", utc(2096, 3, 1)), utc(2104, 2, 29));
+  EXPECT_EQ(next("2024/4-02-29 UTC", utc(2024, 3, 1)), utc(2028, 2, 29));
+  // 2001, 2005, 2009, ... are never leap years.
+  EXPECT_EQ(next("2001/4-02-29 UTC", utc(2000, 1, 1)), std::nullopt);
 }
 
 TEST(ACalendarSpec, ReturnsNothingWhenItNeverMatchesAgain) {
