@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <poll.h>
 #include <signal.h>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -35,8 +36,8 @@ std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) {
     const int code = WEXITSTATUS(status);
     std::string text = "exited with code " + std::to_string(code);
-    if (code == 2) {
-      text += " (bad arguments: run the binary by hand to see the message)";
+    if (code == 126) {
+      text += " (cannot set up stdio or change into its directory)";
     } else if (code == 127) {
       text += " (exec failed)";
     }
@@ -46,6 +47,53 @@ std::string describe_wait_status(int status) {
     return std::string("was killed by signal ") + ::strsignal(WTERMSIG(status));
   }
   return "ended with wait status " + std::to_string(status);
+}
+
+// Runs the workload again with stderr on a pipe to learn why it refused to start
+// (the real start puts stdio on /dev/null); returns its first line, or "".
+std::string startup_error(const std::vector<char*>& argv, const std::string& dir) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return {};
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return {};
+  }
+  if (pid == 0) {
+    ::setsid();
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(fds[1], 2);
+    if (::chdir(dir.c_str()) != 0) {
+      ::_exit(126);
+    }
+    ::close_range(3, ~0U, 0);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string text;
+  pollfd poll_fd{fds[0], POLLIN, 0};
+  char buffer[512];
+  while (text.size() < 4096 && ::poll(&poll_fd, 1, 2000) > 0) {
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n <= 0) {
+      break;
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  if (const auto eol = text.find('\n'); eol != std::string::npos) {
+    text.resize(eol);
+  }
+  return text;
 }
 
 } // namespace
@@ -120,9 +168,15 @@ Workload Workload::start(std::string_view name, std::vector<std::string> args,
     if (::waitpid(pid, &wait_status, WNOHANG) == pid) {
       workload.forget_child();
       workload.m_pid = -1;
-      throw std::runtime_error("workload " + std::string(name) + " (pid " +
-                               std::to_string(pid) + ") " +
-                               describe_wait_status(wait_status) + " during start-up");
+      std::string message = "workload " + std::string(name) + " (pid " +
+                            std::to_string(pid) + ") " +
+                            describe_wait_status(wait_status) + " during start-up";
+      if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 2) {
+        if (const auto why = startup_error(raw, dir_text); !why.empty()) {
+          message += ": " + why;
+        }
+      }
+      throw std::runtime_error(message);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       throw std::runtime_error("workload " + std::string(name) + " (pid " +

@@ -6,11 +6,13 @@
 // chosen from seed+step, and with G > 0 maps a NEW region of G% of N filled with
 // random content (new mappings land at lower addresses, shifting pages inside
 // CRIU's pages-*.img). Status adds bytes (total held), steps, regions, pages,
-// dirty_pages (pages rewritten so far) and digest (hash of the checksum table).
+// dirty_pages (pages rewritten so far), digest (hash of the checksum table) and
+// region_addresses (comma-separated start addresses, oldest region first).
 // With --self-test-corrupt, SIGUSR2 flips a byte without updating its checksum.
 #include "tests/workloads/workload_common.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -159,6 +161,15 @@ public:
     status.set("pages", pages);
     status.set("dirty_pages", m_dirty_pages);
     status.set("digest", digest);
+    std::string addresses;
+    for (const auto& region : m_regions) {
+      char address[24];
+      std::snprintf(address, sizeof address, "%s%#llx", addresses.empty() ? "" : ",",
+                    static_cast<unsigned long long>(
+                        reinterpret_cast<std::uintptr_t>(region->page(0))));
+      addresses += address;
+    }
+    status.set("region_addresses", addresses);
   }
 
 private:

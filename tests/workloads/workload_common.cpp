@@ -243,7 +243,8 @@ std::uint64_t hash_words(const std::uint64_t* words, std::size_t count) {
 
 int workload_main(int argc, char** argv, const std::set<std::string>& extra_options,
                   const ProgramFactory& factory) {
-  const char* name = argc > 0 ? argv[0] : "workload";
+  const std::string name =
+      argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "workload";
   // Block the control signals first: threads created by the program inherit the
   // mask, so only the main loop's sigtimedwait() ever takes them.
   const sigset_t signals = control_signals();
@@ -256,7 +257,7 @@ int workload_main(int argc, char** argv, const std::set<std::string>& extra_opti
     options = parse_options(argc, argv, extra_options);
     program = factory(options);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
     return 2;
   }
 
