@@ -286,6 +286,11 @@ struct CriuCase {
   std::vector<std::string> args;
 };
 
+// Names the case in test listings (instead of a byte dump).
+void PrintTo(const CriuCase& criu_case, std::ostream* out) {
+  *out << criu_case.name;
+}
+
 class AnyWorkloadUnderCriu : public WorkloadTest,
                              public ::testing::WithParamInterface<CriuCase> {};
 

@@ -2,11 +2,13 @@
 // u64 (1, 2, 3, ...) into a pipe; the child checks each value is exactly the
 // previous + 1 and reports its last-seen value back over a second pipe (or
 // k_broken once the sequence broke). Verification checks that the child is
-// alive, the sequence never broke and `received` advances (waiting up to 1 s).
+// alive, the sequence never broke and the child confirms everything sent so far
+// (so `received` advances; waiting up to 1 s).
 // Status adds sent, received, child_pid.
 // With --self-test-corrupt, SIGUSR2 skips one value of the sequence.
 #include "tests/workloads/workload_common.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -127,16 +129,22 @@ public:
     if (!m_error.empty()) {
       return m_error;
     }
+    // The child must confirm everything sent so far (which also proves that
+    // `received` advances): a break report arrives before that, never after.
+    const std::uint64_t target = std::max(m_sent, m_last_verified + 1);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (m_received <= m_last_verified) {
+    while (m_received < target) {
       if (std::chrono::steady_clock::now() >= deadline) {
         return "received stayed at " + std::to_string(m_received) + " for 1 s (sent " +
                std::to_string(m_sent) + ")";
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
       pump();
       if (!m_error.empty()) {
         return m_error;
+      }
+      if (!child_alive()) {
+        return "child " + std::to_string(m_child) + " is gone";
       }
     }
     if (m_received > m_sent) {
