@@ -23,8 +23,8 @@ struct DaemonConfig {
 };
 
 // Builds the manager of a daemon: loads the policies and opens the store.
-// Returns nullptr-free ownership; failures are reported through the returned
-// manager's calls, or by make_manager itself as documented by the manager.
+// Returns nullptr when the manager cannot start at all (the reason is logged
+// on the "manager" logger); stasisd then exits with a failure.
 std::unique_ptr<ManagerApi> make_manager(const DaemonConfig& config);
 
 } // namespace stasis::manager
