@@ -6,11 +6,10 @@
 #include "dbus/names.hpp"
 #include "dbus/variant_maps.hpp"
 
-#include <poll.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
 #include <string_view>
 
 namespace stasis::dbus {
@@ -77,7 +76,9 @@ Client::Proxy::Proxy(sdbus::IConnection& connection, const manager::EventSink& s
   registerProxy();
 }
 
-Client::Proxy::~Proxy() { unregisterProxy(); }
+Client::Proxy::~Proxy() {
+  unregisterProxy();
+}
 
 void Client::Proxy::deliver(const manager::Event& event) {
   if (m_sink) {
@@ -109,7 +110,9 @@ void Client::Proxy::onCheckpointsChanged(const std::string& job) {
   deliver(manager::CheckpointsChangedEvent{job});
 }
 
-void Client::Proxy::onJobsChanged() { deliver(manager::JobsChangedEvent{}); }
+void Client::Proxy::onJobsChanged() {
+  deliver(manager::JobsChangedEvent{});
+}
 
 CResult<std::unique_ptr<Client>> Client::connect(const std::string& bus) {
   auto connection = connect_bus(bus);
@@ -130,7 +133,9 @@ Client::Client(std::unique_ptr<sdbus::IConnection> connection, std::string bus)
 
 Client::~Client() = default;
 
-void Client::on_event(manager::EventSink sink) { m_sink = std::move(sink); }
+void Client::on_event(manager::EventSink sink) {
+  m_sink = std::move(sink);
+}
 
 CResult<bool> Client::wait_events(const std::function<bool()>& done,
                                   std::optional<std::chrono::milliseconds> timeout) {
@@ -147,8 +152,8 @@ CResult<bool> Client::wait_events(const std::function<bool()>& done,
       const auto poll_data = m_connection->getEventLoopPollData();
       int wait_ms = poll_data.getPollTimeout();
       if (has_deadline) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - Clock::now());
         if (left.count() <= 0) {
           return false;
         }
@@ -157,16 +162,16 @@ CResult<bool> Client::wait_events(const std::function<bool()>& done,
       }
       pollfd fd{poll_data.fd, poll_data.events, 0};
       if (::poll(&fd, 1, wait_ms) < 0 && errno != EINTR) {
-        return Unexpected(ClientError{ClientErrorKind::Failed, "",
-                                      fmt::format("poll() on the bus failed: {}",
-                                                  std::strerror(errno))});
+        return Unexpected(ClientError{
+            ClientErrorKind::Failed, "",
+            fmt::format("poll() on the bus failed: {}", std::strerror(errno))});
       }
     }
   } catch (const sdbus::Error& error) {
     auto failure = to_client_error(error);
     failure.kind = ClientErrorKind::Unreachable;
-    failure.message = fmt::format("lost the connection to the {} bus: {}", m_bus,
-                                  failure.message);
+    failure.message =
+        fmt::format("lost the connection to the {} bus: {}", m_bus, failure.message);
     return Unexpected(std::move(failure));
   }
 }

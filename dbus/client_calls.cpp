@@ -26,7 +26,8 @@ namespace {
 
 // Converts each a{sv} of a list with `from`.
 template <typename T>
-std::vector<T> convert_all(const std::vector<VariantMap>& maps, T (*from)(const VariantMap&)) {
+std::vector<T> convert_all(const std::vector<VariantMap>& maps,
+                           T (*from)(const VariantMap&)) {
   std::vector<T> values;
   values.reserve(maps.size());
   for (const auto& map : maps) {
@@ -54,14 +55,16 @@ CResult<std::string> Client::checkpoint(const std::string& job,
   return call([&] { return m_proxy->Checkpoint(job, to_variant_map(options)); });
 }
 
-CResult<std::string> Client::checkpoint_process(pid_t pid,
-                                                const manager::CheckpointOptions& options) {
+CResult<std::string>
+Client::checkpoint_process(pid_t pid, const manager::CheckpointOptions& options) {
   return call([&] {
-    return m_proxy->CheckpointProcess(static_cast<uint32_t>(pid), to_variant_map(options));
+    return m_proxy->CheckpointProcess(static_cast<uint32_t>(pid),
+                                      to_variant_map(options));
   });
 }
 
-CResult<std::string> Client::restore(const std::string& job, const std::string& checkpoint,
+CResult<std::string> Client::restore(const std::string& job,
+                                     const std::string& checkpoint,
                                      const manager::RestoreOptions& options) {
   return call([&] { return m_proxy->Restore(job, checkpoint, to_variant_map(options)); });
 }
@@ -79,9 +82,10 @@ CResult<std::vector<manager::RunInfo>> Client::list_runs(const std::string& job,
   return call([&] { return convert_all(m_proxy->ListRuns(job, limit), &run_from); });
 }
 
-CResult<std::vector<manager::CheckpointInfo>> Client::list_checkpoints(
-    const std::string& job) {
-  return call([&] { return convert_all(m_proxy->ListCheckpoints(job), &checkpoint_from); });
+CResult<std::vector<manager::CheckpointInfo>>
+Client::list_checkpoints(const std::string& job) {
+  return call(
+      [&] { return convert_all(m_proxy->ListCheckpoints(job), &checkpoint_from); });
 }
 
 CResult<void> Client::delete_checkpoint(const std::string& job,
@@ -89,8 +93,8 @@ CResult<void> Client::delete_checkpoint(const std::string& job,
   return call([&] { m_proxy->DeleteCheckpoint(job, checkpoint); });
 }
 
-CResult<void> Client::pin_checkpoint(const std::string& job, const std::string& checkpoint,
-                                     bool pinned) {
+CResult<void> Client::pin_checkpoint(const std::string& job,
+                                     const std::string& checkpoint, bool pinned) {
   return call([&] { m_proxy->PinCheckpoint(job, checkpoint, pinned); });
 }
 

@@ -1,18 +1,18 @@
 #include "dbus/event_queue.hpp"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 namespace stasis::dbus {
 
 Result<std::shared_ptr<EventQueue>> EventQueue::create() {
   util::UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!fd) {
-    return make_error("cannot create the event queue's eventfd: {}", std::strerror(errno));
+    return make_error("cannot create the event queue's eventfd: {}",
+                      std::strerror(errno));
   }
   return std::shared_ptr<EventQueue>(new EventQueue(std::move(fd)));
 }

@@ -8,14 +8,15 @@
 
 namespace stasis::dbus {
 
-Result<std::unique_ptr<ManagerAdaptor>> ManagerAdaptor::create(
-    sdbus::IConnection& connection, manager::ManagerApi& manager) {
+Result<std::unique_ptr<ManagerAdaptor>>
+ManagerAdaptor::create(sdbus::IConnection& connection, manager::ManagerApi& manager) {
   auto events = STASIS_TRY(EventQueue::create());
   try {
     return std::unique_ptr<ManagerAdaptor>(
         new ManagerAdaptor(connection, manager, std::move(events)));
   } catch (const sdbus::Error& error) {
-    return make_error("cannot export {} on the bus: {}", k_object_path, error.getMessage());
+    return make_error("cannot export {} on the bus: {}", k_object_path,
+                      error.getMessage());
   }
 }
 

@@ -60,7 +60,8 @@ private:
                       const VariantMap& options) override;
   void CancelRun(const std::string& run_id) override;
   VariantMap GetRun(const std::string& run_id) override;
-  std::vector<VariantMap> ListRuns(const std::string& job, const uint32_t& limit) override;
+  std::vector<VariantMap> ListRuns(const std::string& job,
+                                   const uint32_t& limit) override;
 
   // Checkpoints (manager_adaptor_checkpoints.cpp).
   std::vector<VariantMap> ListCheckpoints(const std::string& job) override;
@@ -68,8 +69,8 @@ private:
   void PinCheckpoint(const std::string& job, const std::string& checkpoint,
                      const bool& pinned) override;
   std::vector<std::string> Prune(const std::string& job, const bool& dry_run) override;
-  std::tuple<bool, std::vector<std::string>> Verify(const std::string& job,
-                                                    const std::string& checkpoint) override;
+  std::tuple<bool, std::vector<std::string>>
+  Verify(const std::string& job, const std::string& checkpoint) override;
 
   manager::ManagerApi& m_manager;
   std::shared_ptr<EventQueue> m_events;

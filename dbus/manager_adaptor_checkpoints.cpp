@@ -5,7 +5,8 @@ namespace stasis::dbus {
 
 std::vector<VariantMap> ManagerAdaptor::ListCheckpoints(const std::string& job) {
   std::vector<VariantMap> checkpoints;
-  for (const auto& checkpoint : value_or_throw(m_manager.list_checkpoints(caller(), job))) {
+  for (const auto& checkpoint :
+       value_or_throw(m_manager.list_checkpoints(caller(), job))) {
     checkpoints.push_back(to_variant_map(checkpoint));
   }
   return checkpoints;
@@ -26,8 +27,8 @@ std::vector<std::string> ManagerAdaptor::Prune(const std::string& job,
   return value_or_throw(m_manager.prune(caller(), job, dry_run));
 }
 
-std::tuple<bool, std::vector<std::string>> ManagerAdaptor::Verify(
-    const std::string& job, const std::string& checkpoint) {
+std::tuple<bool, std::vector<std::string>>
+ManagerAdaptor::Verify(const std::string& job, const std::string& checkpoint) {
   auto report = value_or_throw(m_manager.verify(caller(), job, checkpoint));
   return {report.ok, std::move(report.problems)};
 }

@@ -3,7 +3,9 @@
 
 namespace stasis::dbus {
 
-std::string ManagerAdaptor::Version() { return m_manager.version(); }
+std::string ManagerAdaptor::Version() {
+  return m_manager.version();
+}
 
 std::vector<VariantMap> ManagerAdaptor::ListJobs() {
   std::vector<VariantMap> jobs;

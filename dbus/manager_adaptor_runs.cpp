@@ -8,7 +8,8 @@
 
 namespace stasis::dbus {
 
-std::string ManagerAdaptor::Checkpoint(const std::string& job, const VariantMap& options) {
+std::string ManagerAdaptor::Checkpoint(const std::string& job,
+                                       const VariantMap& options) {
   const auto parsed =
       value_or_throw(checkpoint_options_from(options, CheckpointMethod::Checkpoint));
   return value_or_throw(m_manager.checkpoint(caller(), job, parsed));
@@ -20,8 +21,8 @@ std::string ManagerAdaptor::CheckpointProcess(const uint32_t& pid,
     throw_error(manager::ErrorCode::InvalidArgument,
                 fmt::format("{} is not a process id", pid));
   }
-  const auto parsed =
-      value_or_throw(checkpoint_options_from(options, CheckpointMethod::CheckpointProcess));
+  const auto parsed = value_or_throw(
+      checkpoint_options_from(options, CheckpointMethod::CheckpointProcess));
   return value_or_throw(
       m_manager.checkpoint_process(caller(), static_cast<pid_t>(pid), parsed));
 }

@@ -1,12 +1,11 @@
 #include "dbus/service_loop.hpp"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <sdbus-c++/Error.h>
 #include <sdbus-c++/IConnection.h>
@@ -16,7 +15,8 @@ namespace stasis::dbus {
 Result<std::unique_ptr<ServiceLoop>> ServiceLoop::create(sdbus::IConnection& connection) {
   util::UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd) {
-    return make_error("cannot create the service loop's eventfd: {}", std::strerror(errno));
+    return make_error("cannot create the service loop's eventfd: {}",
+                      std::strerror(errno));
   }
   return std::unique_ptr<ServiceLoop>(new ServiceLoop(connection, std::move(stop_fd)));
 }

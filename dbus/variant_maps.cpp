@@ -85,8 +85,8 @@ VariantMap to_variant_map(const CheckpointInfo& checkpoint) {
 
 VariantMap to_variant_map(const EngineInfo& engine) {
   return {
-      {"CriuPath", engine.criu_path},   {"CriuVersion", engine.criu_version},
-      {"MemTrack", engine.mem_track},   {"LazyPages", engine.lazy_pages},
+      {"CriuPath", engine.criu_path}, {"CriuVersion", engine.criu_version},
+      {"MemTrack", engine.mem_track}, {"LazyPages", engine.lazy_pages},
       {"Kernel", engine.kernel},
   };
 }
@@ -134,7 +134,8 @@ RunInfo run_from(const VariantMap& map) {
 CheckpointInfo checkpoint_from(const VariantMap& map) {
   CheckpointInfo checkpoint;
   checkpoint.id = read<std::string>(map, "Id");
-  checkpoint.created = from_usec(read<std::uint64_t>(map, "Created")).value_or(TimePoint{});
+  checkpoint.created =
+      from_usec(read<std::uint64_t>(map, "Created")).value_or(TimePoint{});
   checkpoint.previous = read<std::string>(map, "Previous");
   checkpoint.pinned = read<bool>(map, "Pinned");
   checkpoint.logical_bytes = read<std::uint64_t>(map, "LogicalBytes");

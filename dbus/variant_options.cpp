@@ -45,8 +45,9 @@ MResult<Options> parse(const VariantMap& map, std::string_view method,
       for (const auto& option : accepted) {
         names.push_back(option.key);
       }
-      return fail(ErrorCode::InvalidArgument, "unknown option {} for {}; valid options: {}",
-                  key, method, fmt::join(names, ", "));
+      return fail(ErrorCode::InvalidArgument,
+                  "unknown option {} for {}; valid options: {}", key, method,
+                  fmt::join(names, ", "));
     }
     if (!value.template containsValueOfType<bool>()) {
       return fail(ErrorCode::InvalidArgument,

@@ -13,8 +13,8 @@ namespace stasis::dbus {
 enum class CheckpointMethod { Checkpoint, CheckpointProcess };
 
 // Parses the options of Checkpoint or CheckpointProcess.
-manager::MResult<manager::CheckpointOptions> checkpoint_options_from(const VariantMap& map,
-                                                                     CheckpointMethod method);
+manager::MResult<manager::CheckpointOptions>
+checkpoint_options_from(const VariantMap& map, CheckpointMethod method);
 
 // Parses the options of Restore.
 manager::MResult<manager::RestoreOptions> restore_options_from(const VariantMap& map);
