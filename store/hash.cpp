@@ -31,6 +31,23 @@ Hash sha256(std::span<const std::uint8_t> data) {
   return out;
 }
 
+Sha256Stream::Sha256Stream() : m_ctx(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(m_ctx), sha256_md(), nullptr);
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(m_ctx)); }
+
+void Sha256Stream::update(std::span<const std::uint8_t> data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(m_ctx), data.data(), data.size());
+}
+
+Hash Sha256Stream::finish() {
+  Hash out;
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(m_ctx), out.bytes.data(), &len);
+  return out;
+}
+
 std::string to_hex(const Hash& hash) {
   static constexpr char k_digits[] = "0123456789abcdef";
   std::string out(64, '0');

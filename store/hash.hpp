@@ -44,6 +44,20 @@ inline Hash sha256(std::string_view data) {
   return sha256({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
 }
 
+// Incremental SHA-256 over a stream of bytes.
+class Sha256Stream {
+public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::span<const std::uint8_t> data);
+  Hash finish();
+
+private:
+  void* m_ctx;
+};
+
 // Lower-case hex form of a hash (64 characters).
 std::string to_hex(const Hash& hash);
 

@@ -5,6 +5,7 @@
 #include "store/gc.hpp"
 #include "store/ingest.hpp"
 #include "store/reader.hpp"
+#include "store/transfer.hpp"
 #include "util/log.hpp"
 
 #include <sys/stat.h>
@@ -243,6 +244,60 @@ Result<GcReport> Store::gc_locked() {
   log::get("store")->debug("gc: {} packs deleted, {} repacked, {} bytes freed",
                            report.packs_deleted, report.packs_repacked, report.bytes_freed);
   return report;
+}
+
+} // namespace stasis::store
+
+namespace stasis::store {
+
+Result<void> Store::export_checkpoint(const std::string& job, std::uint64_t id,
+                                      const fs::path& file) const {
+  STASIS_TRY(check_job(job));
+  auto held = STASIS_TRY(lock(false));
+  auto manifest = STASIS_TRY(m_catalog.load(job, id));
+  std::vector<std::string> problems;
+  auto index = STASIS_TRY(load_index(problems));
+  return write_export(index, manifest, file);
+}
+
+Result<CheckpointSummary> Store::import_checkpoint(const fs::path& file, const std::string& job) {
+  if (!job.empty()) {
+    STASIS_TRY(check_job(job));
+  }
+  auto held = STASIS_TRY(lock(true));
+  std::vector<std::string> problems;
+  auto index = STASIS_TRY(load_index(problems));
+  BlobSink sink(index, m_packs);
+  auto imported = read_export(sink, index, file);
+  if (!imported) {
+    sink.rollback();
+    return Unexpected(std::move(imported).error());
+  }
+  Manifest m = std::move(*imported);
+  m.imported_from = fmt::format("{}/{}", m.job, m.id);
+  if (!job.empty()) {
+    m.job = job;
+  }
+  auto ids = m_catalog.ids(m.job);
+  auto id = m_catalog.next_id(m.job);
+  if (!ids || !id) {
+    sink.rollback();
+    return make_error("{}", !ids ? ids.error().message : id.error().message);
+  }
+  m.previous = ids->empty() ? std::nullopt : std::optional(ids->back());
+  m.id = *id;
+  m.stored_bytes = sink.stored_bytes();
+  auto committed = sink.flush();
+  if (committed) {
+    committed = m_catalog.commit(m);
+  }
+  if (!committed) {
+    sink.rollback();
+    return make_error("cannot import {}: {}", file.string(), committed.error().message);
+  }
+  sink.release();
+  log::get("store")->info("imported {} as checkpoint {}/{}", file.string(), m.job, m.id);
+  return summarize(m);
 }
 
 } // namespace stasis::store
