@@ -1,6 +1,8 @@
 // Offline store commands of stasisctl: they open the state dir directly
 // (root only; the daemon offers the same over D-Bus).
 #include "cli/commands.hpp"
+#include "policy/duration.hpp"
+#include "policy/retention.hpp"
 #include "store/store.hpp"
 
 #include <ctime>
@@ -25,6 +27,11 @@ struct StoreArgs {
   bool criu_dir = false;
   bool verify_data = false;
   st::IngestInfo info;
+  std::optional<unsigned> keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly,
+      keep_yearly;
+  std::string keep_within;
+  std::string max_total_size;
+  std::string time_zone;
 };
 
 std::string human(std::uint64_t bytes) {
@@ -285,6 +292,68 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       });
     });
   }
+
+  auto* prune = command(app, "prune", "Apply retention rules to a job's checkpoints", a);
+  prune->add_option("JOB", a.job, "Job name")->required();
+  prune->add_flag("--dry-run", a.dry_run, "Only show what would be deleted");
+  prune->add_option("--keep-last", a.keep_last, "Keep the N newest");
+  prune->add_option("--keep-hourly", a.keep_hourly, "Keep the newest of each of N hours");
+  prune->add_option("--keep-daily", a.keep_daily, "Keep the newest of each of N days");
+  prune->add_option("--keep-weekly", a.keep_weekly, "Keep the newest of each of N weeks");
+  prune->add_option("--keep-monthly", a.keep_monthly, "Keep the newest of each of N months");
+  prune->add_option("--keep-yearly", a.keep_yearly, "Keep the newest of each of N years");
+  prune->add_option("--keep-within", a.keep_within, "Keep all within DURATION of the newest");
+  prune->add_option("--max-total-size", a.max_total_size, "Drop oldest until under SIZE");
+  prune->add_option("--time-zone", a.time_zone, "Time zone of calendar periods");
+  prune->callback([&a, &o] {
+    run(o, a, [&](st::Store& s) -> Result<void> {
+      policy::RetentionRules rules;
+      rules.keep_last = a.keep_last;
+      rules.keep_hourly = a.keep_hourly;
+      rules.keep_daily = a.keep_daily;
+      rules.keep_weekly = a.keep_weekly;
+      rules.keep_monthly = a.keep_monthly;
+      rules.keep_yearly = a.keep_yearly;
+      if (!a.keep_within.empty()) {
+        rules.keep_within = STASIS_TRY(policy::parse_duration(a.keep_within));
+      }
+      if (!a.max_total_size.empty()) {
+        rules.max_total_size = STASIS_TRY(policy::parse_size(a.max_total_size));
+      }
+      if (rules.empty()) {
+        return make_error("prune needs at least one rule (--keep-last N, --keep-daily N, "
+                          "--keep-within 7d, --max-total-size 10G, ...)");
+      }
+      auto r = STASIS_TRY(s.prune(a.job, rules, a.dry_run, a.time_zone));
+      if (o.json) {
+        json decisions = json::array();
+        for (const auto& d : r.decisions) {
+          decisions.push_back({{"id", d.id}, {"keep", d.keep}, {"reasons", d.reasons}});
+        }
+        std::cout << json{{"dry_run", r.dry_run},
+                          {"decisions", decisions},
+                          {"deleted", r.deleted},
+                          {"gc", to_json(r.gc)}}
+                         .dump(2)
+                  << "\n";
+        return ok();
+      }
+      for (const auto& d : r.decisions) {
+        std::string reasons;
+        for (const auto& why : d.reasons) {
+          reasons += (reasons.empty() ? "" : ", ") + why;
+        }
+        std::cout << fmt::format("{:>6}  {:6}  {}\n", d.id,
+                                 d.keep ? "keep" : (r.dry_run ? "would delete" : "delete"),
+                                 reasons);
+      }
+      if (!r.dry_run) {
+        std::cout << fmt::format("deleted {} checkpoints, freed {}\n", r.deleted.size(),
+                                 human(r.gc.bytes_freed));
+      }
+      return ok();
+    });
+  });
 
   auto* gc = command(app, "gc", "Remove stored data no checkpoint uses", a);
   gc->callback([&a, &o] {
