@@ -1,6 +1,7 @@
 #include "store/pagemap.hpp"
 
 #include <cstring>
+#include <optional>
 
 namespace stasis::store {
 namespace {
@@ -73,6 +74,7 @@ Result<PagemapEntry> parse_entry(std::span<const std::uint8_t> msg) {
   PagemapEntry entry;
   bool have_vaddr = false, have_nr = false, have_flags = false, in_parent = false;
   std::uint32_t flags = 0;
+  std::optional<std::uint64_t> nr_pages64;
   while (!wire.done()) {
     std::uint64_t key = 0, v = 0;
     if (!wire.varint(key)) {
@@ -80,7 +82,7 @@ Result<PagemapEntry> parse_entry(std::span<const std::uint8_t> msg) {
     }
     auto field = key >> 3;
     auto type = static_cast<std::uint32_t>(key & 7);
-    if (type == 0 && field >= 1 && field <= 4) {
+    if (type == 0 && field >= 1 && field <= 5) {
       if (!wire.varint(v)) {
         return make_error("bad varint in field {}", field);
       }
@@ -90,12 +92,17 @@ Result<PagemapEntry> parse_entry(std::span<const std::uint8_t> msg) {
         entry.nr_pages = v, have_nr = true;
       } else if (field == 3) {
         in_parent = v != 0;
-      } else {
+      } else if (field == 4) {
         flags = static_cast<std::uint32_t>(v), have_flags = true;
+      } else {
+        nr_pages64 = v;
       }
     } else if (!wire.skip(type)) {
       return make_error("bad field {}", field);
     }
+  }
+  if (nr_pages64) {
+    entry.nr_pages = *nr_pages64, have_nr = true;
   }
   if (!have_vaddr || !have_nr) {
     return make_error("entry lacks vaddr or nr_pages");
@@ -202,9 +209,11 @@ std::string encode_pagemap(const Pagemap& pagemap) {
     msg.push_back(0x08);
     put_varint(msg, e.vaddr);
     msg.push_back(0x10);
-    put_varint(msg, e.nr_pages);
+    put_varint(msg, e.nr_pages <= 0xffffffffULL ? e.nr_pages : 0);
     msg.push_back(0x20);
     put_varint(msg, e.flags);
+    msg.push_back(0x28);
+    put_varint(msg, e.nr_pages);
     put_u32(out, static_cast<std::uint32_t>(msg.size()));
     out += msg;
   }
