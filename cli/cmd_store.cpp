@@ -72,7 +72,8 @@ json to_json(const st::CheckpointSummary& s) {
 json to_json(const std::vector<st::DamagedCheckpoint>& damaged) {
   json out = json::array();
   for (const auto& d : damaged) {
-    out.push_back({{"job", d.job}, {"id", d.id}, {"files", d.files}, {"problems", d.problems}});
+    out.push_back(
+        {{"job", d.job}, {"id", d.id}, {"files", d.files}, {"problems", d.problems}});
   }
   return out;
 }
@@ -116,7 +117,8 @@ void run(GlobalOptions& options, const StoreArgs& args, Body&& body) {
 CLI::App* command(CLI::App& app, const std::string& name, const std::string& help,
                   StoreArgs& args, bool hidden = false) {
   auto* sub = app.add_subcommand(name, help);
-  sub->add_option("--state-dir", args.state_dir, "State directory (default /var/lib/stasis)");
+  sub->add_option("--state-dir", args.state_dir,
+                  "State directory (default /var/lib/stasis)");
   if (hidden) {
     sub->group("");
   }
@@ -148,12 +150,12 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
         std::cout << out.dump(2) << "\n";
         return ok();
       }
-      std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", "ID", "CREATED", "LOGICAL",
-                               "STORED", "FLAGS");
+      std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", "ID", "CREATED",
+                               "LOGICAL", "STORED", "FLAGS");
       for (const auto& c : items) {
-        std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", c.id, time_text(c.created),
-                                 human(c.logical_bytes), human(c.stored_bytes),
-                                 c.pinned ? "pinned" : "");
+        std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", c.id,
+                                 time_text(c.created), human(c.logical_bytes),
+                                 human(c.stored_bytes), c.pinned ? "pinned" : "");
       }
       return ok();
     });
@@ -185,7 +187,8 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       }
       std::cout << fmt::format("checkpoint {}/{}\n", m.job, m.id)
                 << fmt::format("  created       {}\n", time_text(m.created))
-                << fmt::format("  previous      {}\n", m.previous ? std::to_string(*m.previous) : "-")
+                << fmt::format("  previous      {}\n",
+                               m.previous ? std::to_string(*m.previous) : "-")
                 << fmt::format("  pinned        {}\n", sum.pinned ? "yes" : "no")
                 << fmt::format("  logical       {}\n", human(m.logical_bytes))
                 << fmt::format("  newly stored  {}\n", human(m.stored_bytes))
@@ -220,8 +223,9 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
                   << "\n";
       } else {
         print_damaged(r.damaged);
-        std::cout << fmt::format("verified {} checkpoints, {} blobs, {}: {}\n", r.checkpoints,
-                                 r.blobs, human(r.bytes), r.ok() ? "ok" : "DAMAGED");
+        std::cout << fmt::format("verified {} checkpoints, {} blobs, {}: {}\n",
+                                 r.checkpoints, r.blobs, human(r.bytes),
+                                 r.ok() ? "ok" : "DAMAGED");
       }
       if (!r.ok()) {
         o.exit_code = 2;
@@ -230,7 +234,8 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
     });
   });
 
-  auto* fsck = command(app, "fsck", "Check the store and clean up interrupted operations", a);
+  auto* fsck =
+      command(app, "fsck", "Check the store and clean up interrupted operations", a);
   fsck->add_flag("--verify-data", a.verify_data, "Also re-hash every stored chunk");
   fsck->callback([&a, &o] {
     run(o, a, [&](st::Store& s) -> Result<void> {
@@ -251,10 +256,11 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
           std::cout << "PROBLEM " << p << "\n";
         }
         print_damaged(r.damaged);
-        std::cout << fmt::format("{} packs, {} blobs, {} checkpoints; removed {} temporary "
-                                 "files and {} unused packs: {}\n",
-                                 r.packs, r.blobs, r.checkpoints, r.temp_files_removed,
-                                 r.orphan_packs_removed, r.ok() ? "clean" : "PROBLEMS");
+        std::cout << fmt::format(
+            "{} packs, {} blobs, {} checkpoints; removed {} temporary "
+            "files and {} unused packs: {}\n",
+            r.packs, r.blobs, r.checkpoints, r.temp_files_removed, r.orphan_packs_removed,
+            r.ok() ? "clean" : "PROBLEMS");
       }
       if (!r.ok()) {
         o.exit_code = 2;
@@ -271,16 +277,17 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       if (o.json) {
         std::cout << json{{"deleted", a.id}, {"gc", to_json(r)}}.dump(2) << "\n";
       } else {
-        std::cout << fmt::format("deleted {}/{}; freed {}\n", a.job, a.id, human(r.bytes_freed));
+        std::cout << fmt::format("deleted {}/{}; freed {}\n", a.job, a.id,
+                                 human(r.bytes_freed));
       }
       return ok();
     });
   });
 
   for (bool pin : {true, false}) {
-    auto* p = command(app, pin ? "pin" : "unpin",
-                      pin ? "Pin a checkpoint (retention never deletes it)" : "Unpin a checkpoint",
-                      a);
+    auto* p = command(
+        app, pin ? "pin" : "unpin",
+        pin ? "Pin a checkpoint (retention never deletes it)" : "Unpin a checkpoint", a);
     add_job_id(p, a);
     p->callback([&a, &o, pin] {
       run(o, a, [&](st::Store& s) -> Result<void> {
@@ -300,9 +307,11 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
   prune->add_option("--keep-hourly", a.keep_hourly, "Keep the newest of each of N hours");
   prune->add_option("--keep-daily", a.keep_daily, "Keep the newest of each of N days");
   prune->add_option("--keep-weekly", a.keep_weekly, "Keep the newest of each of N weeks");
-  prune->add_option("--keep-monthly", a.keep_monthly, "Keep the newest of each of N months");
+  prune->add_option("--keep-monthly", a.keep_monthly,
+                    "Keep the newest of each of N months");
   prune->add_option("--keep-yearly", a.keep_yearly, "Keep the newest of each of N years");
-  prune->add_option("--keep-within", a.keep_within, "Keep all within DURATION of the newest");
+  prune->add_option("--keep-within", a.keep_within,
+                    "Keep all within DURATION of the newest");
   prune->add_option("--max-total-size", a.max_total_size, "Drop oldest until under SIZE");
   prune->add_option("--time-zone", a.time_zone, "Time zone of calendar periods");
   prune->callback([&a, &o] {
@@ -343,9 +352,9 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
         for (const auto& why : d.reasons) {
           reasons += (reasons.empty() ? "" : ", ") + why;
         }
-        std::cout << fmt::format("{:>6}  {:6}  {}\n", d.id,
-                                 d.keep ? "keep" : (r.dry_run ? "would delete" : "delete"),
-                                 reasons);
+        std::cout << fmt::format(
+            "{:>6}  {:6}  {}\n", d.id,
+            d.keep ? "keep" : (r.dry_run ? "would delete" : "delete"), reasons);
       }
       if (!r.dry_run) {
         std::cout << fmt::format("deleted {} checkpoints, freed {}\n", r.deleted.size(),
@@ -362,17 +371,20 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       if (o.json) {
         std::cout << to_json(r).dump(2) << "\n";
       } else {
-        std::cout << fmt::format("{} packs deleted, {} repacked, {} freed\n", r.packs_deleted,
-                                 r.packs_repacked, human(r.bytes_freed));
+        std::cout << fmt::format("{} packs deleted, {} repacked, {} freed\n",
+                                 r.packs_deleted, r.packs_repacked, human(r.bytes_freed));
       }
       return ok();
     });
   });
 
-  auto* exp = command(app, "export", "Export a checkpoint as one file (or a CRIU images dir)", a);
+  auto* exp =
+      command(app, "export", "Export a checkpoint as one file (or a CRIU images dir)", a);
   add_job_id(exp, a);
-  exp->add_option("FILE", a.path, "Output file (or directory with --criu-dir)")->required();
-  exp->add_flag("--criu-dir", a.criu_dir, "Write a plain CRIU images dir for criu restore");
+  exp->add_option("FILE", a.path, "Output file (or directory with --criu-dir)")
+      ->required();
+  exp->add_flag("--criu-dir", a.criu_dir,
+                "Write a plain CRIU images dir for criu restore");
   exp->callback([&a, &o] {
     run(o, a, [&](st::Store& s) -> Result<void> {
       if (a.criu_dir) {
@@ -425,26 +437,31 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
                   << "\n";
         return ok();
       }
-      std::cout << fmt::format("{:20} {:>6} {:>10} {:>10} {:>7}\n", "JOB", "CKPTS", "LOGICAL",
-                               "STORED", "RATIO");
+      std::cout << fmt::format("{:20} {:>6} {:>10} {:>10} {:>7}\n", "JOB", "CKPTS",
+                               "LOGICAL", "STORED", "RATIO");
       for (const auto& j : u.jobs) {
-        std::cout << fmt::format("{:20} {:>6} {:>10} {:>10} {:>6.1f}x\n", j.job, j.checkpoints,
-                                 human(j.logical_bytes), human(j.stored_bytes), j.dedup_ratio());
+        std::cout << fmt::format("{:20} {:>6} {:>10} {:>10} {:>6.1f}x\n", j.job,
+                                 j.checkpoints, human(j.logical_bytes),
+                                 human(j.stored_bytes), j.dedup_ratio());
       }
-      std::cout << fmt::format("total: {} logical, {} referenced, {} in packs, {} manifests\n",
-                               human(u.logical_bytes), human(u.referenced_bytes),
-                               human(u.pack_bytes), human(u.manifest_bytes));
+      std::cout << fmt::format(
+          "total: {} logical, {} referenced, {} in packs, {} manifests\n",
+          human(u.logical_bytes), human(u.referenced_bytes), human(u.pack_bytes),
+          human(u.manifest_bytes));
       return ok();
     });
   });
 
   // Plumbing for tests and benchmarks (hidden from --help).
-  auto* ingest = command(app, "ingest", "Store a CRIU images dir as a new checkpoint", a, true);
+  auto* ingest =
+      command(app, "ingest", "Store a CRIU images dir as a new checkpoint", a, true);
   ingest->add_option("JOB", a.job, "Job name")->required();
   ingest->add_option("IMAGES_DIR", a.path, "CRIU images dir")->required();
-  ingest->add_option("--parent", a.parent, "Checkpoint id CRIU's parent images belong to");
+  ingest->add_option("--parent", a.parent,
+                     "Checkpoint id CRIU's parent images belong to");
   ingest->add_option("--criu-version", a.info.criu_version, "CRIU version to record");
-  ingest->add_option("--fingerprint", a.info.policy_fingerprint, "Policy fingerprint to record");
+  ingest->add_option("--fingerprint", a.info.policy_fingerprint,
+                     "Policy fingerprint to record");
   ingest->add_option("--frozen-usec", a.info.stats.frozen_usec, "Frozen time to record");
   ingest->callback([&a, &o] {
     run(o, a, [&](st::Store& s) -> Result<void> {
@@ -462,11 +479,13 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
     });
   });
 
-  auto* mat = command(app, "materialize", "Write a checkpoint as a CRIU images dir", a, true);
+  auto* mat =
+      command(app, "materialize", "Write a checkpoint as a CRIU images dir", a, true);
   add_job_id(mat, a);
   mat->add_option("DIR", a.path, "Empty or absent directory")->required();
   mat->callback([&a, &o] {
-    run(o, a, [&](st::Store& s) -> Result<void> { return s.materialize(a.job, a.id, a.path); });
+    run(o, a,
+        [&](st::Store& s) -> Result<void> { return s.materialize(a.job, a.id, a.path); });
   });
   (void)args;
   static std::shared_ptr<StoreArgs> keep_alive;

@@ -1,8 +1,7 @@
 #include "store/blob_index.hpp"
 
-#include <fcntl.h>
-
 #include <algorithm>
+#include <fcntl.h>
 
 namespace stasis::store {
 
@@ -22,7 +21,8 @@ Result<std::vector<std::string>> list_packs(const fs::path& dir) {
   return out;
 }
 
-Result<BlobIndex> BlobIndex::load(const fs::path& dir, std::vector<std::string>& problems) {
+Result<BlobIndex> BlobIndex::load(const fs::path& dir,
+                                  std::vector<std::string>& problems) {
   BlobIndex index;
   index.m_dir = dir;
   for (const auto& name : STASIS_TRY(list_packs(dir))) {
@@ -41,7 +41,8 @@ Result<BlobIndex> BlobIndex::load(const fs::path& dir, std::vector<std::string>&
     index.m_fds.push_back(std::move(fd));
     index.m_map.reserve(index.m_map.size() + entries->size());
     for (const auto& e : *entries) {
-      index.m_map.try_emplace(e.hash, BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
+      index.m_map.try_emplace(
+          e.hash, BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
     }
   }
   return index;
@@ -52,7 +53,8 @@ const BlobLocation* BlobIndex::find(const Hash& hash) const {
   return it == m_map.end() ? nullptr : &it->second;
 }
 
-Result<void> BlobIndex::add_pack(const std::string& name, const std::vector<PackEntry>& entries) {
+Result<void> BlobIndex::add_pack(const std::string& name,
+                                 const std::vector<PackEntry>& entries) {
   util::UniqueFd fd{::open((m_dir / name).c_str(), O_RDONLY | O_CLOEXEC)};
   if (!fd) {
     return make_error("cannot open pack {}: {}", name, errno_text());
@@ -61,12 +63,14 @@ Result<void> BlobIndex::add_pack(const std::string& name, const std::vector<Pack
   m_packs.push_back(name);
   m_fds.push_back(std::move(fd));
   for (const auto& e : entries) {
-    m_map.try_emplace(e.hash, BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
+    m_map.try_emplace(e.hash,
+                      BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
   }
   return ok();
 }
 
-Result<void> BlobIndex::read_stored(const BlobLocation& loc, std::vector<std::uint8_t>& out) const {
+Result<void> BlobIndex::read_stored(const BlobLocation& loc,
+                                    std::vector<std::uint8_t>& out) const {
   out.resize(loc.stored_len);
   return pread_exact(m_fds[loc.pack].get(), out, loc.offset, pack_path(loc.pack));
 }
@@ -84,12 +88,12 @@ Result<void> BlobIndex::read(const Hash& hash, std::vector<std::uint8_t>& out) c
   out.resize(loc->raw_len);
   auto decoded = decompress(loc->codec, stored, out);
   if (!decoded) {
-    return make_error("blob {} in pack {} is damaged: {}", to_hex(hash), m_packs[loc->pack],
-                      decoded.error().message);
+    return make_error("blob {} in pack {} is damaged: {}", to_hex(hash),
+                      m_packs[loc->pack], decoded.error().message);
   }
   if (sha256(out) != hash) {
-    return make_error("blob {} in pack {} is damaged (content hash mismatch)", to_hex(hash),
-                      m_packs[loc->pack]);
+    return make_error("blob {} in pack {} is damaged (content hash mismatch)",
+                      to_hex(hash), m_packs[loc->pack]);
   }
   return ok();
 }

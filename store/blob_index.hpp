@@ -44,7 +44,9 @@ public:
   const std::vector<std::string>& pack_names() const { return m_packs; }
   fs::path pack_path(std::uint32_t pack) const { return m_dir / m_packs[pack]; }
   std::size_t size() const { return m_map.size(); }
-  const std::unordered_map<Hash, BlobLocation, HashHasher>& blobs() const { return m_map; }
+  const std::unordered_map<Hash, BlobLocation, HashHasher>& blobs() const {
+    return m_map;
+  }
 
 private:
   fs::path m_dir;

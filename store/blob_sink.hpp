@@ -13,13 +13,16 @@ inline constexpr std::uint64_t k_pack_target_size = 64ULL << 20;
 
 class BlobSink {
 public:
-  BlobSink(BlobIndex& index, fs::path packs_dir) : m_index(index), m_dir(std::move(packs_dir)) {}
+  BlobSink(BlobIndex& index, fs::path packs_dir)
+      : m_index(index), m_dir(std::move(packs_dir)) {}
   ~BlobSink();
   BlobSink(const BlobSink&) = delete;
   BlobSink& operator=(const BlobSink&) = delete;
 
   // True when the blob is already stored or written by this sink.
-  bool has(const Hash& hash) const { return m_pending.contains(hash) || m_index.contains(hash); }
+  bool has(const Hash& hash) const {
+    return m_pending.contains(hash) || m_index.contains(hash);
+  }
 
   // Appends an already encoded blob unless it is present.
   Result<void> put(const Hash& hash, Codec codec, std::uint32_t raw_len,

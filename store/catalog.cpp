@@ -1,10 +1,9 @@
 #include "store/catalog.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace stasis::store {
 namespace {
@@ -43,7 +42,8 @@ Result<std::vector<std::string>> Catalog::jobs() const {
 Result<std::vector<std::uint64_t>> Catalog::ids(const std::string& job) const {
   std::vector<std::uint64_t> out;
   std::error_code ec;
-  for (fs::directory_iterator it(job_dir(job), ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(job_dir(job), ec), end; !ec && it != end;
+       it.increment(ec)) {
     auto name = it->path().filename().string();
     if (name.ends_with(".json")) {
       if (auto id = parse_id(std::string_view(name).substr(0, name.size() - 5))) {

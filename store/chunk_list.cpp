@@ -15,7 +15,8 @@ std::vector<std::uint8_t> encode_chunk_list(std::span<const ChunkRef> refs) {
   return out;
 }
 
-Result<void> decode_chunk_list(std::span<const std::uint8_t> blob, std::vector<ChunkRef>& out) {
+Result<void> decode_chunk_list(std::span<const std::uint8_t> blob,
+                               std::vector<ChunkRef>& out) {
   if (blob.size() % k_chunk_ref_size != 0) {
     return make_error("chunk list blob has a bad size ({} bytes)", blob.size());
   }

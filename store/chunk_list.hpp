@@ -26,6 +26,7 @@ inline constexpr std::size_t k_chunk_ref_size = 36;
 std::vector<std::uint8_t> encode_chunk_list(std::span<const ChunkRef> refs);
 
 // Parses a list blob (appending to out).
-Result<void> decode_chunk_list(std::span<const std::uint8_t> blob, std::vector<ChunkRef>& out);
+Result<void> decode_chunk_list(std::span<const std::uint8_t> blob,
+                               std::vector<ChunkRef>& out);
 
 } // namespace stasis::store

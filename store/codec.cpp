@@ -43,8 +43,8 @@ Result<void> decompress(Codec codec, std::span<const std::uint8_t> stored,
     return make_error("unknown blob codec {}", static_cast<int>(codec));
   }
   thread_local std::unique_ptr<ZSTD_DCtx, DctxDeleter> ctx{ZSTD_createDCtx()};
-  std::size_t n =
-      ZSTD_decompressDCtx(ctx.get(), out.data(), out.size(), stored.data(), stored.size());
+  std::size_t n = ZSTD_decompressDCtx(ctx.get(), out.data(), out.size(), stored.data(),
+                                      stored.size());
   if (ZSTD_isError(n)) {
     return make_error("corrupt zstd blob: {}", ZSTD_getErrorName(n));
   }

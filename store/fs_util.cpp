@@ -1,17 +1,18 @@
 #include "store/fs_util.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
+#include <random>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <random>
-
 namespace stasis::store {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 std::string random_name() {
   static thread_local std::random_device device;
@@ -73,8 +74,8 @@ Result<std::string> read_file(const fs::path& path) {
     return make_error("cannot stat {}: {}", path.string(), errno_text());
   }
   std::string data(static_cast<std::size_t>(st.st_size), '\0');
-  STASIS_TRY(pread_exact(fd.get(),
-                         {reinterpret_cast<std::uint8_t*>(data.data()), data.size()}, 0, path));
+  STASIS_TRY(pread_exact(
+      fd.get(), {reinterpret_cast<std::uint8_t*>(data.data()), data.size()}, 0, path));
   return data;
 }
 
@@ -86,9 +87,10 @@ Result<void> fsync_dir(const fs::path& dir) {
   return ok();
 }
 
-Result<void> atomic_write_file(const fs::path& path, std::string_view data, unsigned mode) {
-  fs::path temp = path.parent_path() /
-                  (std::string(k_temp_prefix) + path.filename().string() + "." + random_name());
+Result<void> atomic_write_file(const fs::path& path, std::string_view data,
+                               unsigned mode) {
+  fs::path temp = path.parent_path() / (std::string(k_temp_prefix) +
+                                        path.filename().string() + "." + random_name());
   util::UniqueFd fd{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)};
   if (!fd) {
     return make_error("cannot create {}: {}", temp.string(), errno_text());

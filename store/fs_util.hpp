@@ -23,7 +23,8 @@ std::string random_name();
 // Writes all of data to fd; names path in the error.
 Result<void> write_all(int fd, std::span<const std::uint8_t> data, const fs::path& path);
 inline Result<void> write_all(int fd, std::string_view data, const fs::path& path) {
-  return write_all(fd, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, path);
+  return write_all(fd, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()},
+                   path);
 }
 
 // Reads exactly data.size() bytes at offset; a short read is an error.

@@ -29,8 +29,8 @@ Result<HashSet> mark_live(const BlobIndex& index, const Catalog& catalog) {
           }
           auto read = index.read(list, blob);
           if (!read) {
-            return make_error("garbage collection stopped: checkpoint {}/{} file {}: {}", job,
-                              id, f.name, read.error().message);
+            return make_error("garbage collection stopped: checkpoint {}/{} file {}: {}",
+                              job, id, f.name, read.error().message);
           }
           refs.clear();
           STASIS_TRY(decode_chunk_list(blob, refs));
@@ -75,7 +75,8 @@ Result<GcReport> sweep(BlobIndex& index, const fs::path& packs_dir, const HashSe
     if (keep.empty()) {
       to_delete.push_back(packs[p]);
       report.bytes_freed += static_cast<std::uint64_t>(st.st_size);
-    } else if (static_cast<double>(live_bytes) < k_repack_below * static_cast<double>(total)) {
+    } else if (static_cast<double>(live_bytes) <
+               k_repack_below * static_cast<double>(total)) {
       to_repack.emplace_back(p, std::move(keep));
       report.bytes_freed += total - live_bytes;
     }

@@ -15,7 +15,8 @@ struct CtxDeleter {
 };
 
 const EVP_MD* sha256_md() {
-  static const std::unique_ptr<EVP_MD, MdDeleter> md{EVP_MD_fetch(nullptr, "SHA256", nullptr)};
+  static const std::unique_ptr<EVP_MD, MdDeleter> md{
+      EVP_MD_fetch(nullptr, "SHA256", nullptr)};
   return md.get();
 }
 
@@ -35,7 +36,9 @@ Sha256Stream::Sha256Stream() : m_ctx(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(m_ctx), sha256_md(), nullptr);
 }
 
-Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(m_ctx)); }
+Sha256Stream::~Sha256Stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(m_ctx));
+}
 
 void Sha256Stream::update(std::span<const std::uint8_t> data) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(m_ctx), data.data(), data.size());

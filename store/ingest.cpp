@@ -5,12 +5,11 @@
 #include "store/reader.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
+#include <map>
 #include <sys/mman.h>
 #include <sys/stat.h>
-
-#include <algorithm>
-#include <map>
 #include <unordered_map>
 
 namespace stasis::store {
@@ -67,15 +66,18 @@ struct Piece {
 void add_generic_pieces(std::span<const std::uint8_t> data, std::uint64_t group_base,
                         std::vector<Piece>& out) {
   for (std::size_t off = 0, i = 0; off < data.size(); off += k_file_chunk_size, ++i) {
-    auto size = static_cast<std::uint32_t>(std::min<std::size_t>(k_file_chunk_size, data.size() - off));
-    out.push_back({data.data() + off, size, group_base | (i / k_file_chunks_per_list), {}, false});
+    auto size = static_cast<std::uint32_t>(
+        std::min<std::size_t>(k_file_chunk_size, data.size() - off));
+    out.push_back(
+        {data.data() + off, size, group_base | (i / k_file_chunks_per_list), {}, false});
   }
 }
 
 using PageMap = std::unordered_map<std::uint64_t, ChunkRef>;
 
 // Pieces of a pages image in pagemap order; PE_PARENT pages come from parent.
-Result<std::vector<Piece>> page_pieces(const Pagemap& pm, std::span<const std::uint8_t> data,
+Result<std::vector<Piece>> page_pieces(const Pagemap& pm,
+                                       std::span<const std::uint8_t> data,
                                        const PageMap* parent, const std::string& name) {
   std::vector<Piece> out;
   out.reserve(data.size() / k_page_size);
@@ -85,7 +87,8 @@ Result<std::vector<Piece>> page_pieces(const Pagemap& pm, std::span<const std::u
       continue;
     }
     if (e.present() && e.nr_pages > (data.size() - offset) / k_page_size) {
-      return make_error("{} is shorter than its pagemap says ({} bytes)", name, data.size());
+      return make_error("{} is shorter than its pagemap says ({} bytes)", name,
+                        data.size());
     }
     for (std::uint64_t k = 0; k < e.nr_pages; ++k) {
       std::uint64_t vaddr = e.vaddr + k * k_page_size;
@@ -134,7 +137,8 @@ Result<std::vector<Hash>> store_pieces(BlobSink& sink, std::vector<Piece>& piece
     std::unordered_set<Hash, HashHasher> seen;
     for (std::size_t i = base; i < base + n; ++i) {
       const auto& p = pieces[i];
-      if (p.ref.hash.is_zero() || sink.has(p.ref.hash) || !seen.insert(p.ref.hash).second) {
+      if (p.ref.hash.is_zero() || sink.has(p.ref.hash) ||
+          !seen.insert(p.ref.hash).second) {
         continue;
       }
       if (p.data == nullptr) {
@@ -145,12 +149,15 @@ Result<std::vector<Hash>> store_pieces(BlobSink& sink, std::vector<Piece>& piece
     }
     encoded.resize(todo.size());
     codecs.resize(todo.size());
-    parallel_for(todo.size(), [&](std::size_t b, std::size_t e) {
-      for (std::size_t j = b; j < e; ++j) {
-        const auto& p = pieces[todo[j]];
-        codecs[j] = compress({p.data, p.size}, encoded[j]);
-      }
-    }, 16);
+    parallel_for(
+        todo.size(),
+        [&](std::size_t b, std::size_t e) {
+          for (std::size_t j = b; j < e; ++j) {
+            const auto& p = pieces[todo[j]];
+            codecs[j] = compress({p.data, p.size}, encoded[j]);
+          }
+        },
+        16);
     for (std::size_t j = 0; j < todo.size(); ++j) {
       const auto& p = pieces[todo[j]];
       STASIS_TRY(sink.put(p.ref.hash, codecs[j], p.size, encoded[j]));
@@ -195,7 +202,8 @@ Result<PageMap> parent_pages(const BlobIndex& index, const Manifest& parent,
     return make_error("parent checkpoint {} has no {}", parent.id, pagemap_name);
   }
   auto text = STASIS_TRY(read_stored_file(index, *pm_file));
-  auto pm = STASIS_TRY(parse_pagemap({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}));
+  auto pm = STASIS_TRY(
+      parse_pagemap({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}));
   PageMap out;
   const FileRecord* pages = find_file(parent, pm.pages_file());
   if (pages == nullptr) {
@@ -211,8 +219,8 @@ Result<PageMap> parent_pages(const BlobIndex& index, const Manifest& parent,
     }
     for (std::uint64_t k = 0; k < e.nr_pages; ++k, ++i) {
       if (i >= refs.size() || refs[i].size != k_page_size) {
-        return make_error("parent checkpoint {}: {} does not match its pagemap", parent.id,
-                          pm.pages_file());
+        return make_error("parent checkpoint {}: {} does not match its pagemap",
+                          parent.id, pm.pages_file());
       }
       out[e.vaddr + k * k_page_size] = refs[i];
     }
@@ -234,24 +242,29 @@ Result<std::vector<ImageFile>> list_images(const fs::path& dir) {
     if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       continue; // the "parent" symlink, sub-directories, sockets
     }
-    out.push_back({it->path().filename().string(), static_cast<std::uint32_t>(st.st_mode & 07777),
+    out.push_back({it->path().filename().string(),
+                   static_cast<std::uint32_t>(st.st_mode & 07777),
                    static_cast<std::uint64_t>(st.st_size)});
   }
   if (ec) {
     return make_error("cannot read images dir {}: {}", dir.string(), ec.message());
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 
 } // namespace
 
-Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index, const std::string& job,
-                                  std::uint64_t id, const fs::path& images_dir,
-                                  const IngestInfo& info, const Manifest* parent) {
+Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
+                                  const std::string& job, std::uint64_t id,
+                                  const fs::path& images_dir, const IngestInfo& info,
+                                  const Manifest* parent) {
   auto images = STASIS_TRY(list_images(images_dir));
-  if (std::none_of(images.begin(), images.end(), [](const auto& f) { return f.name == "inventory.img"; })) {
-    return make_error("{} has no inventory.img: not a CRIU images dir", images_dir.string());
+  if (std::none_of(images.begin(), images.end(),
+                   [](const auto& f) { return f.name == "inventory.img"; })) {
+    return make_error("{} has no inventory.img: not a CRIU images dir",
+                      images_dir.string());
   }
   // pages image name -> its pagemap, and pagemap name -> decoded pagemap.
   std::map<std::string, std::string> pages_owner;
@@ -274,8 +287,8 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index, const 
   m.job = job;
   m.id = id;
   m.previous = parent ? std::optional(parent->id) : std::nullopt;
-  m.created = info.created.value_or(
-      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+  m.created = info.created.value_or(std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now()));
   m.policy_fingerprint = info.policy_fingerprint;
   m.criu_version = info.criu_version;
   m.kernel = info.kernel;
@@ -290,7 +303,8 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index, const 
     std::vector<Piece> pieces;
     std::size_t per_list = k_file_chunks_per_list;
     std::string rewritten;
-    if (auto pm = pagemaps.find(f.name); pm != pagemaps.end() && pm->second.has_parent_entries()) {
+    if (auto pm = pagemaps.find(f.name);
+        pm != pagemaps.end() && pm->second.has_parent_entries()) {
       // A CRIU incremental dump: store it as a self-contained one.
       Pagemap full = pm->second;
       for (auto& e : full.entries) {
@@ -307,9 +321,10 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index, const 
       const PageMap* from_parent = nullptr;
       if (pm.has_parent_entries()) {
         if (parent == nullptr) {
-          return make_error("{} refers to a parent dump (PE_PARENT pages) but job {} has no "
-                            "checkpoint to take them from",
-                            (images_dir / owner->second).string(), job);
+          return make_error(
+              "{} refers to a parent dump (PE_PARENT pages) but job {} has no "
+              "checkpoint to take them from",
+              (images_dir / owner->second).string(), job);
         }
         if (!parent_maps.contains(owner->second)) {
           parent_maps.emplace(owner->second,
@@ -332,12 +347,13 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index, const 
   }
   for (const auto& [pages_name, pm_name] : pages_owner) {
     if (!mapped.contains(pages_name) && pagemaps.at(pm_name).present_pages() > 0) {
-      return make_error("{} is missing (named by {})", (images_dir / pages_name).string(), pm_name);
+      return make_error("{} is missing (named by {})", (images_dir / pages_name).string(),
+                        pm_name);
     }
   }
   m.stored_bytes = sink.stored_bytes();
-  log::get("store")->debug("checkpoint {}/{}: {} files, {} logical bytes, {} new bytes", job, id,
-                           m.files.size(), m.logical_bytes, m.stored_bytes);
+  log::get("store")->debug("checkpoint {}/{}: {} files, {} logical bytes, {} new bytes",
+                           job, id, m.files.size(), m.logical_bytes, m.stored_bytes);
   return m;
 }
 

@@ -21,8 +21,9 @@ inline constexpr std::size_t k_pages_per_list = 32;
 
 // Builds the manifest of checkpoint job/id from images_dir, writing new blobs
 // through sink. parent (may be null) resolves CRIU PE_PARENT pages.
-Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index, const std::string& job,
-                                  std::uint64_t id, const fs::path& images_dir,
-                                  const IngestInfo& info, const Manifest* parent);
+Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
+                                  const std::string& job, std::uint64_t id,
+                                  const fs::path& images_dir, const IngestInfo& info,
+                                  const Manifest* parent);
 
 } // namespace stasis::store

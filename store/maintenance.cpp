@@ -77,9 +77,9 @@ Result<FsckReport> Store::fsck(bool verify_data) {
       report.packs -= report.orphan_packs_removed;
     }
   }
-  log::get("store")->info("fsck: {} packs, {} blobs, {} checkpoints, {} problems, {} damaged",
-                          report.packs, report.blobs, report.checkpoints, report.problems.size(),
-                          report.damaged.size());
+  log::get("store")->info(
+      "fsck: {} packs, {} blobs, {} checkpoints, {} problems, {} damaged", report.packs,
+      report.blobs, report.checkpoints, report.problems.size(), report.damaged.size());
   return report;
 }
 

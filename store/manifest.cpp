@@ -15,8 +15,8 @@ bool valid_job_name(std::string_view job) {
     return false;
   }
   for (char c : job) {
-    bool good = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '_' || c == '-' || c == '.' || c == '@';
+    bool good = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == '@';
     if (!good) {
       return false;
     }
@@ -25,8 +25,8 @@ bool valid_job_name(std::string_view job) {
 }
 
 bool valid_file_name(std::string_view name) {
-  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
-         name.find('\0') == std::string::npos;
+  return !name.empty() && name != "." && name != ".." &&
+         name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
 }
 
 std::string manifest_to_json(const Manifest& m) {
@@ -55,7 +55,8 @@ std::string manifest_to_json(const Manifest& m) {
     for (const auto& h : f.lists) {
       lists.push_back(to_hex(h));
     }
-    files.push_back({{"name", f.name}, {"mode", f.mode}, {"size", f.size}, {"lists", lists}});
+    files.push_back(
+        {{"name", f.name}, {"mode", f.mode}, {"size", f.size}, {"lists", lists}});
   }
   j["files"] = std::move(files);
   j["digest"] = to_hex(sha256(j.dump()));
@@ -82,7 +83,8 @@ Result<Manifest> manifest_from_json(std::string_view text) {
     if (!j.at("previous").is_null()) {
       m.previous = j.at("previous").get<std::uint64_t>();
     }
-    m.created = std::chrono::sys_seconds{std::chrono::seconds{j.at("created").get<std::int64_t>()}};
+    m.created = std::chrono::sys_seconds{
+        std::chrono::seconds{j.at("created").get<std::int64_t>()}};
     m.policy_fingerprint = j.value("policy_fingerprint", "");
     m.criu_version = j.value("criu_version", "");
     m.kernel = j.value("kernel", "");
@@ -90,7 +92,8 @@ Result<Manifest> manifest_from_json(std::string_view text) {
     m.target = j.value("target", "");
     m.imported_from = j.value("imported_from", "");
     const auto& s = j.at("stats");
-    m.stats = {s.value("frozen_usec", std::uint64_t{0}), s.value("memdump_usec", std::uint64_t{0}),
+    m.stats = {s.value("frozen_usec", std::uint64_t{0}),
+               s.value("memdump_usec", std::uint64_t{0}),
                s.value("memwrite_usec", std::uint64_t{0}),
                s.value("pages_scanned", std::uint64_t{0}),
                s.value("pages_written", std::uint64_t{0})};

@@ -1,10 +1,9 @@
 #include "store/pack.hpp"
 
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cstring>
 
 namespace stasis::store {
 namespace {
@@ -49,7 +48,9 @@ Result<std::unique_ptr<PackWriter>> PackWriter::create(const fs::path& dir) {
   return writer;
 }
 
-PackWriter::~PackWriter() { abandon(); }
+PackWriter::~PackWriter() {
+  abandon();
+}
 
 Result<void> PackWriter::flush() {
   auto r = write_all(m_fd.get(), m_buffer, m_temp);
@@ -57,12 +58,14 @@ Result<void> PackWriter::flush() {
   return r;
 }
 
-Result<std::uint64_t> PackWriter::append(const Hash& hash, Codec codec, std::uint32_t raw_len,
+Result<std::uint64_t> PackWriter::append(const Hash& hash, Codec codec,
+                                         std::uint32_t raw_len,
                                          std::span<const std::uint8_t> stored) {
   std::uint64_t offset = m_offset;
   m_buffer.insert(m_buffer.end(), stored.begin(), stored.end());
   m_offset += stored.size();
-  m_entries.push_back({hash, offset, static_cast<std::uint32_t>(stored.size()), raw_len, codec});
+  m_entries.push_back(
+      {hash, offset, static_cast<std::uint32_t>(stored.size()), raw_len, codec});
   if (m_buffer.size() >= k_flush_at) {
     STASIS_TRY(flush());
   }
@@ -121,7 +124,8 @@ Result<std::vector<PackEntry>> read_pack_entries(int fd, const fs::path& path) {
   std::uint8_t foot[k_footer_size];
   STASIS_TRY(pread_exact(fd, head, 0, path));
   STASIS_TRY(pread_exact(fd, foot, size - k_footer_size, path));
-  if (std::memcmp(head, k_head_magic, 8) != 0 || std::memcmp(foot + 48, k_foot_magic, 8) != 0) {
+  if (std::memcmp(head, k_head_magic, 8) != 0 ||
+      std::memcmp(foot + 48, k_foot_magic, 8) != 0) {
     return make_error("pack {} has a bad header or footer magic", path.string());
   }
   if (get<std::uint32_t>(head + 8) != k_version) {
@@ -139,7 +143,8 @@ Result<std::vector<PackEntry>> read_pack_entries(int fd, const fs::path& path) {
   Hash expected;
   std::memcpy(expected.bytes.data(), foot + 16, 32);
   if (sha256(table) != expected) {
-    return make_error("pack {} has a damaged entries table (checksum mismatch)", path.string());
+    return make_error("pack {} has a damaged entries table (checksum mismatch)",
+                      path.string());
   }
   std::vector<PackEntry> out(count);
   for (std::uint64_t i = 0; i < count; ++i) {

@@ -185,7 +185,8 @@ Result<Pagemap> parse_pagemap(std::span<const std::uint8_t> image) {
     }
     auto entry = parse_entry(msg);
     if (!entry) {
-      return make_error("bad pagemap entry {}: {}", out.entries.size(), entry.error().message);
+      return make_error("bad pagemap entry {}: {}", out.entries.size(),
+                        entry.error().message);
     }
     out.entries.push_back(*entry);
   }

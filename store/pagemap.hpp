@@ -3,8 +3,9 @@
 // A pagemap image is: IMG_COMMON_MAGIC, PAGEMAP_MAGIC, then protobuf entries
 // each prefixed by a u32 size: one pagemap_head {pages_id = 1} and then
 // pagemap_entry {vaddr = 1, compat_nr_pages = 2, in_parent = 3, flags = 4,
-// nr_pages = 5 (u64, CRIU >= 4; wins over field 2)} runs in order. The raw pages-<pages_id>.img holds the pages of the entries flagged
-// PE_PRESENT, in pagemap order; PE_PARENT pages live in the parent dump.
+// nr_pages = 5 (u64, CRIU >= 4; wins over field 2)} runs in order. The raw
+// pages-<pages_id>.img holds the pages of the entries flagged PE_PRESENT, in pagemap
+// order; PE_PARENT pages live in the parent dump.
 #pragma once
 
 #include "util/result.hpp"

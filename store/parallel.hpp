@@ -16,7 +16,8 @@ inline unsigned worker_count() {
 // Calls body(begin, end) on contiguous slices of [0, n) in parallel.
 template <typename Body>
 void parallel_for(std::size_t n, Body&& body, std::size_t min_per_thread = 64) {
-  std::size_t threads = std::min<std::size_t>(worker_count(), (n + min_per_thread - 1) / min_per_thread);
+  std::size_t threads =
+      std::min<std::size_t>(worker_count(), (n + min_per_thread - 1) / min_per_thread);
   if (threads <= 1) {
     body(std::size_t{0}, n);
     return;

@@ -7,8 +7,9 @@
 
 namespace stasis::store {
 
-Result<PruneReport> Store::prune(const std::string& job, const policy::RetentionRules& rules,
-                                 bool dry_run, std::string_view time_zone) {
+Result<PruneReport> Store::prune(const std::string& job,
+                                 const policy::RetentionRules& rules, bool dry_run,
+                                 std::string_view time_zone) {
   if (!valid_job_name(job)) {
     return make_error("invalid job name '{}'", job);
   }

@@ -3,15 +3,15 @@
 #include "store/parallel.hpp"
 
 #include <fcntl.h>
+#include <mutex>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mutex>
-#include <set>
-
 namespace stasis::store {
 
-Result<std::vector<ChunkRef>> file_chunks(const BlobIndex& index, const FileRecord& file) {
+Result<std::vector<ChunkRef>> file_chunks(const BlobIndex& index,
+                                          const FileRecord& file) {
   std::vector<ChunkRef> refs;
   std::vector<std::uint8_t> blob;
   for (const auto& list : file.lists) {
@@ -26,8 +26,8 @@ Result<std::vector<ChunkRef>> file_chunks(const BlobIndex& index, const FileReco
     total += r.size;
   }
   if (total != file.size) {
-    return make_error("chunks of {} add up to {} bytes, manifest says {}", file.name, total,
-                      file.size);
+    return make_error("chunks of {} add up to {} bytes, manifest says {}", file.name,
+                      total, file.size);
   }
   return refs;
 }
@@ -48,8 +48,8 @@ Result<std::string> read_stored_file(const BlobIndex& index, const FileRecord& f
   return out;
 }
 
-std::map<Hash, std::string> verify_blobs(const BlobIndex& index,
-                                         const std::unordered_set<Hash, HashHasher>& blobs) {
+std::map<Hash, std::string>
+verify_blobs(const BlobIndex& index, const std::unordered_set<Hash, HashHasher>& blobs) {
   std::vector<Hash> all(blobs.begin(), blobs.end());
   std::map<Hash, std::string> bad;
   std::mutex mutex;
@@ -136,7 +136,8 @@ Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
   for (std::size_t i = 0; i < manifest.files.size(); ++i) {
     const auto& f = manifest.files[i];
     auto path = dir / f.name;
-    util::UniqueFd fd{::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, f.mode)};
+    util::UniqueFd fd{
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, f.mode)};
     if (!fd) {
       return make_error("cannot create {}: {}", path.string(), errno_text());
     }

@@ -18,8 +18,8 @@ Result<std::vector<ChunkRef>> file_chunks(const BlobIndex& index, const FileReco
 Result<std::string> read_stored_file(const BlobIndex& index, const FileRecord& file);
 
 // Re-hashes the given blobs in parallel; returns the damaged ones with why.
-std::map<Hash, std::string> verify_blobs(const BlobIndex& index,
-                                         const std::unordered_set<Hash, HashHasher>& blobs);
+std::map<Hash, std::string>
+verify_blobs(const BlobIndex& index, const std::unordered_set<Hash, HashHasher>& blobs);
 
 // Checks one checkpoint. known_bad caches blob results across checkpoints.
 struct CheckpointCheck {

@@ -16,9 +16,10 @@ namespace {
 
 Result<void> check_job(const std::string& job) {
   if (!valid_job_name(job)) {
-    return make_error("invalid job name '{}' (use letters, digits, '_', '-', '.', '@'; not "
-                      "starting with '.')",
-                      job);
+    return make_error(
+        "invalid job name '{}' (use letters, digits, '_', '-', '.', '@'; not "
+        "starting with '.')",
+        job);
   }
   return ok();
 }
@@ -69,7 +70,8 @@ CheckpointSummary Store::summarize(const Manifest& m) const {
   return s;
 }
 
-Result<CheckpointSummary> Store::ingest(const std::string& job, const fs::path& images_dir,
+Result<CheckpointSummary> Store::ingest(const std::string& job,
+                                        const fs::path& images_dir,
                                         const IngestInfo& info) {
   STASIS_TRY(check_job(job));
   auto held = STASIS_TRY(lock(true));
@@ -102,8 +104,8 @@ Result<CheckpointSummary> Store::ingest(const std::string& job, const fs::path& 
     return make_error("cannot store checkpoint of job {}: {}", job, message);
   }
   sink.release();
-  log::get("store")->info("stored checkpoint {}/{}: {} logical bytes, {} new bytes", job, id,
-                          manifest->logical_bytes, manifest->stored_bytes);
+  log::get("store")->info("stored checkpoint {}/{}: {} logical bytes, {} new bytes", job,
+                          id, manifest->logical_bytes, manifest->stored_bytes);
   return summarize(*manifest);
 }
 
@@ -166,7 +168,8 @@ Result<void> Store::materialize(const std::string& job, std::uint64_t id,
   return ok();
 }
 
-Result<VerifyReport> Store::verify(const std::string& job, std::optional<std::uint64_t> id) const {
+Result<VerifyReport> Store::verify(const std::string& job,
+                                   std::optional<std::uint64_t> id) const {
   auto held = STASIS_TRY(lock(false));
   std::vector<std::string> problems;
   auto index = STASIS_TRY(load_index(problems));
@@ -242,7 +245,8 @@ Result<GcReport> Store::gc_locked() {
   auto live = STASIS_TRY(mark_live(index, m_catalog));
   auto report = STASIS_TRY(sweep(index, m_packs, live));
   log::get("store")->debug("gc: {} packs deleted, {} repacked, {} bytes freed",
-                           report.packs_deleted, report.packs_repacked, report.bytes_freed);
+                           report.packs_deleted, report.packs_repacked,
+                           report.bytes_freed);
   return report;
 }
 
@@ -260,7 +264,8 @@ Result<void> Store::export_checkpoint(const std::string& job, std::uint64_t id,
   return write_export(index, manifest, file);
 }
 
-Result<CheckpointSummary> Store::import_checkpoint(const fs::path& file, const std::string& job) {
+Result<CheckpointSummary> Store::import_checkpoint(const fs::path& file,
+                                                   const std::string& job) {
   if (!job.empty()) {
     STASIS_TRY(check_job(job));
   }

@@ -44,7 +44,8 @@ public:
 
   // Writes a checkpoint as a plain CRIU images dir (dir must be absent or
   // empty), verifying every chunk; a damaged checkpoint is refused.
-  Result<void> materialize(const std::string& job, std::uint64_t id, const fs::path& dir) const;
+  Result<void> materialize(const std::string& job, std::uint64_t id,
+                           const fs::path& dir) const;
 
   // Re-hashes every chunk of one checkpoint, one job or (job empty) the store.
   Result<VerifyReport> verify(const std::string& job = "",
@@ -70,7 +71,8 @@ public:
   Result<void> export_checkpoint(const std::string& job, std::uint64_t id,
                                  const fs::path& file) const;
   // Imports an export file as the next checkpoint of its job (or of job).
-  Result<CheckpointSummary> import_checkpoint(const fs::path& file, const std::string& job = "");
+  Result<CheckpointSummary> import_checkpoint(const fs::path& file,
+                                              const std::string& job = "");
 
   // Logical vs stored bytes per job and for the whole store.
   Result<Usage> usage() const;

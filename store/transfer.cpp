@@ -3,11 +3,10 @@
 #include "store/chunk_list.hpp"
 #include "store/reader.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstring>
+#include <fcntl.h>
 #include <map>
+#include <unistd.h>
 #include <unordered_set>
 
 namespace stasis::store {
@@ -100,7 +99,8 @@ private:
 
 } // namespace
 
-Result<void> write_export(const BlobIndex& index, const Manifest& manifest, const fs::path& file) {
+Result<void> write_export(const BlobIndex& index, const Manifest& manifest,
+                          const fs::path& file) {
   std::vector<Hash> order;
   std::unordered_set<Hash, HashHasher> seen;
   for (const auto& f : manifest.files) {
@@ -116,7 +116,8 @@ Result<void> write_export(const BlobIndex& index, const Manifest& manifest, cons
     }
   }
   auto dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
-  auto temp = dir / (std::string(k_temp_prefix) + file.filename().string() + "." + random_name());
+  auto temp =
+      dir / (std::string(k_temp_prefix) + file.filename().string() + "." + random_name());
   util::UniqueFd fd{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
   if (!fd) {
     return make_error("cannot create {}: {}", temp.string(), errno_text());
@@ -140,8 +141,8 @@ Result<void> write_export(const BlobIndex& index, const Manifest& manifest, cons
       STASIS_TRY(index.read_stored(*loc, stored));
       raw.resize(loc->raw_len);
       if (!decompress(loc->codec, stored, raw) || sha256(raw) != hash) {
-        return make_error("checkpoint {}/{} is damaged: blob {} does not verify", manifest.job,
-                          manifest.id, to_hex(hash));
+        return make_error("checkpoint {}/{} is damaged: blob {} does not verify",
+                          manifest.job, manifest.id, to_hex(hash));
       }
       out.put(k_blob_record);
       out.bytes(hash.bytes);
@@ -159,7 +160,8 @@ Result<void> write_export(const BlobIndex& index, const Manifest& manifest, cons
       return make_error("cannot fsync {}: {}", temp.string(), errno_text());
     }
     if (::rename(temp.c_str(), file.c_str()) != 0) {
-      return make_error("cannot rename {} to {}: {}", temp.string(), file.string(), errno_text());
+      return make_error("cannot rename {} to {}: {}", temp.string(), file.string(),
+                        errno_text());
     }
     return ok();
   }();
@@ -169,7 +171,8 @@ Result<void> write_export(const BlobIndex& index, const Manifest& manifest, cons
   return result;
 }
 
-Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index, const fs::path& file) {
+Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index,
+                             const fs::path& file) {
   util::UniqueFd fd{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
   if (!fd) {
     return make_error("cannot open {}: {}", file.string(), errno_text());
@@ -225,7 +228,8 @@ Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index, const fs::p
     STASIS_TRY(in.bytes(stored));
     raw.resize(raw_len);
     if (!decompress(codec, stored, raw) || sha256(raw) != hash) {
-      return make_error("{} is damaged: blob {} does not verify", file.string(), to_hex(hash));
+      return make_error("{} is damaged: blob {} does not verify", file.string(),
+                        to_hex(hash));
     }
     if (list_hashes.contains(hash)) {
       lists[hash] = raw;
@@ -258,7 +262,8 @@ Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index, const fs::p
     }
     for (const auto& r : refs) {
       if (!r.hash.is_zero() && !sink.has(r.hash)) {
-        return make_error("{} lacks chunk {} of {}", file.string(), to_hex(r.hash), f.name);
+        return make_error("{} lacks chunk {} of {}", file.string(), to_hex(r.hash),
+                          f.name);
       }
     }
   }

@@ -20,10 +20,12 @@
 namespace stasis::store {
 
 // Writes manifest and its blobs to file (atomically: temp + rename).
-Result<void> write_export(const BlobIndex& index, const Manifest& manifest, const fs::path& file);
+Result<void> write_export(const BlobIndex& index, const Manifest& manifest,
+                          const fs::path& file);
 
 // Reads an export file, writing its new blobs through sink; returns the
 // manifest as exported once everything checked out.
-Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index, const fs::path& file);
+Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index,
+                             const fs::path& file);
 
 } // namespace stasis::store

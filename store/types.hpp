@@ -102,8 +102,9 @@ struct JobUsage {
   std::uint64_t logical_bytes = 0; // sum of the checkpoints' image sizes
   std::uint64_t stored_bytes = 0;  // unique blob bytes the job references
   double dedup_ratio() const {
-    return stored_bytes == 0 ? 0.0
-                             : static_cast<double>(logical_bytes) / static_cast<double>(stored_bytes);
+    return stored_bytes == 0
+               ? 0.0
+               : static_cast<double>(logical_bytes) / static_cast<double>(stored_bytes);
   }
 };
 
