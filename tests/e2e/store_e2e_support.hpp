@@ -5,11 +5,11 @@
 #include "store/store.hpp"
 #include "tests/support/workload.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
+#include <fcntl.h>
 #include <fstream>
+#include <signal.h>
 #include <string>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -45,8 +45,8 @@ protected:
     auto dir = m_tmp.path() / ("dump-" + std::to_string(++m_count));
     std::filesystem::create_directories(dir);
     auto r = test::run_command({test::criu_binary().string(), "dump", "-t",
-                                std::to_string(wl.pid()), "-D", dir.string(), "--leave-running",
-                                "-o", "dump.log"});
+                                std::to_string(wl.pid()), "-D", dir.string(),
+                                "--leave-running", "-o", "dump.log"});
     EXPECT_EQ(r.exit_code, 0) << r.error << "\n" << log_tail(dir / "dump.log");
     return dir;
   }
@@ -60,10 +60,11 @@ protected:
   }
 
   // Materializes checkpoint id, restores it with criu and checks the workload.
-  void restore_and_check(Store& store, const std::string& job, std::uint64_t id, Workload& wl,
-                         std::uint64_t expected_steps) {
+  void restore_and_check(Store& store, const std::string& job, std::uint64_t id,
+                         Workload& wl, std::uint64_t expected_steps) {
     stop(wl);
-    auto dir = m_tmp.path() / ("restore-" + std::to_string(id) + "-" + std::to_string(++m_count));
+    auto dir = m_tmp.path() /
+               ("restore-" + std::to_string(id) + "-" + std::to_string(++m_count));
     auto m = store.materialize(job, id, dir);
     ASSERT_TRUE(m) << m.error().message;
     // A stale status of the previous incarnation must not answer for this one.

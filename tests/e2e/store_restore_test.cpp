@@ -24,7 +24,8 @@ TEST_F(AStoreOfRealCheckpoints, RestoresEachOfTenCheckpointsAndSurvivesDeletions
   }
   // After the first, each checkpoint stores little more than the dirty pages.
   for (std::size_t k = 1; k < stored.size(); ++k) {
-    EXPECT_LT(stored[k].stored_bytes, stored[0].stored_bytes / 8) << "checkpoint " << k + 1;
+    EXPECT_LT(stored[k].stored_bytes, stored[0].stored_bytes / 8)
+        << "checkpoint " << k + 1;
   }
   for (std::uint64_t id = 1; id <= 10; ++id) {
     restore_and_check(store, "mem", id, wl, id - 1);
