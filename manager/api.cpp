@@ -1,0 +1,27 @@
+#include "manager/api.hpp"
+
+namespace stasis::manager {
+
+std::string to_string(RunKind kind) {
+  return kind == RunKind::Checkpoint ? "checkpoint" : "restore";
+}
+
+std::string to_string(RunState state) {
+  switch (state) {
+  case RunState::Queued:
+    return "queued";
+  case RunState::Running:
+    return "running";
+  case RunState::Succeeded:
+    return "succeeded";
+  case RunState::Failed:
+    return "failed";
+  case RunState::Cancelled:
+    return "cancelled";
+  case RunState::Skipped:
+    return "skipped";
+  }
+  return "unknown";
+}
+
+} // namespace stasis::manager

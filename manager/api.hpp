@@ -1,0 +1,196 @@
+// The manager's facade: everything the D-Bus layer (and tests) may ask of the
+// daemon, in plain C++ types. dbus/ translates D-Bus calls into these calls and
+// ManagerError codes into io.stasis.Stasis1.Error.* names; it holds no logic.
+#pragma once
+
+#include "util/result.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace stasis::manager {
+
+// Why a request failed; each code maps to one D-Bus error name.
+enum class ErrorCode {
+  NoSuchJob,
+  NoSuchCheckpoint,
+  NoSuchRun,
+  AccessDenied,
+  InvalidPolicy,
+  InvalidArgument,
+  Busy,
+  EngineFailed,
+  StoreFailed,
+};
+
+// A failed request: the code and a sentence a person can act on.
+struct ManagerError {
+  ErrorCode code;
+  std::string message;
+};
+
+template <typename T>
+using MResult = Result<T, ManagerError>;
+
+// Builds an error result: return fail(ErrorCode::NoSuchJob, "no job named {}", name);
+template <typename... Args>
+Unexpected<ManagerError> fail(ErrorCode code, fmt::format_string<Args...> format,
+                              Args&&... args) {
+  return Unexpected<ManagerError>(
+      ManagerError{code, fmt::format(format, std::forward<Args>(args)...)});
+}
+
+// Who is calling: taken from the bus (GetConnectionUnixUser and friends).
+struct Caller {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+  bool is_root() const { return uid == 0; }
+};
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// A job as listed to callers.
+struct JobInfo {
+  std::string name;
+  std::string description;
+  std::string target;   // human-readable target description
+  std::string schedule; // e.g. "every 15m", "daily", "on demand"
+  std::optional<TimePoint> next_run;
+  std::optional<TimePoint> last_run;
+  std::string last_result; // "", "succeeded", "failed: ...", ...
+  std::uint32_t checkpoints = 0;
+  std::string policy_file;
+  std::string fingerprint;
+};
+
+enum class RunKind { Checkpoint, Restore };
+enum class RunState { Queued, Running, Succeeded, Failed, Cancelled, Skipped };
+
+std::string to_string(RunKind kind);
+std::string to_string(RunState state);
+
+// One run of a job: a checkpoint or a restore.
+struct RunInfo {
+  std::string id;
+  std::string job;
+  RunKind kind = RunKind::Checkpoint;
+  RunState state = RunState::Queued;
+  std::string checkpoint; // made (checkpoint) or restored from (restore)
+  pid_t pid = 0;          // target (checkpoint) or restored pid (restore)
+  std::string error;
+  std::uint64_t frozen_usec = 0;
+  std::uint64_t logical_bytes = 0;
+  std::uint64_t stored_bytes = 0;
+  std::optional<TimePoint> started;
+  std::optional<TimePoint> finished;
+};
+
+// A stored checkpoint as listed to callers.
+struct CheckpointInfo {
+  std::string id;
+  TimePoint created;
+  std::string previous;
+  bool pinned = false;
+  std::uint64_t logical_bytes = 0;
+  std::uint64_t stored_bytes = 0;
+  std::string fingerprint;
+  std::string criu_version;
+  std::uint64_t frozen_usec = 0;
+};
+
+// Options of Checkpoint/CheckpointProcess; unset = the policy's (or ad-hoc) default.
+struct CheckpointOptions {
+  std::optional<bool> leave_running;
+  std::optional<bool> shell_job;        // ad-hoc only
+  std::optional<bool> file_locks;       // ad-hoc only
+  std::optional<bool> tcp_established;  // ad-hoc only
+  std::optional<bool> ext_unix_sk;      // ad-hoc only
+};
+
+// Options of Restore.
+struct RestoreOptions {
+  std::optional<bool> new_pid_namespace;
+  std::optional<bool> detached;
+  std::optional<bool> lazy;
+};
+
+// Result of Reload: job names by change.
+struct ReloadChanges {
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  std::vector<std::string> changed;
+};
+
+struct VerifyReport {
+  bool ok = true;
+  std::vector<std::string> problems;
+};
+
+struct EngineInfo {
+  std::string criu_path;
+  std::string criu_version;
+  bool mem_track = false;
+  bool lazy_pages = false;
+  std::string kernel;
+};
+
+// Events the manager announces; the D-Bus layer turns them into signals.
+struct RunStartedEvent { std::string run; std::string job; RunKind kind; };
+struct RunProgressEvent { std::string run; std::string phase; std::uint64_t done; std::uint64_t total; };
+struct RunFinishedEvent { std::string run; std::string job; RunKind kind; RunState result; std::string checkpoint; std::string error; };
+struct CheckpointsChangedEvent { std::string job; };
+struct JobsChangedEvent {};
+using Event = std::variant<RunStartedEvent, RunProgressEvent, RunFinishedEvent,
+                           CheckpointsChangedEvent, JobsChangedEvent>;
+using EventSink = std::function<void(const Event&)>;
+
+// What the daemon offers. Every call checks the caller's rights itself.
+class ManagerApi {
+public:
+  virtual ~ManagerApi() = default;
+
+  virtual std::string version() const = 0;
+  virtual MResult<std::vector<JobInfo>> list_jobs(const Caller& caller) = 0;
+  virtual MResult<JobInfo> get_job(const Caller& caller, const std::string& job) = 0;
+
+  virtual MResult<std::string> checkpoint(const Caller& caller, const std::string& job,
+                                          const CheckpointOptions& options) = 0;
+  virtual MResult<std::string> checkpoint_process(const Caller& caller, pid_t pid,
+                                                  const CheckpointOptions& options) = 0;
+  virtual MResult<std::string> restore(const Caller& caller, const std::string& job,
+                                       const std::string& checkpoint,
+                                       const RestoreOptions& options) = 0;
+
+  virtual MResult<void> cancel_run(const Caller& caller, const std::string& run) = 0;
+  virtual MResult<RunInfo> get_run(const Caller& caller, const std::string& run) = 0;
+  virtual MResult<std::vector<RunInfo>> list_runs(const Caller& caller, const std::string& job,
+                                                  std::uint32_t limit) = 0;
+
+  virtual MResult<std::vector<CheckpointInfo>> list_checkpoints(const Caller& caller,
+                                                                const std::string& job) = 0;
+  virtual MResult<void> delete_checkpoint(const Caller& caller, const std::string& job,
+                                          const std::string& checkpoint) = 0;
+  virtual MResult<void> pin_checkpoint(const Caller& caller, const std::string& job,
+                                       const std::string& checkpoint, bool pinned) = 0;
+  virtual MResult<std::vector<std::string>> prune(const Caller& caller, const std::string& job,
+                                                  bool dry_run) = 0;
+  virtual MResult<VerifyReport> verify(const Caller& caller, const std::string& job,
+                                       const std::string& checkpoint) = 0;
+
+  virtual MResult<ReloadChanges> reload(const Caller& caller) = 0;
+  virtual MResult<EngineInfo> engine_info(const Caller& caller) = 0;
+
+  // Registers the one sink that receives events (the D-Bus adaptor).
+  virtual void set_event_sink(EventSink sink) = 0;
+};
+
+} // namespace stasis::manager
