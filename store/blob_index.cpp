@@ -1,0 +1,97 @@
+#include "store/blob_index.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+
+namespace stasis::store {
+
+Result<std::vector<std::string>> list_packs(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.ends_with(k_pack_suffix) && !name.starts_with(k_temp_prefix)) {
+      out.push_back(name);
+    }
+  }
+  if (ec) {
+    return make_error("cannot list packs in {}: {}", dir.string(), ec.message());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<BlobIndex> BlobIndex::load(const fs::path& dir, std::vector<std::string>& problems) {
+  BlobIndex index;
+  index.m_dir = dir;
+  for (const auto& name : STASIS_TRY(list_packs(dir))) {
+    util::UniqueFd fd{::open((dir / name).c_str(), O_RDONLY | O_CLOEXEC)};
+    if (!fd) {
+      problems.push_back(fmt::format("cannot open pack {}: {}", name, errno_text()));
+      continue;
+    }
+    auto entries = read_pack_entries(fd.get(), dir / name);
+    if (!entries) {
+      problems.push_back(entries.error().message);
+      continue;
+    }
+    auto pack = static_cast<std::uint32_t>(index.m_packs.size());
+    index.m_packs.push_back(name);
+    index.m_fds.push_back(std::move(fd));
+    index.m_map.reserve(index.m_map.size() + entries->size());
+    for (const auto& e : *entries) {
+      index.m_map.try_emplace(e.hash, BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
+    }
+  }
+  return index;
+}
+
+const BlobLocation* BlobIndex::find(const Hash& hash) const {
+  auto it = m_map.find(hash);
+  return it == m_map.end() ? nullptr : &it->second;
+}
+
+Result<void> BlobIndex::add_pack(const std::string& name, const std::vector<PackEntry>& entries) {
+  util::UniqueFd fd{::open((m_dir / name).c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) {
+    return make_error("cannot open pack {}: {}", name, errno_text());
+  }
+  auto pack = static_cast<std::uint32_t>(m_packs.size());
+  m_packs.push_back(name);
+  m_fds.push_back(std::move(fd));
+  for (const auto& e : entries) {
+    m_map.try_emplace(e.hash, BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
+  }
+  return ok();
+}
+
+Result<void> BlobIndex::read_stored(const BlobLocation& loc, std::vector<std::uint8_t>& out) const {
+  out.resize(loc.stored_len);
+  return pread_exact(m_fds[loc.pack].get(), out, loc.offset, pack_path(loc.pack));
+}
+
+Result<void> BlobIndex::read(const Hash& hash, std::vector<std::uint8_t>& out) const {
+  if (hash.is_zero()) {
+    return make_error("the zero hash names no stored blob");
+  }
+  const BlobLocation* loc = find(hash);
+  if (loc == nullptr) {
+    return make_error("blob {} is missing from the store", to_hex(hash));
+  }
+  thread_local std::vector<std::uint8_t> stored;
+  STASIS_TRY(read_stored(*loc, stored));
+  out.resize(loc->raw_len);
+  auto decoded = decompress(loc->codec, stored, out);
+  if (!decoded) {
+    return make_error("blob {} in pack {} is damaged: {}", to_hex(hash), m_packs[loc->pack],
+                      decoded.error().message);
+  }
+  if (sha256(out) != hash) {
+    return make_error("blob {} in pack {} is damaged (content hash mismatch)", to_hex(hash),
+                      m_packs[loc->pack]);
+  }
+  return ok();
+}
+
+} // namespace stasis::store

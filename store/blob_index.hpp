@@ -1,0 +1,59 @@
+// The in-memory index of every blob: hash -> (pack, offset, lengths), built
+// from the entries tables of all packs.
+#pragma once
+
+#include "store/pack.hpp"
+
+#include <unordered_map>
+
+namespace stasis::store {
+
+// Where a blob lives.
+struct BlobLocation {
+  std::uint32_t pack = 0;
+  std::uint32_t stored_len = 0;
+  std::uint64_t offset = 0;
+  std::uint32_t raw_len = 0;
+  Codec codec = Codec::Raw;
+};
+
+// Blobs of all packs in a directory. Reads are thread-safe; changes are not.
+class BlobIndex {
+public:
+  // Loads every *.pack in dir. Packs that cannot be read are skipped and
+  // described in problems (their blobs are then missing).
+  static Result<BlobIndex> load(const fs::path& dir, std::vector<std::string>& problems);
+  // An index of no packs whose new packs go to dir.
+  static BlobIndex empty(const fs::path& dir) {
+    BlobIndex index;
+    index.m_dir = dir;
+    return index;
+  }
+
+  const BlobLocation* find(const Hash& hash) const;
+  bool contains(const Hash& hash) const { return find(hash) != nullptr; }
+
+  // Registers a committed pack and its entries (after PackWriter::commit).
+  Result<void> add_pack(const std::string& name, const std::vector<PackEntry>& entries);
+
+  // Reads, decompresses and verifies one blob (zero hash: raw_len zero bytes).
+  Result<void> read(const Hash& hash, std::vector<std::uint8_t>& out) const;
+  // Reads a blob's stored (possibly compressed) bytes without decoding them.
+  Result<void> read_stored(const BlobLocation& loc, std::vector<std::uint8_t>& out) const;
+
+  const std::vector<std::string>& pack_names() const { return m_packs; }
+  fs::path pack_path(std::uint32_t pack) const { return m_dir / m_packs[pack]; }
+  std::size_t size() const { return m_map.size(); }
+  const std::unordered_map<Hash, BlobLocation, HashHasher>& blobs() const { return m_map; }
+
+private:
+  fs::path m_dir;
+  std::vector<std::string> m_packs;
+  std::vector<util::UniqueFd> m_fds;
+  std::unordered_map<Hash, BlobLocation, HashHasher> m_map;
+};
+
+// Names of the committed packs in dir (not temporaries).
+Result<std::vector<std::string>> list_packs(const fs::path& dir);
+
+} // namespace stasis::store

@@ -1,0 +1,64 @@
+#include "store/blob_sink.hpp"
+
+#include <unistd.h>
+
+namespace stasis::store {
+
+BlobSink::~BlobSink() {
+  if (m_writer) {
+    m_writer->abandon();
+  }
+}
+
+Result<void> BlobSink::put(const Hash& hash, Codec codec, std::uint32_t raw_len,
+                           std::span<const std::uint8_t> stored) {
+  if (has(hash)) {
+    return ok();
+  }
+  if (!m_writer) {
+    m_writer = STASIS_TRY(PackWriter::create(m_dir));
+  }
+  STASIS_TRY(m_writer->append(hash, codec, raw_len, stored));
+  m_pending.insert(hash);
+  m_stored_bytes += stored.size();
+  if (m_writer->size() >= k_pack_target_size) {
+    STASIS_TRY(flush());
+  }
+  return ok();
+}
+
+Result<Hash> BlobSink::put_raw(std::span<const std::uint8_t> raw) {
+  Hash hash = sha256(raw);
+  if (!has(hash)) {
+    thread_local std::vector<std::uint8_t> stored;
+    Codec codec = compress(raw, stored);
+    STASIS_TRY(put(hash, codec, static_cast<std::uint32_t>(raw.size()), stored));
+  }
+  return hash;
+}
+
+Result<void> BlobSink::flush() {
+  if (!m_writer || m_writer->empty()) {
+    return ok();
+  }
+  auto writer = std::move(m_writer);
+  STASIS_TRY(writer->commit());
+  m_committed.push_back(writer->name());
+  return m_index.add_pack(writer->name(), writer->entries());
+}
+
+void BlobSink::rollback() {
+  if (m_writer) {
+    m_writer->abandon();
+    m_writer.reset();
+  }
+  for (const auto& name : m_committed) {
+    ::unlink((m_dir / name).c_str());
+  }
+  if (!m_committed.empty()) {
+    (void)fsync_dir(m_dir);
+  }
+  m_committed.clear();
+}
+
+} // namespace stasis::store

@@ -1,0 +1,144 @@
+// Store::fsck and Store::usage: consistency checks and space accounting.
+#include "store/blob_index.hpp"
+#include "store/gc.hpp"
+#include "store/reader.hpp"
+#include "store/store.hpp"
+#include "util/log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace stasis::store {
+namespace {
+
+// Removes leftovers of interrupted writes (".tmp-*") in dir.
+std::size_t remove_temp_files(const fs::path& dir) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().starts_with(k_temp_prefix) &&
+        ::unlink(it->path().c_str()) == 0) {
+      ++removed;
+    }
+  }
+  if (removed > 0) {
+    (void)fsync_dir(dir);
+  }
+  return removed;
+}
+
+} // namespace
+
+Result<FsckReport> Store::fsck(bool verify_data) {
+  auto held = STASIS_TRY(lock(true));
+  FsckReport report;
+  report.temp_files_removed += remove_temp_files(m_root);
+  report.temp_files_removed += remove_temp_files(m_packs);
+  for (const auto& job : STASIS_TRY(m_catalog.jobs())) {
+    report.temp_files_removed += remove_temp_files(m_catalog.job_dir(job));
+  }
+  auto index = STASIS_TRY(load_index(report.problems));
+  report.packs = index.pack_names().size();
+  report.blobs = index.size();
+  bool all_manifests_readable = true;
+  for (const auto& job : STASIS_TRY(m_catalog.jobs())) {
+    for (auto id : STASIS_TRY(m_catalog.ids(job))) {
+      ++report.checkpoints;
+      auto manifest = m_catalog.load(job, id);
+      if (!manifest) {
+        all_manifests_readable = false;
+        report.damaged.push_back({job, id, {"manifest"}, {manifest.error().message}});
+        continue;
+      }
+      auto check = check_checkpoint(index, *manifest, verify_data);
+      if (!check.bad_files.empty()) {
+        all_manifests_readable = false;
+        report.damaged.push_back({job, id, check.bad_files, check.problems});
+      }
+    }
+  }
+  // Packs no checkpoint uses are leftovers of an interrupted ingest or GC.
+  if (all_manifests_readable && report.problems.empty()) {
+    auto live = STASIS_TRY(mark_live(index, m_catalog));
+    std::vector<bool> used(index.pack_names().size(), false);
+    for (const auto& [hash, loc] : index.blobs()) {
+      if (live.contains(hash)) {
+        used[loc.pack] = true;
+      }
+    }
+    for (std::uint32_t p = 0; p < used.size(); ++p) {
+      if (!used[p] && ::unlink(index.pack_path(p).c_str()) == 0) {
+        ++report.orphan_packs_removed;
+      }
+    }
+    if (report.orphan_packs_removed > 0) {
+      STASIS_TRY(fsync_dir(m_packs));
+      report.packs -= report.orphan_packs_removed;
+    }
+  }
+  log::get("store")->info("fsck: {} packs, {} blobs, {} checkpoints, {} problems, {} damaged",
+                          report.packs, report.blobs, report.checkpoints, report.problems.size(),
+                          report.damaged.size());
+  return report;
+}
+
+Result<Usage> Store::usage() const {
+  auto held = STASIS_TRY(lock(false));
+  std::vector<std::string> problems;
+  auto index = STASIS_TRY(load_index(problems));
+  Usage usage;
+  HashSet all;
+  std::vector<std::uint8_t> blob;
+  std::vector<ChunkRef> refs;
+  for (const auto& job : STASIS_TRY(m_catalog.jobs())) {
+    JobUsage ju;
+    ju.job = job;
+    HashSet mine;
+    for (auto id : STASIS_TRY(m_catalog.ids(job))) {
+      auto manifest = STASIS_TRY(m_catalog.load(job, id));
+      ++ju.checkpoints;
+      ju.logical_bytes += manifest.logical_bytes;
+      std::error_code ec;
+      usage.manifest_bytes += fs::file_size(m_catalog.manifest_path(job, id), ec);
+      for (const auto& f : manifest.files) {
+        for (const auto& list : f.lists) {
+          if (!mine.insert(list).second || !index.read(list, blob)) {
+            continue;
+          }
+          refs.clear();
+          if (decode_chunk_list(blob, refs)) {
+            for (const auto& r : refs) {
+              if (!r.hash.is_zero()) {
+                mine.insert(r.hash);
+              }
+            }
+          }
+        }
+      }
+    }
+    if (ju.checkpoints == 0) {
+      continue;
+    }
+    for (const auto& h : mine) {
+      if (const auto* loc = index.find(h)) {
+        ju.stored_bytes += loc->stored_len;
+      }
+      all.insert(h);
+    }
+    usage.logical_bytes += ju.logical_bytes;
+    usage.jobs.push_back(ju);
+  }
+  for (const auto& h : all) {
+    if (const auto* loc = index.find(h)) {
+      usage.referenced_bytes += loc->stored_len;
+    }
+  }
+  for (std::uint32_t p = 0; p < index.pack_names().size(); ++p) {
+    std::error_code ec;
+    usage.pack_bytes += fs::file_size(index.pack_path(p), ec);
+  }
+  return usage;
+}
+
+} // namespace stasis::store

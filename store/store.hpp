@@ -1,0 +1,90 @@
+// The checkpoint store: every checkpoint of every job, each independently
+// restorable, deduplicated by content.
+//
+// Layout under the state dir (mode 0700):
+//   store.lock          flock: writers exclusive, readers shared
+//   packs/*.pack        blobs (chunks and chunk lists), see store/pack.hpp
+//   jobs/<job>/...      manifests and pin markers, see store/catalog.hpp
+// Ingest writes packs (fsync, rename) before the manifest rename that commits
+// the checkpoint; removal deletes the manifest first and sweeps blobs later,
+// so a crash at any point loses no committed checkpoint.
+#pragma once
+
+#include "store/catalog.hpp"
+#include "store/types.hpp"
+
+#include <string_view>
+
+namespace stasis::policy {
+struct RetentionRules;
+}
+
+namespace stasis::store {
+
+class BlobIndex;
+
+class Store {
+public:
+  // Opens (creating if needed) the store in state_dir.
+  static Result<Store> open(const fs::path& state_dir);
+
+  const fs::path& root() const { return m_root; }
+
+  // Stores a CRIU images dir as the next checkpoint of job.
+  Result<CheckpointSummary> ingest(const std::string& job, const fs::path& images_dir,
+                                   const IngestInfo& info);
+
+  // Jobs that have checkpoints.
+  Result<std::vector<std::string>> jobs() const;
+  // Checkpoints of a job, oldest first.
+  Result<std::vector<CheckpointSummary>> list(const std::string& job) const;
+  // The manifest of one checkpoint.
+  Result<Manifest> get(const std::string& job, std::uint64_t id) const;
+  Result<CheckpointSummary> summary(const std::string& job, std::uint64_t id) const;
+
+  // Writes a checkpoint as a plain CRIU images dir (dir must be absent or
+  // empty), verifying every chunk; a damaged checkpoint is refused.
+  Result<void> materialize(const std::string& job, std::uint64_t id, const fs::path& dir) const;
+
+  // Re-hashes every chunk of one checkpoint, one job or (job empty) the store.
+  Result<VerifyReport> verify(const std::string& job = "",
+                              std::optional<std::uint64_t> id = std::nullopt) const;
+
+  // Checks packs, index and manifests, cleans leftovers of interrupted
+  // operations; with verify_data also re-hashes every referenced blob.
+  Result<FsckReport> fsck(bool verify_data = false);
+
+  // Deletes a checkpoint (refused while pinned) and collects garbage.
+  Result<GcReport> remove(const std::string& job, std::uint64_t id);
+  Result<void> set_pinned(const std::string& job, std::uint64_t id, bool pinned);
+
+  // Applies retention rules to a job: keep/delete with reasons. Pinned
+  // checkpoints and the newest good one are always kept.
+  Result<PruneReport> prune(const std::string& job, const policy::RetentionRules& rules,
+                            bool dry_run, std::string_view time_zone = "");
+
+  // Removes blobs no manifest references (deletes or repacks packs).
+  Result<GcReport> gc();
+
+  // Writes one checkpoint as a self-contained file (store/transfer.hpp).
+  Result<void> export_checkpoint(const std::string& job, std::uint64_t id,
+                                 const fs::path& file) const;
+  // Imports an export file as the next checkpoint of its job (or of job).
+  Result<CheckpointSummary> import_checkpoint(const fs::path& file, const std::string& job = "");
+
+  // Logical vs stored bytes per job and for the whole store.
+  Result<Usage> usage() const;
+
+private:
+  explicit Store(fs::path root);
+  Result<FileLock> lock(bool exclusive) const;
+  Result<BlobIndex> load_index(std::vector<std::string>& problems) const;
+  Result<GcReport> gc_locked();
+  CheckpointSummary summarize(const Manifest& manifest) const;
+
+  fs::path m_root;
+  fs::path m_packs;
+  Catalog m_catalog;
+};
+
+} // namespace stasis::store
