@@ -23,3 +23,7 @@ endif()
 if(STASIS_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
+
+# Howard Hinnant's date/tz (Debian libhowardhinnant-date-dev): time zones from
+# the system tz database (/usr/share/zoneinfo, package tzdata).
+find_package(date CONFIG REQUIRED)

@@ -55,6 +55,9 @@ apt_opts=(
     -o "APT::Architecture=$arch"
     -o "APT::Architectures=$arch"
     -o "Acquire::Languages=none"
+    # sid's Release files carry a one-week Valid-Until that mirror snapshots outlive;
+    # signatures are still checked against the system keyring.
+    -o "Acquire::Check-Valid-Until=false"
     -o "APT::Get::List-Cleanup=0"
 )
 apt-get "${apt_opts[@]}" -qq update

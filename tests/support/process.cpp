@@ -1,0 +1,135 @@
+#include "tests/support/process.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <signal.h>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace stasis::test {
+namespace {
+
+constexpr auto k_poll = std::chrono::milliseconds(5);
+
+template <typename Done>
+bool poll_until(std::chrono::milliseconds timeout, Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(k_poll);
+  }
+}
+
+} // namespace
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  if (pid <= 0) {
+    return std::nullopt;
+  }
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!file || !std::getline(file, text)) {
+    return std::nullopt;
+  }
+  // The command name may contain spaces and parentheses: parse after the last ')'.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) {
+    return std::nullopt;
+  }
+  std::istringstream rest(text.substr(close + 1));
+  ProcStat stat;
+  if (!(rest >> stat.state >> stat.ppid >> stat.pgrp >> stat.session)) {
+    return std::nullopt;
+  }
+  return stat;
+}
+
+bool wait_pid_gone(pid_t pid, std::chrono::milliseconds timeout) {
+  return poll_until(timeout, [&] {
+    const auto stat = read_proc_stat(pid);
+    if (!stat) {
+      return true;
+    }
+    const bool zombie = stat->state == 'Z' || stat->state == 'X';
+    return zombie && stat->ppid != ::getpid();
+  });
+}
+
+bool wait_pid_free(pid_t pid, std::chrono::milliseconds timeout) {
+  return poll_until(timeout, [&] { return !read_proc_stat(pid).has_value(); });
+}
+
+std::filesystem::path criu_binary() {
+  if (const char* env = std::getenv("STASIS_CRIU"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return std::filesystem::path(STASIS_TEST_CRIU_PREFIX) / "bin" / "criu";
+}
+
+CommandResult run_command(const std::vector<std::string>& argv,
+                          std::chrono::milliseconds timeout) {
+  CommandResult result;
+  if (argv.empty()) {
+    result.error = "run_command: empty argv";
+    return result;
+  }
+  std::vector<char*> args;
+  for (const auto& arg : argv) {
+    args.push_back(const_cast<char*>(arg.c_str()));
+  }
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    result.error = std::string("fork: ") + std::strerror(errno);
+    return result;
+  }
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::close_range(3, ~0U, 0);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  pid_t waited = 0;
+  const bool done = poll_until(timeout, [&] {
+    waited = ::waitpid(pid, &status, WNOHANG);
+    return waited != 0;
+  });
+  if (!done) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    result.error =
+        argv[0] + " timed out after " + std::to_string(timeout.count()) + " ms";
+    return result;
+  }
+  if (waited < 0) {
+    result.error = std::string("waitpid: ") + std::strerror(errno);
+    return result;
+  }
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+    if (result.exit_code == 127) {
+      result.error = "cannot execute " + argv[0];
+    }
+  } else if (WIFSIGNALED(status)) {
+    result.exit_code = 128 + WTERMSIG(status);
+  }
+  return result;
+}
+
+} // namespace stasis::test
