@@ -111,7 +111,8 @@ void check_schedule(const Job& job, const json& effective, JobContext& context) 
 
 void check_other(const Job& job, const json& effective, JobContext& context) {
   if (const auto* process = std::get_if<ProcessTarget>(&job.target);
-      process != nullptr && process->exe.empty() && process->cmdline.empty()) {
+      process != nullptr && !context.written("target.process.exe") &&
+      !context.written("target.process.cmdline")) {
     context.error(
         "target.process",
         "'target.process' needs 'exe' or 'cmdline' (a pattern to find the process)");

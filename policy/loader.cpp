@@ -143,8 +143,13 @@ parse_policy_sources(const std::vector<PolicySource>& sources) {
       } else if (!parsed.fragment.locations.contains("name")) {
         error_at(diagnostics, parsed.at, "the job has no 'name'");
       }
-      auto job = build_job(effective_fragment(file, parsed, templates, diagnostics),
-                           diagnostics);
+      std::optional<Job> job;
+      try {
+        job = build_job(effective_fragment(file, parsed, templates, diagnostics), diagnostics);
+      } catch (const std::exception& e) {
+        // Only reachable through a gap between the key table and the builders.
+        error_at(diagnostics, parsed.at, fmt::format("internal error in this job: {}", e.what()));
+      }
       if (job) {
         jobs.push_back(std::move(*job));
       }

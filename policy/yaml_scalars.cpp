@@ -59,10 +59,10 @@ json YamlWalker::walk_scalar(const YAML::Node& node, const ValueSpec& spec,
       return nullptr;
     }
     if (value < spec.min || value > spec.max) {
-      error(node, spec.min == spec.max
-                      ? fmt::format("'{}' must be {}, got {}", path, spec.min, value)
-                      : fmt::format("'{}' must be between {} and {}, got {}", path,
-                                    spec.min, spec.max, value));
+      const std::string bound = spec.min == spec.max ? fmt::format("must be {}", spec.min)
+                                : value < spec.min ? fmt::format("must be at least {}", spec.min)
+                                                   : fmt::format("must be at most {}", spec.max);
+      error(node, fmt::format("'{}' {}, got {}", path, bound, value));
       return nullptr;
     }
     return value;

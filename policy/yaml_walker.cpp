@@ -151,11 +151,16 @@ json YamlWalker::walk_section(const YAML::Node& node, const ValueSpec& spec,
   }
   // Required keys of the job itself are checked after templates are applied.
   if (!path.empty()) {
+    bool complete = true;
     for (const auto& key_spec : *spec.keys) {
       if (key_spec.required && !node[key_spec.name]) {
         error(node,
               fmt::format("{} is missing the required key '{}'", what, key_spec.name));
       }
+      complete = complete && (!key_spec.required || result.contains(key_spec.name));
+    }
+    if (!complete) {
+      return nullptr; // the errors are reported; an incomplete value is dropped
     }
   }
   return result;
