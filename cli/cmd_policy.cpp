@@ -1,13 +1,13 @@
 // `stasisctl validate` and `stasisctl schema`: offline policy tools (no
 // daemon, no root).
+#include "cli/commands.hpp"
+#include "policy/loader.hpp"
+#include "policy/schema.hpp"
+
 #include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
-
-#include "cli/commands.hpp"
-#include "policy/loader.hpp"
-#include "policy/schema.hpp"
 
 namespace stasis::cli {
 
@@ -18,7 +18,9 @@ using nlohmann::json;
 json diagnostics_json(const policy::Diagnostics& diagnostics) {
   json errors = json::array();
   for (const auto& d : diagnostics) {
-    errors.push_back({{"file", d.file}, {"line", d.line}, {"column", d.column},
+    errors.push_back({{"file", d.file},
+                      {"line", d.line},
+                      {"column", d.column},
                       {"message", d.message}});
   }
   return errors;
@@ -53,15 +55,15 @@ int validate(const std::vector<std::string>& paths, bool as_json) {
     for (const auto& d : result.error()) {
       std::cerr << d.to_string() << '\n';
     }
-    std::cerr << result.error().size() << (result.error().size() == 1 ? " error" : " errors")
-              << '\n';
+    std::cerr << result.error().size()
+              << (result.error().size() == 1 ? " error" : " errors") << '\n';
     return 1;
   }
   if (!as_json) {
     for (const auto& job : result->jobs()) {
       std::cout << job.name << ": " << policy::describe(job.target) << "; "
-                << policy::describe(job.schedule) << "; " << policy::describe(job.retention)
-                << '\n';
+                << policy::describe(job.schedule) << "; "
+                << policy::describe(job.retention) << '\n';
     }
     std::cout << result->jobs().size() << " jobs in " << result->files().size()
               << " files: valid\n";
@@ -77,12 +79,14 @@ void register_policy_commands(CLI::App& app, GlobalOptions& options) {
   auto paths = std::make_shared<std::vector<std::string>>();
   validate_cmd->add_option("paths", *paths, "Policy files or directories")->required();
   validate_cmd->add_flag("--json", options.json, "Print {valid, errors, jobs} as JSON");
-  validate_cmd->callback([&options, paths] { options.exit_code = validate(*paths, options.json); });
+  validate_cmd->callback(
+      [&options, paths] { options.exit_code = validate(*paths, options.json); });
 
   auto* schema_cmd =
       app.add_subcommand("schema", "Print the JSON Schema of policy files (for editors)");
   auto format = std::make_shared<std::string>("json");
-  schema_cmd->add_option("--format", *format, "json (default) or asciidoc (man page keys)")
+  schema_cmd
+      ->add_option("--format", *format, "json (default) or asciidoc (man page keys)")
       ->check(CLI::IsMember({"json", "asciidoc"}));
   schema_cmd->callback([&options, format] {
     if (*format == "asciidoc") {

@@ -98,7 +98,7 @@ ParsedFile parse_file(const PolicySource& source, Diagnostics& diagnostics) {
   }
   const ValueSpec& file_spec = *language().file;
   const auto names = key_names(file_spec);
-  YAML::Node version_node, defaults_node, templates_node, jobs_node;
+  std::optional<YAML::Node> version_node, defaults_node, templates_node, jobs_node;
   for (const auto& [key, value] : walker.entries(root, "the file")) {
     const std::string name = key.Scalar();
     if (name == "version") {
@@ -118,29 +118,29 @@ ParsedFile parse_file(const PolicySource& source, Diagnostics& diagnostics) {
     walker.error(root, "missing 'version: 1' (the format version of this file)");
     return parsed;
   }
-  if (!version_node.IsScalar() || version_node.Scalar() != "1" ||
-      version_node.Tag() != "?") {
-    walker.error(version_node, fmt::format("unsupported policy format version {}: this "
-                                           "stasis reads 'version: 1'",
-                                           describe_node(version_node)));
+  if (!version_node->IsScalar() || version_node->Scalar() != "1" ||
+      version_node->Tag() != "?") {
+    walker.error(*version_node, fmt::format("unsupported policy format version {}: this "
+                                            "stasis reads 'version: 1'",
+                                            describe_node(*version_node)));
     return parsed;
   }
   if (defaults_node) {
     Fragment defaults;
-    defaults.locations[""] = walker.location(defaults_node);
+    defaults.locations[""] = walker.location(*defaults_node);
     walker.set_root_name("'defaults'");
     auto converted =
-        walker.walk(defaults_node, *language().defaults, "", defaults.locations);
+        walker.walk(*defaults_node, *language().defaults, "", defaults.locations);
     if (converted.is_object()) {
       defaults.value = std::move(converted);
       parsed.defaults = std::move(defaults);
     }
   }
   if (templates_node) {
-    parse_templates(walker, templates_node, parsed);
+    parse_templates(walker, *templates_node, parsed);
   }
   if (jobs_node) {
-    parse_jobs(walker, jobs_node, parsed);
+    parse_jobs(walker, *jobs_node, parsed);
   }
   return parsed;
 }

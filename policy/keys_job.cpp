@@ -157,8 +157,10 @@ std::vector<KeySpec> job_keys() {
       key("use", name_list(), nullptr,
           "Template name or list of names applied in order (later wins; the job's own "
           "keys win over all)."),
-      required("target", atomic(target_keys(), true),
-               "What to checkpoint (exactly one key)."),
+      // Required, but it may come from a template: checked after templates apply.
+      key("target", atomic(target_keys(), true), nullptr,
+          "What to checkpoint: exactly one key. Required (in the job or a template it "
+          "uses)."),
       key("criu", section(criu_keys()), json::object(),
           "CRIU options for checkpoints (and restore where CRIU needs them on both)."),
       key("restore", section(restore_keys()), json::object(), "Restore-only options."),

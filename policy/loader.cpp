@@ -145,10 +145,12 @@ parse_policy_sources(const std::vector<PolicySource>& sources) {
       }
       std::optional<Job> job;
       try {
-        job = build_job(effective_fragment(file, parsed, templates, diagnostics), diagnostics);
+        job = build_job(effective_fragment(file, parsed, templates, diagnostics),
+                        diagnostics);
       } catch (const std::exception& e) {
         // Only reachable through a gap between the key table and the builders.
-        error_at(diagnostics, parsed.at, fmt::format("internal error in this job: {}", e.what()));
+        error_at(diagnostics, parsed.at,
+                 fmt::format("internal error in this job: {}", e.what()));
       }
       if (job) {
         jobs.push_back(std::move(*job));

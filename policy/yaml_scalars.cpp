@@ -60,8 +60,9 @@ json YamlWalker::walk_scalar(const YAML::Node& node, const ValueSpec& spec,
     }
     if (value < spec.min || value > spec.max) {
       const std::string bound = spec.min == spec.max ? fmt::format("must be {}", spec.min)
-                                : value < spec.min ? fmt::format("must be at least {}", spec.min)
-                                                   : fmt::format("must be at most {}", spec.max);
+                                : value < spec.min
+                                    ? fmt::format("must be at least {}", spec.min)
+                                    : fmt::format("must be at most {}", spec.max);
       error(node, fmt::format("'{}' {}, got {}", path, bound, value));
       return nullptr;
     }
