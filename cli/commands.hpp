@@ -3,6 +3,8 @@
 // stores the exit code in GlobalOptions::exit_code.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace stasis::cli {
@@ -11,6 +13,8 @@ namespace stasis::cli {
 struct GlobalOptions {
   bool json = false;
   int verbose = 0;
+  // --bus: the bus of stasisd for daemon commands ("" = $STASIS_BUS_ADDRESS or system).
+  std::string bus;
   int exit_code = 0;
 };
 
@@ -20,5 +24,8 @@ void register_engine_commands(CLI::App& app, GlobalOptions& options);
 void register_policy_commands(CLI::App& app, GlobalOptions& options);
 // Offline store commands: checkpoints, show, verify, fsck, delete, pin, ...
 void register_store_commands(CLI::App& app, GlobalOptions& options);
+// Daemon commands over D-Bus: jobs, status, checkpoint, restore, cancel,
+// history, reload, engine-info, watch; and the global --bus option.
+void register_daemon_commands(CLI::App& app, GlobalOptions& options);
 
 } // namespace stasis::cli

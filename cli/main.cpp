@@ -21,11 +21,12 @@ int main(int argc, char** argv) {
   register_engine_commands(app, options);
   register_policy_commands(app, options);
   register_store_commands(app, options);
+  register_daemon_commands(app, options);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // Usage errors exit with 2 (help and version with 0).
+    // Usage errors exit with 2 (stasisctl(1)); --help and --version with 0.
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const std::exception& e) {
     std::cerr << "stasisctl: " << e.what() << '\n';

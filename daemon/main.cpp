@@ -1,7 +1,57 @@
-// stasisd: the stasis daemon.
-#include <iostream>
+// stasisd: the stasis daemon. Thin: options, capability check, the manager,
+// then serve() until SIGTERM. The only place (with the D-Bus boundary) where
+// exceptions are caught.
+#include "daemon/options.hpp"
+#include "daemon/serve.hpp"
+#include "daemon/signals.hpp"
+#include "manager/capabilities.hpp"
+#include "manager/daemon_config.hpp"
+#include "util/log.hpp"
 
-int main() {
-  std::cerr << "stasisd: not implemented yet\n";
-  return 1;
+#include <exception>
+
+int main(int argc, char** argv) {
+  using namespace stasis;
+  CLI::App app{"stasisd - the stasis checkpoint/restore daemon"};
+  daemon::DaemonOptions options;
+  daemon::add_daemon_options(app, options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  log::set_level(options.verbose >= 2   ? spdlog::level::trace
+                 : options.verbose == 1 ? spdlog::level::debug
+                                        : spdlog::level::info);
+  auto logger = log::get("daemon");
+  try {
+    const auto capabilities = manager::check_daemon_capabilities();
+    if (!capabilities.sufficient()) {
+      for (const auto& problem : capabilities.problems) {
+        logger->error("{}", problem);
+      }
+      logger->error("stasisd lacks capabilities CRIU needs; run it as root or from "
+                    "stasisd.service (CapabilityBoundingSet=)");
+      return 1;
+    }
+    const auto signal_fd = daemon::watch_signals();
+    if (!signal_fd) {
+      logger->error("{}", signal_fd.error().message);
+      return 1;
+    }
+    auto manager = manager::make_manager(options.config);
+    if (!manager) {
+      logger->error("the manager could not start (see the messages above)");
+      return 1;
+    }
+    auto served = daemon::serve(options.bus, *manager, *signal_fd);
+    if (!served) {
+      logger->error("{}", served.error().message);
+      return 1;
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    logger->critical("stasisd: {}", e.what());
+    return 1;
+  }
 }

@@ -1,0 +1,259 @@
+// Daemon commands that inspect and steer stasisd over D-Bus: jobs, status,
+// history, reload, engine-info, watch (runs: cmd_daemon_runs.cpp).
+#include "cli/commands.hpp"
+#include "cli/daemon_client.hpp"
+#include "dbus/bus.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace stasis::cli {
+namespace {
+
+using nlohmann::json;
+
+void print_runs(const std::vector<manager::RunInfo>& runs) {
+  fmt::print("{:<20} {:<16} {:<10} {:<10} {:<19} {}\n", "RUN", "JOB", "KIND", "STATE",
+             "STARTED", "CHECKPOINT / ERROR");
+  for (const auto& run : runs) {
+    fmt::print("{:<20} {:<16} {:<10} {:<10} {:<19} {}\n", run.id, run.job,
+               manager::to_string(run.kind), manager::to_string(run.state),
+               format_time(run.started), run.error.empty() ? run.checkpoint : run.error);
+  }
+}
+
+void jobs(GlobalOptions& options) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto jobs = client->list_jobs();
+  if (!jobs) {
+    return report(jobs.error(), options);
+  }
+  if (options.json) {
+    json list = json::array();
+    for (const auto& job : *jobs) {
+      list.push_back(to_json(job));
+    }
+    std::cout << list.dump(2) << '\n';
+    return;
+  }
+  fmt::print("{:<16} {:<14} {:<19} {:<19} {:>5}  {}\n", "JOB", "SCHEDULE", "NEXT RUN",
+             "LAST RUN", "KEPT", "LAST RESULT");
+  for (const auto& job : *jobs) {
+    fmt::print("{:<16} {:<14} {:<19} {:<19} {:>5}  {}\n", job.name, job.schedule,
+               format_time(job.next_run), format_time(job.last_run), job.checkpoints,
+               job.last_result.empty() ? "-" : job.last_result);
+  }
+}
+
+void job_status(dbus::Client& client, const std::string& name, GlobalOptions& options) {
+  auto job = client.get_job(name);
+  if (!job) {
+    return report(job.error(), options);
+  }
+  auto runs = client.list_runs(name, 5);
+  if (!runs) {
+    return report(runs.error(), options);
+  }
+  if (options.json) {
+    json runs_json = json::array();
+    for (const auto& run : *runs) {
+      runs_json.push_back(to_json(run));
+    }
+    std::cout << json{{"job", to_json(*job)}, {"runs", runs_json}}.dump(2) << '\n';
+    return;
+  }
+  fmt::print("job:          {}\n", job->name);
+  if (!job->description.empty()) {
+    fmt::print("description:  {}\n", job->description);
+  }
+  fmt::print("target:       {}\nschedule:     {}\nnext run:     {}\nlast run:     {}\n"
+             "last result:  {}\ncheckpoints:  {}\npolicy file:  {}\nfingerprint:  {}\n\n",
+             job->target, job->schedule, format_time(job->next_run),
+             format_time(job->last_run),
+             job->last_result.empty() ? "-" : job->last_result, job->checkpoints,
+             job->policy_file, job->fingerprint);
+  print_runs(*runs);
+}
+
+void status(const std::string& job, GlobalOptions& options) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  if (!job.empty()) {
+    return job_status(*client, job, options);
+  }
+  auto version = client->version();
+  if (!version) {
+    return report(version.error(), options);
+  }
+  auto jobs = client->list_jobs();
+  if (!jobs) {
+    return report(jobs.error(), options);
+  }
+  auto runs = client->list_runs("", 5);
+  if (!runs) {
+    return report(runs.error(), options);
+  }
+  if (options.json) {
+    json runs_json = json::array();
+    for (const auto& run : *runs) {
+      runs_json.push_back(to_json(run));
+    }
+    std::cout << json{{"version", *version},
+                      {"bus", dbus::resolve_bus(options.bus)},
+                      {"jobs", jobs->size()},
+                      {"runs", runs_json}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  fmt::print("stasisd {} on the {} bus, {} job(s) visible to you\n\n", *version,
+             dbus::resolve_bus(options.bus), jobs->size());
+  print_runs(*runs);
+}
+
+void history(const std::string& job, std::uint32_t limit, GlobalOptions& options) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto runs = client->list_runs(job, limit);
+  if (!runs) {
+    return report(runs.error(), options);
+  }
+  if (options.json) {
+    json list = json::array();
+    for (const auto& run : *runs) {
+      list.push_back(to_json(run));
+    }
+    std::cout << list.dump(2) << '\n';
+    return;
+  }
+  print_runs(*runs);
+}
+
+void reload(GlobalOptions& options) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto changes = client->reload();
+  if (!changes) {
+    return report(changes.error(), options);
+  }
+  if (options.json) {
+    std::cout << json{{"added", changes->added},
+                      {"removed", changes->removed},
+                      {"changed", changes->changed}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  fmt::print("added:   {}\nremoved: {}\nchanged: {}\n", fmt::join(changes->added, ", "),
+             fmt::join(changes->removed, ", "), fmt::join(changes->changed, ", "));
+}
+
+void engine_info(GlobalOptions& options) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto engine = client->engine_info();
+  if (!engine) {
+    return report(engine.error(), options);
+  }
+  if (options.json) {
+    std::cout << json{{"criu_path", engine->criu_path},
+                      {"criu_version", engine->criu_version},
+                      {"mem_track", engine->mem_track},
+                      {"lazy_pages", engine->lazy_pages},
+                      {"kernel", engine->kernel}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  fmt::print("criu:        {} ({})\nkernel:      {}\nmem track:   {}\nlazy pages:  {}\n",
+             engine->criu_path, engine->criu_version, engine->kernel,
+             engine->mem_track ? "yes" : "no", engine->lazy_pages ? "yes" : "no");
+}
+
+void watch(GlobalOptions& options) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  // Fail early (exit 3) when nobody serves the name, instead of waiting forever.
+  if (auto version = client->version(); !version) {
+    return report(version.error(), options);
+  }
+  const bool json_lines = options.json;
+  client->on_event([json_lines](const manager::Event& event) {
+    if (json_lines) {
+      std::cout << to_json(event).dump() << std::endl;
+    } else {
+      std::cout << describe(event) << std::endl;
+    }
+  });
+  auto waited = client->wait_events([] { return false; }, std::nullopt);
+  if (!waited) {
+    report(waited.error(), options);
+  }
+}
+
+} // namespace
+
+void register_daemon_commands(CLI::App& app, GlobalOptions& options) {
+  app.add_option("--bus", options.bus,
+                 "Bus of stasisd: system, session or a D-Bus address "
+                 "(default: $STASIS_BUS_ADDRESS, else system)");
+
+  auto* jobs_cmd = app.add_subcommand("jobs", "List the jobs stasisd runs (daemon)");
+  jobs_cmd->callback([&options] { jobs(options); });
+
+  // Arguments live as long as the callbacks that own them.
+  auto* status_cmd =
+      app.add_subcommand("status", "Daemon status, or one job's details and recent runs");
+  auto status_job = std::make_shared<std::string>();
+  status_cmd->add_option("job", *status_job, "Job name");
+  status_cmd->callback([&options, status_job] { status(*status_job, options); });
+
+  struct HistoryArgs {
+    std::string job;
+    std::uint32_t limit = 20;
+  };
+  auto* history_cmd = app.add_subcommand("history", "Recent runs, newest first (daemon)");
+  auto history_args = std::make_shared<HistoryArgs>();
+  history_cmd->add_option("job", history_args->job, "Only runs of this job");
+  history_cmd->add_option("--limit", history_args->limit, "How many runs (0 = 100)")
+      ->capture_default_str();
+  history_cmd->callback([&options, history_args] {
+    history(history_args->job, history_args->limit, options);
+  });
+
+  auto* reload_cmd =
+      app.add_subcommand("reload", "Make stasisd re-read its policy directory");
+  reload_cmd->callback([&options] { reload(options); });
+
+  auto* engine_cmd =
+      app.add_subcommand("engine-info", "The CRIU stasisd uses, as the daemon sees it");
+  engine_cmd->callback([&options] { engine_info(options); });
+
+  auto* watch_cmd = app.add_subcommand(
+      "watch", "Print stasisd's signals as they arrive (--json: JSON lines)");
+  watch_cmd->callback([&options] { watch(options); });
+
+  for (auto* command :
+       {jobs_cmd, status_cmd, history_cmd, reload_cmd, engine_cmd, watch_cmd}) {
+    command->fallthrough();
+  }
+  register_daemon_run_commands(app, options);
+}
+
+} // namespace stasis::cli

@@ -1,0 +1,310 @@
+// Daemon commands that start runs: checkpoint, restore, cancel. They wait for
+// the run's RunFinished signal (a progress bar on a terminal) unless --no-wait.
+#include "cli/daemon_client.hpp"
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace stasis::cli {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// How often a waiting client double-checks the run with GetRun, in case a
+// signal was lost (e.g. the daemon restarted).
+constexpr auto k_recheck_interval = 1s;
+
+struct WaitArgs {
+  bool no_wait = false;
+  unsigned timeout_seconds = 0; // 0 = no limit
+};
+
+// Collects the signals of all runs; the run id is known only after the call.
+struct RunTracker {
+  std::map<std::string, manager::RunFinishedEvent> finished;
+  std::string run;
+  bool show_progress = false;
+
+  void on_event(const manager::Event& event) {
+    if (const auto* done = std::get_if<manager::RunFinishedEvent>(&event)) {
+      finished.emplace(done->run, *done);
+    } else if (const auto* progress = std::get_if<manager::RunProgressEvent>(&event)) {
+      if (show_progress && progress->run == run) {
+        draw(*progress);
+      }
+    }
+  }
+
+  static void draw(const manager::RunProgressEvent& progress) {
+    constexpr std::uint64_t k_width = 30;
+    const std::uint64_t filled =
+        progress.total == 0 ? 0
+                            : std::min(k_width, progress.done * k_width / progress.total);
+    const std::uint64_t percent =
+        progress.total == 0
+            ? 0
+            : std::min<std::uint64_t>(100, progress.done * 100 / progress.total);
+    std::cerr << fmt::format("\r\033[K{:<14} [{}{}] {:>3}%", progress.phase,
+                             std::string(filled, '#'), std::string(k_width - filled, '-'),
+                             percent)
+              << std::flush;
+  }
+};
+
+bool is_terminal(manager::RunState state) {
+  return state != manager::RunState::Queued && state != manager::RunState::Running;
+}
+
+// Waits until the run finishes; returns its RunFinished event, or nothing
+// after a report (error or timeout) that set the exit code.
+std::optional<manager::RunFinishedEvent> wait_for(dbus::Client& client,
+                                                  RunTracker& tracker,
+                                                  const WaitArgs& args,
+                                                  GlobalOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(args.timeout_seconds);
+  std::optional<manager::RunFinishedEvent> result;
+  while (!result) {
+    auto waited = client.wait_events(
+        [&] { return tracker.finished.contains(tracker.run); }, k_recheck_interval);
+    if (!waited) {
+      report(waited.error(), options);
+      return std::nullopt;
+    }
+    if (*waited) {
+      result = tracker.finished.at(tracker.run);
+      break;
+    }
+    auto run = client.get_run(tracker.run);
+    if (!run) {
+      report(run.error(), options);
+      return std::nullopt;
+    }
+    if (is_terminal(run->state)) {
+      result = manager::RunFinishedEvent{run->id,    run->job,        run->kind,
+                                         run->state, run->checkpoint, run->error};
+      break;
+    }
+    if (args.timeout_seconds != 0 && Clock::now() >= deadline) {
+      std::cerr << fmt::format("stasisctl: run {} is still {} after {} s; follow it with "
+                               "`stasisctl watch` or `stasisctl history`\n",
+                               tracker.run, manager::to_string(run->state),
+                               args.timeout_seconds);
+      options.exit_code = k_exit_failure;
+      return std::nullopt;
+    }
+  }
+  if (tracker.show_progress) {
+    std::cerr << "\r\033[K" << std::flush;
+  }
+  return result;
+}
+
+// Starts a run with `start` and, unless --no-wait, waits for it and prints
+// the outcome with `print_success`.
+template <typename Start, typename Print>
+void run_and_wait(GlobalOptions& options, const WaitArgs& args, Start start,
+                  Print print_success) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto tracker = std::make_shared<RunTracker>();
+  tracker->show_progress = !options.json && ::isatty(STDERR_FILENO) == 1;
+  client->on_event([tracker](const manager::Event& event) { tracker->on_event(event); });
+
+  auto run = start(*client);
+  if (!run) {
+    return report(run.error(), options);
+  }
+  tracker->run = *run;
+  if (args.no_wait) {
+    if (options.json) {
+      std::cout << json{{"run", *run}}.dump(2) << '\n';
+    } else {
+      std::cout << *run << '\n';
+    }
+    return;
+  }
+  const auto finished = wait_for(*client, *tracker, args, options);
+  if (!finished) {
+    return;
+  }
+  const bool succeeded = finished->result == manager::RunState::Succeeded;
+  if (!succeeded && finished->result != manager::RunState::Skipped) {
+    options.exit_code = k_exit_failure;
+  }
+  if (!options.json && !succeeded) {
+    std::cerr << fmt::format("stasisctl: {} run {} of job {} {}{}{}\n",
+                             manager::to_string(finished->kind), finished->run,
+                             finished->job, manager::to_string(finished->result),
+                             finished->error.empty() ? "" : ": ", finished->error);
+    return;
+  }
+  print_success(*client, *finished);
+}
+
+void add_wait_options(CLI::App& command, WaitArgs& args) {
+  command.add_flag("--no-wait", args.no_wait, "Print the run id and return at once");
+  command
+      .add_option("--timeout", args.timeout_seconds,
+                  "Give up waiting after this many seconds (0 = never)")
+      ->capture_default_str();
+}
+
+struct CheckpointArgs {
+  std::string job;
+  pid_t pid = 0;
+  bool leave_running = false;
+  bool stop = false;
+  bool shell_job = false;
+  bool file_locks = false;
+  bool tcp_established = false;
+  bool ext_unix_sk = false;
+  WaitArgs wait;
+};
+
+void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
+  if (args.job.empty() == (args.pid == 0)) {
+    std::cerr << "stasisctl: checkpoint needs a JOB or --pid PID (not both)\n";
+    options.exit_code = k_exit_usage;
+    return;
+  }
+  manager::CheckpointOptions request;
+  if (args.leave_running || args.stop) {
+    request.leave_running = args.leave_running;
+  }
+  if (args.pid != 0) {
+    request.shell_job = args.shell_job ? std::optional(true) : std::nullopt;
+    request.file_locks = args.file_locks ? std::optional(true) : std::nullopt;
+    request.tcp_established = args.tcp_established ? std::optional(true) : std::nullopt;
+    request.ext_unix_sk = args.ext_unix_sk ? std::optional(true) : std::nullopt;
+  }
+  run_and_wait(
+      options, args.wait,
+      [&](dbus::Client& client) {
+        return args.pid != 0 ? client.checkpoint_process(args.pid, request)
+                             : client.checkpoint(args.job, request);
+      },
+      [&](dbus::Client&, const manager::RunFinishedEvent& done) {
+        if (options.json) {
+          std::cout << to_json(manager::Event(done)).dump(2) << '\n';
+        } else if (done.result == manager::RunState::Skipped) {
+          std::cerr << "stasisctl: checkpoint skipped" << (done.error.empty() ? "" : ": ")
+                    << done.error << '\n';
+        } else {
+          std::cout << done.checkpoint << '\n';
+        }
+      });
+}
+
+struct RestoreArgs {
+  std::string job;
+  std::string checkpoint;
+  bool new_pidns = false;
+  bool lazy = false;
+  WaitArgs wait;
+};
+
+void restore(const RestoreArgs& args, GlobalOptions& options) {
+  manager::RestoreOptions request;
+  if (args.new_pidns) {
+    request.new_pid_namespace = true;
+  }
+  if (args.lazy) {
+    request.lazy = true;
+  }
+  run_and_wait(
+      options, args.wait,
+      [&](dbus::Client& client) {
+        return client.restore(args.job, args.checkpoint, request);
+      },
+      [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
+        auto run = client.get_run(done.run);
+        if (!run) {
+          return report(run.error(), options);
+        }
+        if (options.json) {
+          std::cout << to_json(*run).dump(2) << '\n';
+        } else {
+          std::cout << run->pid << '\n';
+        }
+      });
+}
+
+void cancel(const std::string& run, GlobalOptions& options) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  if (auto cancelled = client->cancel_run(run); !cancelled) {
+    report(cancelled.error(), options);
+  }
+}
+
+} // namespace
+
+void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
+  auto checkpoint_args = std::make_shared<CheckpointArgs>();
+  auto* checkpoint_cmd = app.add_subcommand(
+      "checkpoint",
+      "Checkpoint a job now, or one of your processes (--pid); prints the id");
+  checkpoint_cmd->add_option("job", checkpoint_args->job, "Job name");
+  auto* pid = checkpoint_cmd->add_option("--pid", checkpoint_args->pid,
+                                         "Ad-hoc checkpoint of this process (yours)");
+  auto* leave =
+      checkpoint_cmd->add_flag("--leave-running", checkpoint_args->leave_running,
+                               "Keep the target running after the dump");
+  auto* stop = checkpoint_cmd->add_flag("--stop", checkpoint_args->stop,
+                                        "Stop the target after the dump");
+  leave->excludes(stop);
+  checkpoint_cmd
+      ->add_flag("--shell-job", checkpoint_args->shell_job,
+                 "The process is attached to a terminal (with --pid)")
+      ->needs(pid);
+  checkpoint_cmd
+      ->add_flag("--file-locks", checkpoint_args->file_locks,
+                 "Dump held file locks (with --pid)")
+      ->needs(pid);
+  checkpoint_cmd
+      ->add_flag("--tcp-established", checkpoint_args->tcp_established,
+                 "Dump established TCP connections (with --pid)")
+      ->needs(pid);
+  checkpoint_cmd
+      ->add_flag("--ext-unix-sk", checkpoint_args->ext_unix_sk,
+                 "Allow external UNIX sockets (with --pid)")
+      ->needs(pid);
+  add_wait_options(*checkpoint_cmd, checkpoint_args->wait);
+  checkpoint_cmd->callback(
+      [&options, checkpoint_args] { checkpoint(*checkpoint_args, options); });
+
+  auto restore_args = std::make_shared<RestoreArgs>();
+  auto* restore_cmd = app.add_subcommand(
+      "restore", "Restore a job's checkpoint (default: the newest); prints the pid");
+  restore_cmd->add_option("job", restore_args->job, "Job name")->required();
+  restore_cmd->add_option("checkpoint", restore_args->checkpoint, "Checkpoint id");
+  restore_cmd->add_flag("--new-pidns", restore_args->new_pidns,
+                        "Restore into a new PID namespace");
+  restore_cmd->add_flag("--lazy", restore_args->lazy,
+                        "Restore memory lazily (lazy-pages)");
+  add_wait_options(*restore_cmd, restore_args->wait);
+  restore_cmd->callback([&options, restore_args] { restore(*restore_args, options); });
+
+  auto cancel_run = std::make_shared<std::string>();
+  auto* cancel_cmd = app.add_subcommand(
+      "cancel", "Cancel a queued or running run (the target keeps running)");
+  cancel_cmd->add_option("run", *cancel_run, "Run id")->required();
+  cancel_cmd->callback([&options, cancel_run] { cancel(*cancel_run, options); });
+
+  for (auto* command : {checkpoint_cmd, restore_cmd, cancel_cmd}) {
+    command->fallthrough();
+  }
+}
+
+} // namespace stasis::cli

@@ -1,0 +1,54 @@
+// Shared by the daemon command files (cmd_daemon*.cpp): connecting to stasisd,
+// exit codes, and printing times and errors.
+#pragma once
+
+#include "cli/commands.hpp"
+#include "dbus/client.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace stasis::cli {
+
+// stasisctl's documented exit codes (see stasisctl(1)).
+inline constexpr int k_exit_ok = 0;
+inline constexpr int k_exit_failure = 1;     // the operation or the run failed
+inline constexpr int k_exit_usage = 2;       // bad command line or argument
+inline constexpr int k_exit_unreachable = 3; // no bus or no stasisd on it
+inline constexpr int k_exit_denied = 4;      // the daemon refused the caller
+inline constexpr int k_exit_not_found = 5;   // no such job, checkpoint or run
+
+// The exit code for a failed call.
+int exit_code_of(const dbus::ClientError& error);
+
+// Prints "stasisctl: <message>" (plus a hint for unreachable/denied) to stderr
+// and stores the exit code in options.
+void report(const dbus::ClientError& error, GlobalOptions& options);
+
+// Connects to the bus chosen by --bus or STASIS_BUS_ADDRESS (default system);
+// on failure reports it and returns nullptr.
+std::unique_ptr<dbus::Client> connect_daemon(GlobalOptions& options);
+
+// "2024-05-01 12:00:00" in local time, "-" for none.
+std::string format_time(const std::optional<manager::TimePoint>& time);
+// RFC 3339 UTC ("2024-05-01T10:00:00Z") for JSON, null for none.
+nlohmann::json json_time(const std::optional<manager::TimePoint>& time);
+// "1.5 GiB" etc.
+std::string format_bytes(std::uint64_t bytes);
+
+// JSON objects of the daemon's values (keys in snake_case).
+nlohmann::json to_json(const manager::JobInfo& job);
+nlohmann::json to_json(const manager::RunInfo& run);
+nlohmann::json to_json(const manager::CheckpointInfo& checkpoint);
+nlohmann::json to_json(const manager::Event& event);
+
+// One line describing an event, as `stasisctl watch` prints it.
+std::string describe(const manager::Event& event);
+
+// Registers checkpoint, restore and cancel (cmd_daemon_runs.cpp).
+void register_daemon_run_commands(CLI::App& app, GlobalOptions& options);
+
+} // namespace stasis::cli

@@ -1,0 +1,81 @@
+#include "daemon/serve.hpp"
+
+#include "daemon/signals.hpp"
+#include "dbus/bus.hpp"
+#include "dbus/manager_adaptor.hpp"
+#include "dbus/names.hpp"
+#include "dbus/service_loop.hpp"
+#include "util/log.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/ranges.h>
+#include <sdbus-c++/sdbus-c++.h>
+
+namespace stasis::daemon {
+namespace {
+
+// SIGHUP: reload as root on behalf of the administrator who sent it.
+void reload(manager::ManagerApi& manager) {
+  auto logger = log::get("daemon");
+  const manager::Caller admin{.uid = 0, .gid = 0, .pid = ::getpid()};
+  auto changes = manager.reload(admin);
+  if (!changes) {
+    logger->error("reload on SIGHUP failed, keeping the old policies: {}",
+                  changes.error().message);
+    return;
+  }
+  logger->info("reloaded on SIGHUP: added [{}], removed [{}], changed [{}]",
+               fmt::join(changes->added, ", "), fmt::join(changes->removed, ", "),
+               fmt::join(changes->changed, ", "));
+}
+
+Result<void> request_name(sdbus::IConnection& connection, const std::string& bus) {
+  try {
+    connection.requestName(dbus::k_bus_name);
+  } catch (const sdbus::Error& error) {
+    return make_error(
+        "cannot own {} on the {} bus: {} (is another stasisd running? on the "
+        "system bus, is units/io.stasis.Stasis1.conf installed in "
+        "/usr/share/dbus-1/system.d?)",
+        dbus::k_bus_name, bus, error.getMessage());
+  }
+  return ok();
+}
+
+} // namespace
+
+Result<void> serve(const std::string& bus, manager::ManagerApi& manager, int signal_fd) {
+  auto logger = log::get("daemon");
+  auto connection = STASIS_TRY(dbus::connect_bus(bus));
+  // Export the object before owning the name: a client activated by the name
+  // must find the object in place.
+  auto adaptor = STASIS_TRY(dbus::ManagerAdaptor::create(*connection, manager));
+  STASIS_TRY(request_name(*connection, bus));
+  auto loop = STASIS_TRY(dbus::ServiceLoop::create(*connection));
+
+  loop->watch(adaptor->event_fd(), [&adaptor] { adaptor->emit_pending(); });
+  loop->watch(signal_fd, [&] {
+    while (const auto number = next_signal(signal_fd)) {
+      if (*number == SIGHUP) {
+        reload(manager);
+      } else {
+        logger->info("stopping on signal {}", ::strsignal(*number));
+        loop->stop();
+      }
+    }
+  });
+
+  logger->info("serving {} at {} on the {} bus (version {})", dbus::k_bus_name,
+               dbus::k_object_path, bus, manager.version());
+  auto result = loop->run();
+  try {
+    connection->releaseName(dbus::k_bus_name);
+  } catch (const sdbus::Error& error) {
+    logger->debug("releasing {}: {}", dbus::k_bus_name, error.getMessage());
+  }
+  return result;
+}
+
+} // namespace stasis::daemon

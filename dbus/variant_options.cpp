@@ -1,0 +1,115 @@
+#include "dbus/variant_options.hpp"
+
+#include <string_view>
+#include <vector>
+
+#include <fmt/ranges.h>
+
+namespace stasis::dbus {
+namespace {
+
+using namespace manager;
+
+// One boolean option: its key and the field it sets.
+template <typename Options>
+struct BoolOption {
+  std::string_view key;
+  std::optional<bool> Options::*field;
+};
+
+// Fills the fields of Options from map; every key must be one of `accepted`.
+// `policy_only` are keys of CheckpointProcess rejected with a hint for Checkpoint.
+template <typename Options>
+MResult<Options> parse(const VariantMap& map, std::string_view method,
+                       const std::vector<BoolOption<Options>>& accepted,
+                       const std::vector<std::string_view>& policy_only = {}) {
+  Options options;
+  for (const auto& [key, value] : map) {
+    const BoolOption<Options>* match = nullptr;
+    for (const auto& option : accepted) {
+      if (option.key == key) {
+        match = &option;
+      }
+    }
+    if (match == nullptr) {
+      for (const auto name : policy_only) {
+        if (name == key) {
+          return fail(ErrorCode::InvalidArgument,
+                      "option {} is not accepted by {}: a job's policy decides it "
+                      "(edit the job's YAML or use CheckpointProcess for an ad-hoc "
+                      "checkpoint)",
+                      key, method);
+        }
+      }
+      std::vector<std::string_view> names;
+      for (const auto& option : accepted) {
+        names.push_back(option.key);
+      }
+      return fail(ErrorCode::InvalidArgument,
+                  "unknown option {} for {}; valid options: {}", key, method,
+                  fmt::join(names, ", "));
+    }
+    if (!value.template containsValueOfType<bool>()) {
+      return fail(ErrorCode::InvalidArgument,
+                  "option {} of {} must be a boolean (D-Bus type b), got type '{}'", key,
+                  method, value.peekValueType());
+    }
+    options.*(match->field) = value.template get<bool>();
+  }
+  return options;
+}
+
+} // namespace
+
+MResult<CheckpointOptions> checkpoint_options_from(const VariantMap& map,
+                                                   CheckpointMethod method) {
+  using O = CheckpointOptions;
+  if (method == CheckpointMethod::Checkpoint) {
+    return parse<O>(map, "Checkpoint", {{"LeaveRunning", &O::leave_running}},
+                    {"ShellJob", "FileLocks", "TcpEstablished", "ExtUnixSk"});
+  }
+  return parse<O>(map, "CheckpointProcess",
+                  {{"LeaveRunning", &O::leave_running},
+                   {"ShellJob", &O::shell_job},
+                   {"FileLocks", &O::file_locks},
+                   {"TcpEstablished", &O::tcp_established},
+                   {"ExtUnixSk", &O::ext_unix_sk}});
+}
+
+MResult<RestoreOptions> restore_options_from(const VariantMap& map) {
+  using O = RestoreOptions;
+  return parse<O>(map, "Restore",
+                  {{"NewPidNamespace", &O::new_pid_namespace},
+                   {"Detached", &O::detached},
+                   {"Lazy", &O::lazy}});
+}
+
+namespace {
+
+void put(VariantMap& map, const std::string& key, const std::optional<bool>& value) {
+  if (value) {
+    map.emplace(key, *value);
+  }
+}
+
+} // namespace
+
+VariantMap to_variant_map(const CheckpointOptions& options) {
+  VariantMap map;
+  put(map, "LeaveRunning", options.leave_running);
+  put(map, "ShellJob", options.shell_job);
+  put(map, "FileLocks", options.file_locks);
+  put(map, "TcpEstablished", options.tcp_established);
+  put(map, "ExtUnixSk", options.ext_unix_sk);
+  return map;
+}
+
+VariantMap to_variant_map(const RestoreOptions& options) {
+  VariantMap map;
+  put(map, "NewPidNamespace", options.new_pid_namespace);
+  put(map, "Detached", options.detached);
+  put(map, "Lazy", options.lazy);
+  return map;
+}
+
+} // namespace stasis::dbus

@@ -1,0 +1,26 @@
+// a{sv} method options <-> CheckpointOptions / RestoreOptions. The daemon side
+// is strict: an unknown key or a value of the wrong type is an InvalidArgument
+// error naming the key and the expected type, so a typo never goes unnoticed.
+#pragma once
+
+#include "dbus/variant_maps.hpp"
+#include "manager/api.hpp"
+
+namespace stasis::dbus {
+
+// Which method the options came with: the ad-hoc CheckpointProcess accepts
+// the CRIU knobs that a policy job's YAML decides for Checkpoint.
+enum class CheckpointMethod { Checkpoint, CheckpointProcess };
+
+// Parses the options of Checkpoint or CheckpointProcess.
+manager::MResult<manager::CheckpointOptions>
+checkpoint_options_from(const VariantMap& map, CheckpointMethod method);
+
+// Parses the options of Restore.
+manager::MResult<manager::RestoreOptions> restore_options_from(const VariantMap& map);
+
+// The client direction: only the options that are set become keys.
+VariantMap to_variant_map(const manager::CheckpointOptions& options);
+VariantMap to_variant_map(const manager::RestoreOptions& options);
+
+} // namespace stasis::dbus

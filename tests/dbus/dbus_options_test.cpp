@@ -1,0 +1,109 @@
+// a{sv} options are checked strictly at the boundary: unknown keys and wrong
+// types are InvalidArgument errors naming the key and the expected type.
+#include "dbus/errors.hpp"
+#include "dbus/names.hpp"
+#include "dbus/variant_options.hpp"
+#include "tests/dbus/service_fixture.hpp"
+
+namespace stasis::test {
+namespace {
+
+using namespace manager;
+using dbus::VariantMap;
+using AnOptionsDictionary = ServiceFixture;
+
+// Calls a method with raw arguments; returns the error or "" on success.
+template <typename... Args>
+sdbus::Error call_error(sdbus::IProxy& proxy, const std::string& method, Args... args) {
+  try {
+    std::string run;
+    proxy.callMethod(method)
+        .onInterface(dbus::k_interface)
+        .withArguments(args...)
+        .storeResultsTo(run);
+  } catch (const sdbus::Error& error) {
+    return error;
+  }
+  return sdbus::Error("", "");
+}
+
+TEST_F(AnOptionsDictionary, WithAnUnknownKeyIsAnInvalidArgumentNamingIt) {
+  const auto error = call_error(*m_raw, "Checkpoint", std::string("web"),
+                                VariantMap{{"LeaveRuning", sdbus::Variant(true)}});
+  EXPECT_EQ(error.getName(), "io.stasis.Stasis1.Error.InvalidArgument");
+  EXPECT_NE(error.getMessage().find("unknown option LeaveRuning for Checkpoint"),
+            std::string::npos)
+      << error.getMessage();
+  EXPECT_NE(error.getMessage().find("LeaveRunning"), std::string::npos);
+  EXPECT_EQ(m_manager.last().method, "") << "the manager must not be called";
+}
+
+TEST_F(AnOptionsDictionary, WithAWrongTypeNamesTheKeyAndTheExpectedType) {
+  const auto error = call_error(*m_raw, "Restore", std::string("web"), std::string(""),
+                                VariantMap{{"Lazy", sdbus::Variant(std::string("yes"))}});
+  EXPECT_EQ(error.getName(), "io.stasis.Stasis1.Error.InvalidArgument");
+  EXPECT_NE(
+      error.getMessage().find("option Lazy of Restore must be a boolean (D-Bus type b)"),
+      std::string::npos)
+      << error.getMessage();
+  EXPECT_NE(error.getMessage().find("'s'"), std::string::npos);
+}
+
+TEST_F(AnOptionsDictionary, ForAJobCheckpointRefusesCriuKnobsThePolicyDecides) {
+  for (const char* key : {"ShellJob", "FileLocks", "TcpEstablished", "ExtUnixSk"}) {
+    const auto error = call_error(*m_raw, "Checkpoint", std::string("web"),
+                                  VariantMap{{key, sdbus::Variant(true)}});
+    EXPECT_EQ(error.getName(), "io.stasis.Stasis1.Error.InvalidArgument") << key;
+    EXPECT_NE(error.getMessage().find(std::string("option ") + key +
+                                      " is not accepted by Checkpoint: a job's policy "
+                                      "decides it"),
+              std::string::npos)
+        << error.getMessage();
+  }
+}
+
+TEST_F(AnOptionsDictionary, ForAnAdHocCheckpointAcceptsTheCriuKnobs) {
+  const auto error = call_error(*m_raw, "CheckpointProcess", std::uint32_t{77},
+                                VariantMap{{"ShellJob", sdbus::Variant(true)},
+                                           {"FileLocks", sdbus::Variant(false)},
+                                           {"TcpEstablished", sdbus::Variant(true)},
+                                           {"ExtUnixSk", sdbus::Variant(true)},
+                                           {"LeaveRunning", sdbus::Variant(false)}});
+  EXPECT_FALSE(error.isValid()) << error.getMessage();
+  const auto options = m_manager.last().checkpoint_options;
+  EXPECT_EQ(options.shell_job, std::optional<bool>(true));
+  EXPECT_EQ(options.file_locks, std::optional<bool>(false));
+  EXPECT_EQ(options.tcp_established, std::optional<bool>(true));
+  EXPECT_EQ(options.ext_unix_sk, std::optional<bool>(true));
+  EXPECT_EQ(options.leave_running, std::optional<bool>(false));
+}
+
+TEST_F(AnOptionsDictionary, ForCheckpointProcessRejectsPidZero) {
+  const auto error =
+      call_error(*m_raw, "CheckpointProcess", std::uint32_t{0}, VariantMap{});
+  EXPECT_EQ(error.getName(), "io.stasis.Stasis1.Error.InvalidArgument");
+}
+
+TEST(AnOptionsParser, LeavesUnsetOptionsUnset) {
+  auto options =
+      dbus::restore_options_from(VariantMap{{"Detached", sdbus::Variant(false)}});
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_EQ(options->detached, std::optional<bool>(false));
+  EXPECT_FALSE(options->lazy.has_value());
+  EXPECT_FALSE(options->new_pid_namespace.has_value());
+}
+
+TEST(AnOptionsParser, RoundTripsTheClientsDictionary) {
+  CheckpointOptions sent;
+  sent.leave_running = true;
+  sent.tcp_established = false;
+  auto parsed = dbus::checkpoint_options_from(dbus::to_variant_map(sent),
+                                              dbus::CheckpointMethod::CheckpointProcess);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->leave_running, sent.leave_running);
+  EXPECT_EQ(parsed->tcp_established, sent.tcp_established);
+  EXPECT_FALSE(parsed->shell_job.has_value());
+}
+
+} // namespace
+} // namespace stasis::test

@@ -1,0 +1,222 @@
+#include "tests/dbus/fake_manager.hpp"
+
+namespace stasis::test {
+
+using namespace manager;
+
+namespace {
+
+// Builds a failed result of any type from an error.
+Unexpected<ManagerError> as_failure(const ManagerError& error) {
+  return Unexpected<ManagerError>(error);
+}
+
+} // namespace
+
+FakeManager::FakeManager() {
+  job.name = "web";
+  job.description = "the web app";
+  job.target = "cgroup /sys/fs/cgroup/web";
+  job.schedule = "every 15m";
+  job.next_run = TimePoint(std::chrono::seconds(1'700'000'000));
+  job.last_result = "succeeded";
+  job.checkpoints = 3;
+  job.policy_file = "/etc/stasis/policy.d/web.yaml";
+  job.fingerprint = "f00d";
+
+  run.id = "run-42";
+  run.job = "web";
+  run.kind = RunKind::Restore;
+  run.state = RunState::Succeeded;
+  run.checkpoint = "ckpt-1";
+  run.pid = 4242;
+  run.frozen_usec = 1234;
+  run.logical_bytes = 1ULL << 40;
+  run.stored_bytes = 77;
+  run.started = TimePoint(std::chrono::microseconds(1'700'000'000'123'456));
+
+  checkpoint_info.id = "ckpt-1";
+  checkpoint_info.created = TimePoint(std::chrono::seconds(1'700'000'100));
+  checkpoint_info.previous = "ckpt-0";
+  checkpoint_info.pinned = true;
+  checkpoint_info.logical_bytes = 100;
+  checkpoint_info.stored_bytes = 50;
+  checkpoint_info.criu_version = "4.2.1";
+
+  engine = EngineInfo{"/opt/stasis/criu/bin/criu", "4.2.1", false, true, "6.18.0"};
+  changes = ReloadChanges{{"a"}, {"b", "c"}, {}};
+  report = VerifyReport{false, {"chunk 12ab is missing"}};
+  decisions = {"ckpt-0: delete (beyond keep-last 1)", "ckpt-1: keep (pinned)"};
+}
+
+FakeManager::Received FakeManager::last() const {
+  std::lock_guard lock(m_mutex);
+  return m_last;
+}
+
+void FakeManager::announce(const Event& event) {
+  EventSink sink;
+  {
+    std::lock_guard lock(m_mutex);
+    sink = m_sink;
+  }
+  if (sink) {
+    sink(event);
+  }
+}
+
+void FakeManager::set_event_sink(EventSink sink) {
+  std::lock_guard lock(m_mutex);
+  m_sink = std::move(sink);
+}
+
+std::optional<ManagerError> FakeManager::record(Received received) {
+  std::lock_guard lock(m_mutex);
+  m_last = std::move(received);
+  return error;
+}
+
+MResult<std::vector<JobInfo>> FakeManager::list_jobs(const Caller& caller) {
+  if (auto failure = record({.method = "list_jobs", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  auto other = job;
+  other.name = "db";
+  return std::vector<JobInfo>{job, other};
+}
+
+MResult<JobInfo> FakeManager::get_job(const Caller& caller, const std::string& name) {
+  if (auto failure = record({.method = "get_job", .caller = caller, .job = name})) {
+    return as_failure(*failure);
+  }
+  return job;
+}
+
+MResult<std::string> FakeManager::checkpoint(const Caller& caller,
+                                             const std::string& name,
+                                             const CheckpointOptions& options) {
+  if (auto failure = record({.method = "checkpoint",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint_options = options})) {
+    return as_failure(*failure);
+  }
+  return std::string("run-1");
+}
+
+MResult<std::string> FakeManager::checkpoint_process(const Caller& caller, pid_t pid,
+                                                     const CheckpointOptions& options) {
+  if (auto failure = record({.method = "checkpoint_process",
+                             .caller = caller,
+                             .pid = pid,
+                             .checkpoint_options = options})) {
+    return as_failure(*failure);
+  }
+  return std::string("run-2");
+}
+
+MResult<std::string> FakeManager::restore(const Caller& caller, const std::string& name,
+                                          const std::string& checkpoint,
+                                          const RestoreOptions& options) {
+  if (auto failure = record({.method = "restore",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint = checkpoint,
+                             .restore_options = options})) {
+    return as_failure(*failure);
+  }
+  return std::string("run-3");
+}
+
+MResult<void> FakeManager::cancel_run(const Caller& caller, const std::string& id) {
+  if (auto failure = record({.method = "cancel_run", .caller = caller, .run = id})) {
+    return as_failure(*failure);
+  }
+  return {};
+}
+
+MResult<RunInfo> FakeManager::get_run(const Caller& caller, const std::string& id) {
+  if (auto failure = record({.method = "get_run", .caller = caller, .run = id})) {
+    return as_failure(*failure);
+  }
+  return run;
+}
+
+MResult<std::vector<RunInfo>> FakeManager::list_runs(const Caller& caller,
+                                                     const std::string& name,
+                                                     std::uint32_t limit) {
+  if (auto failure = record(
+          {.method = "list_runs", .caller = caller, .job = name, .limit = limit})) {
+    return as_failure(*failure);
+  }
+  return std::vector<RunInfo>{run};
+}
+
+MResult<std::vector<CheckpointInfo>>
+FakeManager::list_checkpoints(const Caller& caller, const std::string& name) {
+  if (auto failure =
+          record({.method = "list_checkpoints", .caller = caller, .job = name})) {
+    return as_failure(*failure);
+  }
+  return std::vector<CheckpointInfo>{checkpoint_info};
+}
+
+MResult<void> FakeManager::delete_checkpoint(const Caller& caller,
+                                             const std::string& name,
+                                             const std::string& checkpoint) {
+  if (auto failure = record({.method = "delete_checkpoint",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint = checkpoint})) {
+    return as_failure(*failure);
+  }
+  return {};
+}
+
+MResult<void> FakeManager::pin_checkpoint(const Caller& caller, const std::string& name,
+                                          const std::string& checkpoint, bool pinned) {
+  if (auto failure = record({.method = "pin_checkpoint",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint = checkpoint,
+                             .flag = pinned})) {
+    return as_failure(*failure);
+  }
+  return {};
+}
+
+MResult<std::vector<std::string>>
+FakeManager::prune(const Caller& caller, const std::string& name, bool dry_run) {
+  if (auto failure =
+          record({.method = "prune", .caller = caller, .job = name, .flag = dry_run})) {
+    return as_failure(*failure);
+  }
+  return decisions;
+}
+
+MResult<VerifyReport> FakeManager::verify(const Caller& caller, const std::string& name,
+                                          const std::string& checkpoint) {
+  if (auto failure = record({.method = "verify",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint = checkpoint})) {
+    return as_failure(*failure);
+  }
+  return report;
+}
+
+MResult<ReloadChanges> FakeManager::reload(const Caller& caller) {
+  if (auto failure = record({.method = "reload", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return changes;
+}
+
+MResult<EngineInfo> FakeManager::engine_info(const Caller& caller) {
+  if (auto failure = record({.method = "engine_info", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return engine;
+}
+
+} // namespace stasis::test
