@@ -2,17 +2,16 @@
 
 #include "util/log.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -23,7 +22,8 @@ namespace {
 constexpr auto k_exit_grace = std::chrono::seconds(5);
 
 TransportError system_error(std::string_view what) {
-  return {TransportError::Kind::System, fmt::format("{}: {}", what, std::strerror(errno))};
+  return {TransportError::Kind::System,
+          fmt::format("{}: {}", what, std::strerror(errno))};
 }
 
 std::string describe_status(int status) {
@@ -39,7 +39,7 @@ std::string describe_status(int status) {
 
 // Runs in the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void exec_worker(char* const* argv, int worker_fd, const WorkerSpec& spec,
-                              int devnull, int report_fd) {
+                              int devnull, int report_fd, const ChildSetup& setup) {
   ::fcntl(worker_fd, F_SETFD, 0);
   for (int fd : spec.inherited_fds) {
     ::fcntl(fd, F_SETFD, 0);
@@ -54,6 +54,12 @@ std::string describe_status(int status) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::signal(SIGPIPE, SIG_DFL);
   ::signal(SIGCHLD, SIG_DFL);
+  if (setup) {
+    if (const int failed = setup(); failed != 0) {
+      [[maybe_unused]] auto written = ::write(report_fd, &failed, sizeof(failed));
+      ::_exit(127);
+    }
+  }
   ::execv(argv[0], argv);
   const int error = errno;
   [[maybe_unused]] auto written = ::write(report_fd, &error, sizeof(error));
@@ -62,18 +68,21 @@ std::string describe_status(int status) {
 
 } // namespace
 
-Result<std::unique_ptr<SwrkTransport>> SwrkTransport::spawn(const std::filesystem::path& criu,
-                                                             const WorkerSpec& spec) {
+Result<std::unique_ptr<SwrkTransport>>
+SwrkTransport::spawn(const std::filesystem::path& criu, const WorkerSpec& spec,
+                     const ChildSetup& setup) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-    return make_error("cannot create the socket to the CRIU worker: {}", std::strerror(errno));
+    return make_error("cannot create the socket to the CRIU worker: {}",
+                      std::strerror(errno));
   }
   util::UniqueFd ours(pair[0]);
   util::UniqueFd theirs(pair[1]);
   util::UniqueFd wakeup(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   int report[2];
   if (!wakeup || ::pipe2(report, O_CLOEXEC) != 0) {
-    return make_error("cannot create the worker's control descriptors: {}", std::strerror(errno));
+    return make_error("cannot create the worker's control descriptors: {}",
+                      std::strerror(errno));
   }
   util::UniqueFd report_read(report[0]);
   util::UniqueFd report_write(report[1]);
@@ -92,7 +101,7 @@ Result<std::unique_ptr<SwrkTransport>> SwrkTransport::spawn(const std::filesyste
     return make_error("cannot fork the CRIU worker: {}", std::strerror(errno));
   }
   if (pid == 0) {
-    exec_worker(argv, theirs.get(), spec, devnull.get(), report_write.get());
+    exec_worker(argv, theirs.get(), spec, devnull.get(), report_write.get(), setup);
   }
   theirs.reset();
   report_write.reset();
@@ -165,9 +174,9 @@ Result<void, TransportError> SwrkTransport::send(std::string_view bytes) {
   if (sent < 0) {
     if (errno == EPIPE || errno == ECONNRESET) {
       const pid_t pid = m_pid;
-      return Unexpected(TransportError{TransportError::Kind::WorkerGone,
-                                       fmt::format("the CRIU worker (pid {}) {}", pid,
-                                                   reap(true))});
+      return Unexpected(
+          TransportError{TransportError::Kind::WorkerGone,
+                         fmt::format("the CRIU worker (pid {}) {}", pid, reap(true))});
     }
     return Unexpected(system_error("cannot send to the CRIU worker"));
   }

@@ -4,14 +4,21 @@
 #include "engine/transport.hpp"
 
 #include <filesystem>
+#include <functional>
 
 namespace stasis::engine {
 
+// Runs in the forked worker just before exec (e.g. to drop privileges);
+// returns 0, or an errno value that makes the spawn fail.
+using ChildSetup = std::function<int()>;
+
 class SwrkTransport final : public CriuTransport {
 public:
-  // Starts `criu swrk <fd>` with the child's end of a fresh socketpair.
+  // Starts `criu swrk <fd>` with the child's end of a fresh socketpair,
+  // running `setup` (if given) in the child before the exec.
   static Result<std::unique_ptr<SwrkTransport>> spawn(const std::filesystem::path& criu,
-                                                      const WorkerSpec& spec);
+                                                      const WorkerSpec& spec,
+                                                      const ChildSetup& setup = {});
 
   SwrkTransport(const SwrkTransport&) = delete;
   SwrkTransport& operator=(const SwrkTransport&) = delete;
@@ -32,7 +39,7 @@ private:
   util::UniqueFd m_socket;
   util::UniqueFd m_wakeup; // eventfd signalled when a stop is requested
   pid_t m_pid = -1;
-  std::string m_exit;      // "exited with status N" once reaped
+  std::string m_exit; // "exited with status N" once reaped
 };
 
 } // namespace stasis::engine
