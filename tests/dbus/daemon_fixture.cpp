@@ -140,11 +140,12 @@ fs::path DaemonTest::write_pidfile(const std::string& name, pid_t pid) {
   return path;
 }
 
-void DaemonTest::start_daemon() {
+void DaemonTest::start_daemon(const std::vector<std::string>& extra) {
   ASSERT_EQ(m_daemon, -1) << "stasisd is already running";
   std::vector<std::string> argv{
       STASISD_PATH,          "--bus",       m_bus.address(),      "--policy-dir",
       policy_dir().string(), "--state-dir", state_dir().string(), "-v"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
   auto pointers = c_argv(argv);
   const auto log_path = dir() / "stasisd.log";
   m_daemon = ::fork();

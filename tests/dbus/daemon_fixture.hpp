@@ -48,8 +48,9 @@ protected:
   // Writes pid into dir()/<name>.pid and returns the path.
   std::filesystem::path write_pidfile(const std::string& name, pid_t pid);
 
-  // Starts stasisd and waits until it answers (fails the test otherwise).
-  void start_daemon();
+  // Starts stasisd (with extra options) and waits until it answers (fails the
+  // test otherwise).
+  void start_daemon(const std::vector<std::string>& extra = {});
   // Sends the signal and reaps stasisd; returns its exit code (-1 on a signal).
   int stop_daemon(int signal);
   bool daemon_running() const { return m_daemon > 0; }
