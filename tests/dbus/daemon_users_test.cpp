@@ -86,6 +86,7 @@ pid_t start_counter_as(const TestUser& user, const fs::path& dir) {
     ::execl(binary.c_str(), binary.c_str(), "--status", status.c_str(), nullptr);
     ::_exit(127);
   }
+  claim_child(pid); // we reap it ourselves after the dump
   for (int i = 0; i < 200 && !fs::exists(status); ++i) {
     std::this_thread::sleep_for(20ms);
   }
@@ -116,6 +117,16 @@ std::string uid_line(pid_t pid) {
   return "";
 }
 
+// Kills a pid (the workload, later its restored self) when the test ends.
+struct KillOnExit {
+  pid_t pid;
+  ~KillOnExit() {
+    if (pid > 0 && ::kill(pid, SIGKILL) == 0) {
+      wait_pid_gone(pid, std::chrono::seconds(5));
+    }
+  }
+};
+
 class ADaemonWithUsers : public DaemonTest {};
 
 TEST_F(ADaemonWithUsers, LetsUsersCheckpointAndRestoreOnlyTheirOwnProcesses) {
@@ -128,6 +139,7 @@ TEST_F(ADaemonWithUsers, LetsUsersCheckpointAndRestoreOnlyTheirOwnProcesses) {
   const fs::path alice_dir = dir() / "alice";
   const pid_t pid = start_counter_as(alice, alice_dir);
   ASSERT_GT(pid, 0);
+  KillOnExit guard{pid};
   ASSERT_TRUE(fs::exists(alice_dir / "status"));
   const std::string job = "user-" + std::to_string(alice.uid());
 
@@ -143,6 +155,7 @@ TEST_F(ADaemonWithUsers, LetsUsersCheckpointAndRestoreOnlyTheirOwnProcesses) {
   EXPECT_NE(log().find("as uid " + std::to_string(alice.uid())), std::string::npos);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  release_child(pid);
   ASSERT_TRUE(wait_pid_free(pid, 10s));
 
   // Bob sees neither the job nor its runs and may not restore it.
