@@ -16,16 +16,23 @@ namespace {
 // PF_KTHREAD in the flags field of /proc/PID/stat.
 constexpr unsigned long k_pf_kthread = 0x00200000;
 
-bool caller_in_group(const Caller& caller, gid_t gid) {
-  if (caller.gid == gid) {
-    return true;
+// The caller's groups as names and gids: its gid, its passwd entry's groups.
+std::vector<std::string> caller_groups(const Caller& caller,
+                                       const std::optional<UserIdentity>& identity) {
+  std::vector<gid_t> gids{caller.gid};
+  if (identity) {
+    gids.insert(gids.end(), identity->groups.begin(), identity->groups.end());
   }
-  auto identity = lookup_uid(caller.uid);
-  if (!identity) {
-    return false;
+  std::sort(gids.begin(), gids.end());
+  gids.erase(std::unique(gids.begin(), gids.end()), gids.end());
+  std::vector<std::string> groups;
+  for (gid_t gid : gids) {
+    groups.push_back(std::to_string(gid));
+    if (auto name = group_name(gid)) {
+      groups.push_back(*name);
+    }
   }
-  return std::find(identity->groups.begin(), identity->groups.end(), gid) !=
-         identity->groups.end();
+  return groups;
 }
 
 // Reads the "Uid:" line of /proc/PID/status: real, effective, saved, fs.
@@ -88,36 +95,16 @@ std::string to_string(Action action) {
   return "unknown";
 }
 
-const Principals& AccessList::of(Action action) const {
-  switch (action) {
-  case Action::List:
-    return list;
-  case Action::Checkpoint:
-    return checkpoint;
-  case Action::Restore:
-    return restore;
-  case Action::Delete:
-    return remove;
-  }
-  return list;
-}
-
-bool may(const Caller& caller, Action action, const AccessList& access) {
+bool may(const Caller& caller, Action action, const policy::Access& access) {
   if (caller.is_root()) {
     return true;
   }
-  const Principals& principals = access.of(action);
-  for (const auto& user : principals.users) {
-    if (find_uid(user) == caller.uid) {
-      return true;
-    }
+  std::optional<UserIdentity> identity;
+  if (auto found = lookup_uid(caller.uid)) {
+    identity = std::move(*found);
   }
-  for (const auto& group : principals.groups) {
-    if (auto gid = find_gid(group); gid && caller_in_group(caller, *gid)) {
-      return true;
-    }
-  }
-  return false;
+  return access.permits(action, identity ? identity->name : std::string(),
+                        std::to_string(caller.uid), caller_groups(caller, identity));
 }
 
 MResult<void> check_own_process(const Caller& caller, pid_t pid,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "manager/api.hpp"
+#include "policy/model.hpp"
 
 #include <filesystem>
 #include <string>
@@ -11,32 +12,17 @@
 
 namespace stasis::manager {
 
-// What a caller wants to do with a job.
-enum class Action { List, Checkpoint, Restore, Delete };
+// What a caller wants to do with a job (the policy's actions).
+using Action = policy::Access::Action;
 
 std::string to_string(Action action);
 
-// Users and groups (by name) granted one action.
-struct Principals {
-  std::vector<std::string> users;
-  std::vector<std::string> groups;
-};
-
-// The access list of a job: principals per action.
-struct AccessList {
-  Principals list;
-  Principals checkpoint;
-  Principals restore;
-  Principals remove; // Action::Delete
-
-  const Principals& of(Action action) const;
-};
-
-// True if the caller may perform the action: root always may; otherwise the
-// caller's user is listed, or one of its groups (primary from the passwd entry
-// and the caller's gid, plus supplementary groups via getgrouplist) is listed.
-// Names that do not resolve grant nothing.
-bool may(const Caller& caller, Action action, const AccessList& access);
+// True if the caller may perform the action under the job's access list
+// (policy::Access::permits): root always may; otherwise the caller's user name
+// or uid is listed, or one of its groups - by name or gid: the caller's gid,
+// the passwd entry's primary group and the supplementary groups
+// (getgrouplist) - is listed. Names that do not resolve grant nothing.
+bool may(const Caller& caller, Action action, const policy::Access& access);
 
 // Checks that an ad-hoc checkpoint of pid is allowed for the caller: the process
 // exists, is not a kernel thread nor the daemon itself, and for non-root callers

@@ -103,6 +103,19 @@ std::optional<gid_t> find_gid(const std::string& name) {
   return entry->gr_gid;
 }
 
+std::optional<std::string> group_name(gid_t gid) {
+  std::vector<char> buffer;
+  auto entry = reentrant_lookup<group>(
+      [&](group* out, char* buf, std::size_t size, group** found) {
+        return getgrgid_r(gid, out, buf, size, found);
+      },
+      buffer);
+  if (!entry) {
+    return std::nullopt;
+  }
+  return std::string(entry->gr_name);
+}
+
 Result<gid_t> lookup_group(const std::string& name) {
   auto gid = find_gid(name);
   if (!gid) {

@@ -34,6 +34,9 @@ std::optional<uid_t> find_uid(const std::string& name);
 // Returns the gid of a group name, or nothing if there is no such group.
 std::optional<gid_t> find_gid(const std::string& name);
 
+// Returns the name of a group id, or nothing if there is no such group.
+std::optional<std::string> group_name(gid_t gid);
+
 // Returns the groups a user belongs to (primary gid first), via getgrouplist.
 std::vector<gid_t> groups_of(const std::string& user, gid_t primary);
 

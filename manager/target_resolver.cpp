@@ -75,8 +75,9 @@ std::vector<ProcessEntry> tree_roots(const std::vector<ProcessEntry>& matches,
   return roots;
 }
 
-Result<pid_t> resolve_pidfile(const PidfileTarget& target, const ProcessTable& table) {
-  const std::string source = fmt::format("pidfile {}", target.path.string());
+Result<pid_t> resolve_pidfile(const policy::PidFileTarget& target,
+                              const ProcessTable& table) {
+  const std::string source = fmt::format("pidfile {}", target.path);
   std::ifstream in(target.path);
   if (!in) {
     return make_error("{} cannot be read (does it exist?)", source);
@@ -110,15 +111,26 @@ Result<std::regex> compile(const std::string& pattern, const char* what) {
   }
 }
 
-Result<pid_t> resolve_process(const ProcessTarget& target, const ProcessTable& table) {
-  const std::string source = describe(Target{target});
+// A user given by name or numeric uid.
+std::optional<uid_t> user_id(const std::string& user) {
+  uid_t uid = 0;
+  auto [end, error] = std::from_chars(user.data(), user.data() + user.size(), uid);
+  if (error == std::errc() && end == user.data() + user.size()) {
+    return uid;
+  }
+  return find_uid(user);
+}
+
+Result<pid_t> resolve_process(const policy::ProcessTarget& target,
+                              const ProcessTable& table) {
+  const std::string source = policy::describe(policy::Target{target});
   auto exe = STASIS_TRY(compile(target.exe, "exe"));
   auto cmdline = STASIS_TRY(compile(target.cmdline, "cmdline"));
   std::optional<uid_t> uid;
-  if (target.user) {
-    uid = find_uid(*target.user);
+  if (!target.user.empty()) {
+    uid = user_id(target.user);
     if (!uid) {
-      return make_error("{}: there is no user named '{}'", source, *target.user);
+      return make_error("{}: there is no user named '{}'", source, target.user);
     }
   }
   auto all = table.processes();
@@ -146,7 +158,8 @@ Result<pid_t> resolve_process(const ProcessTarget& target, const ProcessTable& t
   return roots.front().pid;
 }
 
-Result<pid_t> resolve_cgroup(const CgroupTarget& target, const ProcessTable& table) {
+Result<pid_t> resolve_cgroup(const policy::CgroupTarget& target,
+                             const ProcessTable& table) {
   const std::string source = fmt::format("cgroup {}", target.path);
   auto members = STASIS_TRY(table.cgroup_members(target.path));
   std::set<pid_t> inside(members.begin(), members.end());
@@ -169,44 +182,23 @@ Result<pid_t> resolve_cgroup(const CgroupTarget& target, const ProcessTable& tab
 
 } // namespace
 
-std::string describe(const Target& target) {
+Result<pid_t> resolve_target(const policy::Target& target, const ProcessTable& table) {
   return std::visit(
       Overloaded{
-          [](const PidTarget& t) { return fmt::format("pid {}", t.pid); },
-          [](const PidfileTarget& t) {
-            return fmt::format("pidfile {}", t.path.string());
+          [&](const policy::PidTarget& t) {
+            return existing(t.pid, table, policy::describe(target));
           },
-          [](const ProcessTarget& t) {
-            std::string text = "process";
-            if (!t.exe.empty()) {
-              text += fmt::format(" exe=~'{}'", t.exe);
-            }
-            if (!t.cmdline.empty()) {
-              text += fmt::format(" cmdline=~'{}'", t.cmdline);
-            }
-            if (t.user) {
-              text += fmt::format(" user={}", *t.user);
-            }
-            return text;
-          },
-          [](const CgroupTarget& t) { return fmt::format("cgroup {}", t.path); },
-          [](const SystemdUnitTarget& t) {
-            return fmt::format("systemd unit {}", t.unit);
-          },
-      },
-      target);
-}
-
-Result<pid_t> resolve_target(const Target& target, const ProcessTable& table) {
-  return std::visit(
-      Overloaded{
-          [&](const PidTarget& t) { return existing(t.pid, table, describe(target)); },
-          [&](const PidfileTarget& t) { return resolve_pidfile(t, table); },
-          [&](const ProcessTarget& t) { return resolve_process(t, table); },
-          [&](const CgroupTarget& t) { return resolve_cgroup(t, table); },
-          [&](const SystemdUnitTarget& t) -> Result<pid_t> {
+          [&](const policy::PidFileTarget& t) { return resolve_pidfile(t, table); },
+          [&](const policy::ProcessTarget& t) { return resolve_process(t, table); },
+          [&](const policy::CgroupTarget& t) { return resolve_cgroup(t, table); },
+          [&](const policy::SystemdUnitTarget& t) -> Result<pid_t> {
             auto pid = STASIS_TRY(table.systemd_main_pid(t.unit));
-            return existing(pid, table, describe(target));
+            return existing(pid, table, policy::describe(target));
+          },
+          [&](const auto&) -> Result<pid_t> {
+            return make_error("{}: not supported yet: container targets are delegated "
+                              "to their runtime (use runc/lxc/podman checkpoint for now)",
+                              policy::describe(target));
           },
       },
       target);

@@ -16,6 +16,12 @@ namespace stasis::manager {
 namespace {
 
 namespace fs = std::filesystem;
+using policy::CgroupTarget;
+using policy::PidTarget;
+using policy::ProcessTarget;
+using policy::SystemdUnitTarget;
+using policy::Target;
+using PidfileTarget = policy::PidFileTarget;
 using namespace std::chrono_literals;
 
 // A process tree: sh (root) -> sh -> sleep, all named with a marker; the root

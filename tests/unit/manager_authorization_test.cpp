@@ -12,21 +12,22 @@ const Caller k_nobody{65534, 65534, 1};
 TEST(AnAccessList, LetsRootDoAnything) {
   for (auto action :
        {Action::List, Action::Checkpoint, Action::Restore, Action::Delete}) {
-    EXPECT_TRUE(may(k_root, action, AccessList{}));
+    EXPECT_TRUE(may(k_root, action, policy::Access{}));
   }
 }
 
 TEST(AnAccessList, GrantsListedUsersOnlyTheirActions) {
-  AccessList access;
+  policy::Access access;
   access.checkpoint.users = {"nobody"};
   EXPECT_TRUE(may(k_nobody, Action::Checkpoint, access));
   EXPECT_FALSE(may(k_nobody, Action::Restore, access));
-  EXPECT_FALSE(may(k_nobody, Action::List, access));
+  // Anyone granted an action may also list the job.
+  EXPECT_TRUE(may(k_nobody, Action::List, access));
   EXPECT_FALSE(may(Caller{1234, 1234, 1}, Action::Checkpoint, access));
 }
 
 TEST(AnAccessList, GrantsMembersOfListedGroups) {
-  AccessList access;
+  policy::Access access;
   access.restore.groups = {"nogroup"};
   EXPECT_TRUE(may(k_nobody, Action::Restore, access));
   // A uid without a passwd entry still counts its own primary gid.
@@ -34,15 +35,24 @@ TEST(AnAccessList, GrantsMembersOfListedGroups) {
   EXPECT_FALSE(may(Caller{4321, 4321, 1}, Action::Restore, access));
 }
 
+TEST(AnAccessList, AcceptsNumericUidsAndGids) {
+  policy::Access access;
+  access.checkpoint.users = {"65534"};
+  access.restore.groups = {"4321"};
+  EXPECT_TRUE(may(k_nobody, Action::Checkpoint, access));
+  EXPECT_TRUE(may(Caller{4321, 4321, 1}, Action::Restore, access));
+  EXPECT_FALSE(may(k_nobody, Action::Restore, access));
+}
+
 TEST(AnAccessList, IgnoresNamesThatDoNotResolve) {
-  AccessList access;
+  policy::Access access;
   access.remove.users = {"no-such-user-stasis"};
   access.remove.groups = {"no-such-group-stasis"};
   EXPECT_FALSE(may(k_nobody, Action::Delete, access));
 }
 
 TEST(AnAccessList, DoesNotTreatRootGroupNamesAsGrantingOthers) {
-  AccessList access;
+  policy::Access access;
   access.list.users = {"root"};
   access.list.groups = {"root"};
   EXPECT_FALSE(may(k_nobody, Action::List, access));

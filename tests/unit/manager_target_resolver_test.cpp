@@ -11,6 +11,12 @@ namespace stasis::manager {
 namespace {
 
 namespace fs = std::filesystem;
+using policy::CgroupTarget;
+using policy::PidTarget;
+using policy::ProcessTarget;
+using policy::SystemdUnitTarget;
+using policy::Target;
+using PidfileTarget = policy::PidFileTarget;
 
 class FakeProcessTable : public ProcessTable {
 public:
@@ -62,7 +68,7 @@ protected:
 
   std::string error_of(const Target& target) {
     auto pid = resolve_target(target, m_table);
-    EXPECT_FALSE(pid) << describe(target) << " resolved to " << (pid ? *pid : 0);
+    EXPECT_FALSE(pid) << policy::describe(target) << " resolved to " << (pid ? *pid : 0);
     return pid ? "" : pid.error().message;
   }
 
@@ -129,7 +135,7 @@ TEST_F(ATargetResolver, NarrowsMatchesByUser) {
 
 TEST_F(ATargetResolver, ExplainsProcessTargetsThatCannotMatch) {
   EXPECT_EQ(error_of(ProcessTarget{"postgres", "", {}}),
-            "process exe=~'postgres': no process matches");
+            "process with exe ~ /postgres/: no process matches");
   EXPECT_NE(error_of(ProcessTarget{"(", "", {}}).find("invalid exe regex '('"),
             std::string::npos);
   EXPECT_NE(error_of(ProcessTarget{"x", "", "no-such-user-q"}).find("no user named"),
@@ -155,10 +161,16 @@ TEST_F(ATargetResolver, AsksSystemdForAUnitsMainPid) {
   EXPECT_EQ(error_of(SystemdUnitTarget{"db.service"}), "no unit db.service");
 }
 
-TEST_F(ATargetResolver, DescribesTargets) {
-  EXPECT_EQ(describe(ProcessTarget{"nginx", "master", "www"}),
-            "process exe=~'nginx' cmdline=~'master' user=www");
-  EXPECT_EQ(describe(CgroupTarget{"a/b"}), "cgroup a/b");
+TEST_F(ATargetResolver, AcceptsANumericUser) {
+  EXPECT_EQ(*resolve_target(ProcessTarget{"python", "", "65534"}, m_table), 300);
+}
+
+TEST_F(ATargetResolver, RefusesContainerTargetsForNow) {
+  auto message = error_of(policy::RuncTarget{"web", "", ""});
+  EXPECT_NE(message.find("not supported yet: container targets are delegated to their "
+                         "runtime"),
+            std::string::npos)
+      << message;
 }
 
 } // namespace

@@ -1,2 +1,0 @@
-// Placeholder translation unit until the module gains real sources.
-namespace stasis::engine {}

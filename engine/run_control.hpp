@@ -1,0 +1,19 @@
+// Limits on how long a CRIU request may run, and a way to cancel it.
+#pragma once
+
+#include <chrono>
+#include <stop_token>
+
+namespace stasis::engine {
+
+// Time limit and cancellation of one request. When either fires, the worker
+// is killed (SIGKILL) and the request fails with ErrorKind::TimedOut or
+// ErrorKind::Cancelled; a dump target is left running.
+struct RunControl {
+  // Zero means no limit.
+  std::chrono::milliseconds timeout{0};
+  // request_stop() on the matching std::stop_source cancels the request.
+  std::stop_token stop;
+};
+
+} // namespace stasis::engine

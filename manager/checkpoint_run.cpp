@@ -1,0 +1,207 @@
+// Checkpoint runs: resolve the target, dump it with CRIU (running the job's
+// hooks at CRIU's notifications), store the images, apply retention.
+#include "manager/criu_mapping.hpp"
+#include "manager/hook_mapping.hpp"
+#include "manager/manager.hpp"
+#include "manager/target_resolver.hpp"
+#include "manager/unprivileged_worker.hpp"
+#include "util/log.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/ranges.h>
+
+namespace stasis::manager {
+namespace {
+
+namespace fs = std::filesystem;
+
+store::DumpStats to_store(const engine::DumpStats& stats) {
+  store::DumpStats out;
+  out.frozen_usec = static_cast<std::uint64_t>(stats.frozen_time.count());
+  out.memdump_usec = static_cast<std::uint64_t>(stats.memdump_time.count());
+  out.memwrite_usec = static_cast<std::uint64_t>(stats.memwrite_time.count());
+  out.pages_scanned = stats.pages_scanned;
+  out.pages_written = stats.pages_written;
+  return out;
+}
+
+} // namespace
+
+MResult<std::string> Manager::checkpoint(const Caller& caller, const std::string& job,
+                                         const CheckpointOptions& options) {
+  auto entry = STASIS_TRY(authorized_job(caller, job, Action::Checkpoint));
+  if (!entry.adhoc && (options.shell_job || options.file_locks ||
+                       options.tcp_established || options.ext_unix_sk)) {
+    return fail(ErrorCode::InvalidArgument,
+                "ShellJob, FileLocks, TcpEstablished and ExtUnixSk apply to "
+                "CheckpointProcess only; job '{}' takes them from its policy",
+                job);
+  }
+  return submit_checkpoint(entry, options, std::nullopt, false);
+}
+
+MResult<std::string> Manager::submit_checkpoint(const JobEntry& entry,
+                                                const CheckpointOptions& options,
+                                                std::optional<pid_t> pid,
+                                                bool scheduled) {
+  RunRequest request;
+  request.job = entry.job->name;
+  request.kind = RunKind::Checkpoint;
+  request.scheduled = scheduled;
+  request.work = [this, entry, options, pid](RunContext& context) {
+    return run_checkpoint(context, entry, options, pid);
+  };
+  return m_queue->submit(std::move(request));
+}
+
+RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
+                                   const CheckpointOptions& request,
+                                   std::optional<pid_t> adhoc_pid) {
+  auto logger = log::get("manager");
+  const auto& job = *entry.job;
+  const std::string& run_id = context.run_id();
+  HookEvent event{job.name, "", "", 0, ""};
+  RunOutcome outcome;
+  std::error_code ignored;
+  const fs::path log_dir = m_config.state_dir / "logs" / run_id;
+  fs::path images;
+
+  auto failed = [&](std::string error) {
+    outcome.state = RunState::Failed;
+    outcome.error = std::move(error);
+    logger->error("run {}: checkpoint of {} failed: {}", run_id, job.name, outcome.error);
+    if (!images.empty()) {
+      fs::remove_all(images.parent_path(), ignored);
+    }
+    run_policy_hooks(job.hooks, policy::HookPoint::OnFailure, event, run_id);
+    return outcome;
+  };
+
+  context.progress("resolving", 0, 4);
+  pid_t pid = 0;
+  if (adhoc_pid) {
+    pid = *adhoc_pid;
+  } else {
+    auto resolved = resolve_target(job.target, m_processes);
+    if (!resolved) {
+      return failed(resolved.error().message);
+    }
+    pid = *resolved;
+  }
+  outcome.pid = pid;
+  event.pid = pid;
+  struct stat owner {};
+  if (::stat(fmt::format("/proc/{}", pid).c_str(), &owner) != 0) {
+    return failed(fmt::format("process {} is gone", pid));
+  }
+  const bool unprivileged = owner.st_uid != 0;
+  auto work = make_work_dir(run_id);
+  if (!work) {
+    return failed(work.error().message);
+  }
+  images = *work / "images";
+  fs::create_directories(images, ignored);
+  fs::create_directories(log_dir, ignored);
+  if (unprivileged) {
+    for (const auto& dir : {*work, images, log_dir}) {
+      if (::chown(dir.c_str(), owner.st_uid, owner.st_gid) != 0) {
+        return failed(fmt::format("cannot hand {} to uid {}: {}", dir.string(),
+                                  owner.st_uid, std::strerror(errno)));
+      }
+    }
+  }
+  event.images_dir = images.string();
+
+  context.progress("dumping", 1, 4);
+  auto options = to_dump_options(job.criu);
+  options.pid = pid;
+  options.images_dir = images;
+  options.work_dir = log_dir;
+  options.leave_running = request.leave_running.value_or(job.criu.leave_running);
+  if (options.leave_running) {
+    options.leave_stopped = false;
+  }
+  options.unprivileged = unprivileged;
+  engine::NotifyHandler notify;
+  if (!job.hooks.empty()) {
+    notify = hooks_notify_handler(job.hooks, event, run_id);
+  }
+  const engine::RunControl control{job.criu.timeout, context.stop_token()};
+  logger->info("run {}: dumping {} (pid {}{}) of job {}", run_id,
+               adhoc_pid ? "process" : policy::describe(job.target), pid,
+               unprivileged ? fmt::format(", as uid {}", owner.st_uid) : "", job.name);
+  auto client =
+      unprivileged
+          ? engine::CriuClient(
+                m_criu,
+                unprivileged_workers(m_criu, identity_of(owner.st_uid, owner.st_gid)))
+          : engine::CriuClient(m_criu);
+  auto dumped = client.dump(options, notify, control);
+  if (!dumped) {
+    return failed(dumped.error().message());
+  }
+  outcome.frozen_usec = static_cast<std::uint64_t>(dumped->stats.frozen_time.count());
+
+  context.progress("storing", 2, 4);
+  store::IngestInfo info;
+  info.policy_fingerprint = job.fingerprint;
+  info.criu_version = m_host.criu_version;
+  info.kernel = m_host.kernel;
+  info.cpu = m_host.cpu;
+  info.target = adhoc_pid ? fmt::format("pid {}", pid)
+                          : fmt::format("{} (pid {})", policy::describe(job.target), pid);
+  info.stats = to_store(dumped->stats);
+  auto summary = m_store.ingest(job.name, images, info);
+  if (!summary) {
+    return failed(
+        fmt::format("storing the checkpoint failed: {}", summary.error().message));
+  }
+  fs::remove_all(*work, ignored);
+  fs::remove_all(log_dir, ignored);
+  images.clear();
+  outcome.checkpoint = std::to_string(summary->id);
+  outcome.logical_bytes = summary->logical_bytes;
+  outcome.stored_bytes = summary->stored_bytes;
+  event.checkpoint = outcome.checkpoint;
+  event.images_dir.clear();
+  logger->info("run {}: checkpoint {} of job {} stored: {} bytes, {} new, frozen {} ms",
+               run_id, summary->id, job.name, summary->logical_bytes,
+               summary->stored_bytes, outcome.frozen_usec / 1000);
+  emit(CheckpointsChangedEvent{job.name});
+
+  context.progress("pruning", 3, 4);
+  apply_retention(entry, run_id);
+  run_policy_hooks(job.hooks, policy::HookPoint::OnSuccess, event, run_id);
+  context.progress("done", 4, 4);
+  return outcome;
+}
+
+void Manager::apply_retention(const JobEntry& entry, const std::string& run_id) {
+  auto logger = log::get("manager");
+  const auto& job = *entry.job;
+  if (job.retention.empty()) {
+    return;
+  }
+  auto report = m_store.prune(job.name, job.retention, false);
+  if (!report) {
+    logger->error("run {}: retention of job {} failed: {}", run_id, job.name,
+                  report.error().message);
+    return;
+  }
+  for (const auto& decision : report->decisions) {
+    logger->debug("run {}: retention: checkpoint {} {} ({})", run_id, decision.id,
+                  decision.keep ? "kept" : "deleted", fmt::join(decision.reasons, ", "));
+  }
+  if (!report->deleted.empty()) {
+    logger->info("run {}: retention ({}) deleted checkpoint(s) {} of job {}", run_id,
+                 policy::describe(job.retention), fmt::join(report->deleted, ", "),
+                 job.name);
+    emit(CheckpointsChangedEvent{job.name});
+  }
+}
+
+} // namespace stasis::manager

@@ -1,0 +1,325 @@
+#include "manager/manager.hpp"
+
+#include "engine/locator.hpp"
+#include "manager/schedule_adapter.hpp"
+#include "policy/loader.hpp"
+#include "util/log.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <fmt/ranges.h>
+
+namespace stasis::manager {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string kernel_description() {
+  utsname name{};
+  if (uname(&name) != 0) {
+    return "unknown";
+  }
+  return fmt::format("{} {} {}", name.sysname, name.release, name.machine);
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        auto start = line.find_first_not_of(" \t", colon + 1);
+        return start == std::string::npos ? "" : line.substr(start);
+      }
+    }
+  }
+  return "unknown";
+}
+
+// Every problem of a policy load, one per line ("file:line:col: message").
+std::string join_diagnostics(const policy::Diagnostics& diagnostics) {
+  std::vector<std::string> lines;
+  for (const auto& diagnostic : diagnostics) {
+    lines.push_back(diagnostic.to_string());
+  }
+  return fmt::format("{}", fmt::join(lines, "\n"));
+}
+
+} // namespace
+
+MResult<std::uint64_t> parse_checkpoint_id(const std::string& text) {
+  std::uint64_t id = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return fail(ErrorCode::InvalidArgument,
+                "'{}' is not a checkpoint id (ids are numbers, see ListCheckpoints)",
+                text);
+  }
+  return id;
+}
+
+Result<std::unique_ptr<Manager>> Manager::create(const DaemonConfig& config) {
+  auto logger = log::get("manager");
+  std::error_code ignored;
+  fs::create_directories(config.state_dir, ignored);
+  ::chmod(config.state_dir.c_str(), 0700);
+  auto store = store::Store::open(config.state_dir);
+  if (!store) {
+    return make_error("cannot open the checkpoint store in {}: {}",
+                      config.state_dir.string(), store.error().message);
+  }
+  auto history = RunHistory::open(config.state_dir / "history.jsonl");
+  if (!history) {
+    return make_error("cannot open the run history: {}", history.error().message);
+  }
+  auto failed =
+      (*history)->fail_unfinished("daemon restarted", std::chrono::system_clock::now());
+  if (failed && *failed > 0) {
+    logger->warn("{} run(s) left unfinished by the previous daemon marked failed",
+                 *failed);
+  }
+  auto criu = engine::locate_criu(config.criu_path);
+  if (!criu) {
+    return make_error("{}", criu.error().message);
+  }
+  engine::CriuClient client(*criu);
+  HostInfo host{kernel_description(), cpu_model(), "unknown"};
+  if (auto version = client.version()) {
+    host.criu_version = *version;
+  } else {
+    return make_error("CRIU at {} does not answer: {}", criu->string(),
+                      version.error().message());
+  }
+  engine::Features features;
+  if (auto found = client.features()) {
+    features = *found;
+  } else {
+    logger->warn("cannot query CRIU's features: {}", found.error().message());
+  }
+  std::unique_ptr<Manager> manager(
+      new Manager(config, std::move(*store), std::move(*history), *criu, host, features));
+  auto policies = manager->load_policies();
+  if (!policies) {
+    std::istringstream lines(policies.error().message);
+    for (std::string line; std::getline(lines, line);) {
+      logger->error("{}", line);
+    }
+    return make_error("the policies in {} are invalid (see above)",
+                      config.policy_dir.string());
+  }
+  manager->install_jobs(*policies);
+  manager->load_adhoc_jobs();
+  manager->update_schedule();
+  manager->m_scheduler->start();
+  logger->info("manager ready: {} job(s) from {}, CRIU {} at {}, state in {}",
+               policies->jobs().size(), config.policy_dir.string(), host.criu_version,
+               criu->string(), config.state_dir.string());
+  return manager;
+}
+
+Manager::Manager(DaemonConfig config, store::Store store,
+                 std::unique_ptr<RunHistory> history, fs::path criu, HostInfo host,
+                 engine::Features features)
+    : m_config(std::move(config)), m_store(std::move(store)),
+      m_history(std::move(history)), m_criu(std::move(criu)), m_host(std::move(host)),
+      m_features(std::move(features)) {
+  m_queue = std::make_unique<RunQueue>(std::max(1U, m_config.max_concurrent_runs),
+                                       m_clock, m_history.get());
+  m_queue->set_event_sink([this](const Event& event) { emit(event); });
+  m_scheduler = std::make_unique<Scheduler>(
+      m_clock, [this](const std::string& job, TimePoint) { on_fire(job); });
+}
+
+Manager::~Manager() {
+  m_scheduler->stop();
+  m_queue->shutdown();
+}
+
+std::string Manager::version() const {
+  return STASIS_VERSION;
+}
+
+void Manager::set_event_sink(EventSink sink) {
+  std::lock_guard lock(m_sink_mutex);
+  m_sink = std::move(sink);
+}
+
+void Manager::emit(const Event& event) {
+  std::lock_guard lock(m_sink_mutex);
+  if (m_sink) {
+    m_sink(event);
+  }
+}
+
+Result<policy::PolicySet> Manager::load_policies() const {
+  std::vector<std::string> problems;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(m_config.policy_dir, error)) {
+    const auto extension = entry.path().extension();
+    if (extension == ".yaml" || extension == ".yml") {
+      if (auto safe = check_policy_file_safe(entry.path()); !safe) {
+        problems.push_back(
+            fmt::format("{}: {}", entry.path().string(), safe.error().message));
+      }
+    }
+  }
+  if (error) {
+    return make_error("{}: cannot read the policy directory: {}",
+                      m_config.policy_dir.string(), error.message());
+  }
+  auto set = policy::load_policy_dir(m_config.policy_dir);
+  if (!set) {
+    problems.push_back(join_diagnostics(set.error()));
+  }
+  if (!problems.empty()) {
+    return make_error("{}", fmt::join(problems, "\n"));
+  }
+  return std::move(*set);
+}
+
+void Manager::install_jobs(const policy::PolicySet& set) {
+  JobMap jobs;
+  for (const auto& job : set.jobs()) {
+    jobs[job.name] =
+        JobEntry{std::make_shared<const policy::Job>(job), false, job.source.file};
+  }
+  std::lock_guard lock(m_mutex);
+  for (const auto& [name, entry] : m_jobs) {
+    if (entry.adhoc && !jobs.contains(name)) {
+      jobs[name] = entry;
+    }
+  }
+  m_jobs = std::move(jobs);
+}
+
+void Manager::update_schedule() {
+  std::vector<ScheduledJob> scheduled;
+  {
+    std::lock_guard lock(m_mutex);
+    for (const auto& [name, entry] : m_jobs) {
+      if (entry.adhoc || !entry.job->enabled) {
+        continue;
+      }
+      if (auto job =
+              to_scheduled_job(name, entry.job->fingerprint, entry.job->schedule)) {
+        scheduled.push_back(std::move(*job));
+      }
+    }
+  }
+  m_scheduler->set_jobs(std::move(scheduled), m_history->last_checkpoint_times());
+}
+
+void Manager::on_fire(const std::string& job) {
+  auto entry = find_job(job);
+  if (!entry) {
+    return;
+  }
+  auto run = submit_checkpoint(*entry, {}, std::nullopt, true);
+  if (!run) {
+    log::get("manager")->error("scheduled checkpoint of {} not started: {}", job,
+                               run.error().message);
+  }
+}
+
+MResult<ReloadChanges> Manager::reload(const Caller& caller) {
+  if (!caller.is_root()) {
+    return fail(ErrorCode::AccessDenied, "only root may reload the policies");
+  }
+  std::lock_guard reload_lock(m_reload_mutex);
+  auto set = load_policies();
+  if (!set) {
+    log::get("manager")->error("reload refused, keeping the current policies:\n{}",
+                               set.error().message);
+    return fail(ErrorCode::InvalidPolicy, "{}", set.error().message);
+  }
+  ReloadChanges changes;
+  {
+    std::lock_guard lock(m_mutex);
+    std::set<std::string> seen;
+    for (const auto& job : set->jobs()) {
+      seen.insert(job.name);
+      auto old = m_jobs.find(job.name);
+      if (old == m_jobs.end() || old->second.adhoc) {
+        changes.added.push_back(job.name);
+      } else if (old->second.job->fingerprint != job.fingerprint) {
+        changes.changed.push_back(job.name);
+      }
+    }
+    for (const auto& [name, entry] : m_jobs) {
+      if (!entry.adhoc && !seen.contains(name)) {
+        changes.removed.push_back(name);
+      }
+    }
+  }
+  install_jobs(*set);
+  update_schedule();
+  log::get("manager")->info("policies reloaded: added [{}], removed [{}], changed [{}]",
+                            fmt::join(changes.added, ", "),
+                            fmt::join(changes.removed, ", "),
+                            fmt::join(changes.changed, ", "));
+  emit(JobsChangedEvent{});
+  return changes;
+}
+
+MResult<EngineInfo> Manager::engine_info(const Caller&) {
+  return EngineInfo{m_criu.string(), m_host.criu_version, m_features.mem_track,
+                    m_features.lazy_pages, m_host.kernel};
+}
+
+std::optional<Manager::JobEntry> Manager::find_job(const std::string& job) const {
+  std::lock_guard lock(m_mutex);
+  auto found = m_jobs.find(job);
+  if (found == m_jobs.end()) {
+    return std::nullopt;
+  }
+  return found->second;
+}
+
+MResult<Manager::JobEntry> Manager::authorized_job(const Caller& caller,
+                                                   const std::string& job,
+                                                   Action action) const {
+  auto entry = find_job(job);
+  if (!entry) {
+    return fail(ErrorCode::NoSuchJob, "no job named '{}'", job);
+  }
+  if (!may(caller, action, entry->job->access)) {
+    return fail(ErrorCode::AccessDenied, "uid {} may not {} job '{}'", caller.uid,
+                to_string(action), job);
+  }
+  return *entry;
+}
+
+Result<fs::path> Manager::make_work_dir(const std::string& run_id) const {
+  const auto parent = m_config.state_dir / "work";
+  std::error_code error;
+  fs::create_directories(parent, error);
+  // Searchable (not readable) by others: an unprivileged dump worker reaches
+  // its own run directory (0700, owned by it) through this one.
+  ::chmod(parent.c_str(), 0711);
+  const auto dir = parent / run_id;
+  fs::remove_all(dir, error);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    return make_error("cannot create the work directory {}: {}", dir.string(),
+                      std::strerror(errno));
+  }
+  return dir;
+}
+
+std::unique_ptr<ManagerApi> make_manager(const DaemonConfig& config) {
+  auto manager = Manager::create(config);
+  if (!manager) {
+    log::get("manager")->error("{}", manager.error().message);
+    return nullptr;
+  }
+  return std::move(*manager);
+}
+
+} // namespace stasis::manager

@@ -1,0 +1,149 @@
+// The daemon's manager: ManagerApi wired from the policy loader, the
+// scheduler, the run queue and history, the CRIU engine and the store.
+//
+// Jobs are the policy's (reloaded all-or-nothing) plus ad-hoc jobs
+// "user-<uid>" made by CheckpointProcess. Runs capture a snapshot of their
+// job, so a reload never changes a run in progress. Every call checks the
+// caller against the job's policy::Access before reading anything.
+// The member functions are split over manager.cpp (start, reload, engine),
+// manager_queries.cpp (jobs, runs, checkpoints), checkpoint_run.cpp,
+// restore_run.cpp and adhoc.cpp.
+#pragma once
+
+#include "engine/criu_client.hpp"
+#include "engine/features.hpp"
+#include "manager/api.hpp"
+#include "manager/authorization.hpp"
+#include "manager/clock.hpp"
+#include "manager/daemon_config.hpp"
+#include "manager/process_table.hpp"
+#include "manager/run_history.hpp"
+#include "manager/run_queue.hpp"
+#include "manager/scheduler.hpp"
+#include "policy/model.hpp"
+#include "store/store.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace stasis::manager {
+
+// Facts about this host recorded in every checkpoint's manifest.
+struct HostInfo {
+  std::string kernel;       // uname: "Linux 6.18.0 x86_64"
+  std::string cpu;          // /proc/cpuinfo "model name"
+  std::string criu_version; // "4.2.1"
+};
+
+class Manager final : public ManagerApi {
+public:
+  // Loads the policies, opens history and store, asks CRIU for its version and
+  // features, and starts the scheduler. Errors are logged and returned.
+  static Result<std::unique_ptr<Manager>> create(const DaemonConfig& config);
+  ~Manager() override;
+
+  std::string version() const override;
+  MResult<std::vector<JobInfo>> list_jobs(const Caller& caller) override;
+  MResult<JobInfo> get_job(const Caller& caller, const std::string& job) override;
+  MResult<std::string> checkpoint(const Caller& caller, const std::string& job,
+                                  const CheckpointOptions& options) override;
+  MResult<std::string> checkpoint_process(const Caller& caller, pid_t pid,
+                                          const CheckpointOptions& options) override;
+  MResult<std::string> restore(const Caller& caller, const std::string& job,
+                               const std::string& checkpoint,
+                               const RestoreOptions& options) override;
+  MResult<void> cancel_run(const Caller& caller, const std::string& run) override;
+  MResult<RunInfo> get_run(const Caller& caller, const std::string& run) override;
+  MResult<std::vector<RunInfo>> list_runs(const Caller& caller, const std::string& job,
+                                          std::uint32_t limit) override;
+  MResult<std::vector<CheckpointInfo>> list_checkpoints(const Caller& caller,
+                                                        const std::string& job) override;
+  MResult<void> delete_checkpoint(const Caller& caller, const std::string& job,
+                                  const std::string& checkpoint) override;
+  MResult<void> pin_checkpoint(const Caller& caller, const std::string& job,
+                               const std::string& checkpoint, bool pinned) override;
+  MResult<std::vector<std::string>> prune(const Caller& caller, const std::string& job,
+                                          bool dry_run) override;
+  MResult<VerifyReport> verify(const Caller& caller, const std::string& job,
+                               const std::string& checkpoint) override;
+  MResult<ReloadChanges> reload(const Caller& caller) override;
+  MResult<EngineInfo> engine_info(const Caller& caller) override;
+  void set_event_sink(EventSink sink) override;
+
+private:
+  // A job as the manager runs it: policy jobs and ad-hoc jobs alike.
+  struct JobEntry {
+    std::shared_ptr<const policy::Job> job;
+    bool adhoc = false;
+    std::string policy_file;
+  };
+  using JobMap = std::map<std::string, JobEntry>;
+
+  Manager(DaemonConfig config, store::Store store, std::unique_ptr<RunHistory> history,
+          std::filesystem::path criu, HostInfo host, engine::Features features);
+
+  // manager.cpp
+  Result<policy::PolicySet> load_policies() const;
+  void install_jobs(const policy::PolicySet& set);
+  void update_schedule();
+  void emit(const Event& event);
+  void on_fire(const std::string& job);
+
+  // Finds a job the caller may do `action` on: NoSuchJob / AccessDenied.
+  MResult<JobEntry> authorized_job(const Caller& caller, const std::string& job,
+                                   Action action) const;
+  std::optional<JobEntry> find_job(const std::string& job) const;
+  // True when the caller may list the job (for filtering runs and jobs).
+  bool may_list(const Caller& caller, const std::string& job) const;
+
+  // manager_queries.cpp
+  JobInfo describe_job(const JobEntry& entry) const;
+  MResult<std::uint64_t> existing_checkpoint(const std::string& job,
+                                             const std::string& checkpoint) const;
+
+  // checkpoint_run.cpp
+  MResult<std::string> submit_checkpoint(const JobEntry& entry,
+                                         const CheckpointOptions& options,
+                                         std::optional<pid_t> pid, bool scheduled);
+  RunOutcome run_checkpoint(RunContext& context, const JobEntry& entry,
+                            const CheckpointOptions& options, std::optional<pid_t> pid);
+  void apply_retention(const JobEntry& entry, const std::string& run_id);
+
+  // restore_run.cpp
+  RunOutcome run_restore(RunContext& context, const JobEntry& entry,
+                         std::uint64_t checkpoint, const RestoreOptions& options);
+
+  // adhoc.cpp
+  JobEntry adhoc_job(uid_t uid, const CheckpointOptions& options);
+  void load_adhoc_jobs();
+
+  // A fresh per-run work directory under state_dir/work (0700).
+  Result<std::filesystem::path> make_work_dir(const std::string& run_id) const;
+
+  DaemonConfig m_config;
+  SystemClock m_clock;
+  mutable store::Store m_store;
+  std::unique_ptr<RunHistory> m_history;
+  std::filesystem::path m_criu;
+  HostInfo m_host;
+  engine::Features m_features;
+  LinuxProcessTable m_processes;
+
+  mutable std::mutex m_mutex; // guards m_jobs
+  JobMap m_jobs;
+  std::mutex m_reload_mutex;
+
+  std::mutex m_sink_mutex;
+  EventSink m_sink;
+
+  std::unique_ptr<RunQueue> m_queue;
+  std::unique_ptr<Scheduler> m_scheduler;
+};
+
+// Parses a checkpoint id ("42"); InvalidArgument when it is not one.
+MResult<std::uint64_t> parse_checkpoint_id(const std::string& text);
+
+} // namespace stasis::manager

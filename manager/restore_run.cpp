@@ -1,0 +1,147 @@
+// Restore runs: materialize a stored checkpoint, wait for its pid to be free,
+// restore it with CRIU (running the job's restore hooks), clean up.
+#include "manager/criu_mapping.hpp"
+#include "manager/hook_mapping.hpp"
+#include "manager/manager.hpp"
+#include "util/log.hpp"
+
+#include <fstream>
+#include <thread>
+
+namespace stasis::manager {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// How long a restore waits for the checkpointed pid to become free (this
+// host's PID 1 reaps orphans late).
+constexpr auto k_pid_wait = 5s;
+
+bool pid_taken(pid_t pid) {
+  std::error_code error;
+  return fs::exists(fmt::format("/proc/{}", pid), error);
+}
+
+std::string command_of(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/comm", pid));
+  std::string comm;
+  std::getline(in, comm);
+  return comm.empty() ? "?" : comm;
+}
+
+} // namespace
+
+MResult<std::string> Manager::restore(const Caller& caller, const std::string& job,
+                                      const std::string& checkpoint,
+                                      const RestoreOptions& options) {
+  auto entry = STASIS_TRY(authorized_job(caller, job, Action::Restore));
+  if (options.new_pid_namespace.value_or(entry.job->restore.new_pid_namespace)) {
+    return fail(ErrorCode::InvalidArgument,
+                "restoring into a new PID namespace is not supported yet");
+  }
+  if (options.lazy.value_or(false)) {
+    return fail(ErrorCode::InvalidArgument, "lazy restore is not supported yet{}",
+                m_features.lazy_pages ? ""
+                                      : fmt::format(" (and unavailable here: {})",
+                                                    m_features.lazy_pages_reason));
+  }
+  auto id = STASIS_TRY(existing_checkpoint(job, checkpoint));
+  RunRequest request;
+  request.job = job;
+  request.kind = RunKind::Restore;
+  request.work = [this, entry, id, options](RunContext& context) {
+    return run_restore(context, entry, id, options);
+  };
+  return m_queue->submit(std::move(request));
+}
+
+RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
+                                std::uint64_t checkpoint, const RestoreOptions& request) {
+  auto logger = log::get("manager");
+  const auto& job = *entry.job;
+  const std::string& run_id = context.run_id();
+  RunOutcome outcome;
+  outcome.checkpoint = std::to_string(checkpoint);
+  HookEvent event{job.name, "", outcome.checkpoint, 0, ""};
+  std::error_code ignored;
+  const fs::path log_dir = m_config.state_dir / "logs" / run_id;
+  fs::path work;
+
+  auto failed = [&](std::string error) {
+    outcome.state = RunState::Failed;
+    outcome.error = std::move(error);
+    logger->error("run {}: restore of {} checkpoint {} failed: {}", run_id, job.name,
+                  checkpoint, outcome.error);
+    if (!work.empty()) {
+      fs::remove_all(work, ignored);
+    }
+    run_policy_hooks(job.hooks, policy::HookPoint::OnFailure, event, run_id);
+    return outcome;
+  };
+
+  context.progress("materializing", 0, 3);
+  auto dir = make_work_dir(run_id);
+  if (!dir) {
+    return failed(dir.error().message);
+  }
+  work = *dir;
+  const fs::path images = work / "images";
+  fs::create_directories(log_dir, ignored);
+  if (auto written = m_store.materialize(job.name, checkpoint, images); !written) {
+    return failed(written.error().message);
+  }
+  event.images_dir = images.string();
+
+  // The pid the checkpoint was taken of must be free again.
+  context.progress("waiting for pid", 1, 3);
+  for (const auto& run : m_history->list(job.name)) {
+    if (run.kind == RunKind::Checkpoint && run.state == RunState::Succeeded &&
+        run.checkpoint == outcome.checkpoint && run.pid > 0) {
+      const auto deadline = std::chrono::steady_clock::now() + k_pid_wait;
+      while (pid_taken(run.pid) && std::chrono::steady_clock::now() < deadline &&
+             !context.stop_requested()) {
+        std::this_thread::sleep_for(20ms);
+      }
+      if (pid_taken(run.pid)) {
+        return failed(fmt::format(
+            "pid {} of the checkpointed process is still taken by '{}' after {} s; stop "
+            "that process first (restoring into a new PID namespace, NewPidNamespace, "
+            "would avoid the clash but is not supported yet)",
+            run.pid, command_of(run.pid), k_pid_wait.count()));
+      }
+      break;
+    }
+  }
+
+  context.progress("restoring", 2, 3);
+  auto options = to_restore_options(job.criu, job.restore);
+  options.images_dir = images;
+  options.work_dir = log_dir;
+  options.restore_detached = request.detached.value_or(job.restore.detached);
+  engine::NotifyHandler notify;
+  if (!job.hooks.empty()) {
+    notify = hooks_notify_handler(job.hooks, event, run_id);
+  }
+  const engine::RunControl control{job.criu.timeout, context.stop_token()};
+  engine::CriuClient client(m_criu);
+  auto restored = client.restore(options, notify, control);
+  if (!restored) {
+    return failed(restored.error().message());
+  }
+  outcome.pid = restored->pid;
+  event.pid = restored->pid;
+  if (!job.restore.pidfile.empty()) {
+    std::ofstream(job.restore.pidfile) << restored->pid << '\n';
+  }
+  fs::remove_all(work, ignored);
+  fs::remove_all(log_dir, ignored);
+  work.clear();
+  logger->info("run {}: checkpoint {} of job {} restored as pid {}", run_id, checkpoint,
+               job.name, restored->pid);
+  run_policy_hooks(job.hooks, policy::HookPoint::OnSuccess, event, run_id);
+  context.progress("done", 3, 3);
+  return outcome;
+}
+
+} // namespace stasis::manager

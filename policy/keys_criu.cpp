@@ -1,0 +1,248 @@
+// Keys of the `criu` section (checkpoint time, and options CRIU needs on both
+// dump and restore) and of the `restore` section (restore time only).
+#include "policy/keys.hpp"
+
+namespace stasis::policy {
+
+namespace {
+
+using nlohmann::json;
+
+KeySpec key(std::string name, ValuePtr value, json default_value, std::string doc,
+            std::string origin) {
+  return KeySpec{
+      std::move(name), std::move(value), std::move(default_value), std::move(doc),
+      false,           std::move(origin)};
+}
+
+ValuePtr mount_map() {
+  return spec::map(spec::string());
+}
+
+} // namespace
+
+std::vector<KeySpec> criu_keys() {
+  using namespace spec;
+  auto page_server = section({
+      KeySpec{"address", string(), nullptr, "Page server host name or IP address.", true,
+              "criu --address"},
+      KeySpec{"port", integer(1, 65535), nullptr, "Page server TCP port.", true,
+              "criu --port"},
+  });
+  auto unix_socket = section({
+      KeySpec{"path", path(), nullptr,
+              "Path of the listening socket the job's stream connection goes to. On "
+              "checkpoint stasis declares every connection of the job to this path "
+              "external (criu --external unix[INODE]); on restore it connects a fresh "
+              "stream socket to the path and hands it over with --inherit-fd.",
+              true, "criu --external unix[ino] + --inherit-fd fd[N]:socket:[ino]"},
+  });
+  return {
+      key("shell-job", boolean(), false,
+          "The job runs in a terminal session it does not lead (started from a shell): "
+          "dump it without its session leader and pty master, restore it into a new "
+          "session. Applies to checkpoint and restore.",
+          "criu -j/--shell-job; runc --shell-job"),
+      key("file-locks", boolean(), false,
+          "Checkpoint and restore flock/POSIX file locks. Safe only when every user of "
+          "the locks is inside the checkpointed tree.",
+          "criu -l/--file-locks; runc --file-locks"),
+      key("tcp-established", boolean(), false,
+          "Checkpoint and restore established TCP connections (the network is locked "
+          "between dump and restore).",
+          "criu --tcp-established; runc --tcp-established"),
+      key("tcp-close", boolean(), false,
+          "Do not save established TCP connections: they are restored closed. Excludes "
+          "tcp-established.",
+          "criu --tcp-close"),
+      key("tcp-skip-in-flight", boolean(), false,
+          "Skip half-open (not yet accepted) TCP connections instead of failing.",
+          "criu --tcp-skip-in-flight"),
+      key("ext-unix-sk", boolean(), false,
+          "Allow unix sockets whose peer is outside the checkpointed tree.",
+          "criu -x/--ext-unix-sk; runc --ext-unix-sk"),
+      key("external-unix-sockets", list(unix_socket), json::array(),
+          "Stream unix connections to a socket outside the tree (for example the D-Bus "
+          "system bus): declared external on checkpoint and replaced by a fresh "
+          "connection on restore.",
+          "criu --external unix[ino]; --inherit-fd"),
+      key("leave-running", boolean(), nullptr,
+          "Keep the tree running after the checkpoint. Default: true for scheduled jobs, "
+          "false for on-demand jobs (the tree is killed after the dump, as criu does).",
+          "criu -R/--leave-running; runc --leave-running; lxc-checkpoint without -s"),
+      key("leave-stopped", boolean(), false,
+          "Leave the tree stopped (SIGSTOP) after the checkpoint. Excludes "
+          "leave-running.",
+          "criu -s/--leave-stopped"),
+      key("external",
+          list(string("^(mnt|dev|veth|macvlan|net|pid|ipc|uts|time|unix|tty|"
+                      "file|cgroup)\\[[^\\]]*\\](:.*)?$",
+                      "a CRIU external resource such as mnt[/data]:data, "
+                      "net[4026531992]:extnet, tty[8800:3]")),
+          json::array(),
+          "Resources outside the tree, in CRIU's --external forms, on checkpoint.",
+          "criu --external"),
+      key("empty-ns", list(enumeration({"net"})), json::array(),
+          "Namespaces to checkpoint without their contents (net: interfaces, routes "
+          "and rules are set up by someone else before restore).",
+          "criu --empty-ns; runc --empty-ns"),
+      key("manage-cgroups",
+          enumeration({"ignore", "none", "props", "soft", "full", "strict"}), "soft",
+          "How CRIU saves and restores the tree's cgroups.",
+          "criu --manage-cgroups[=MODE]; runc --manage-cgroups-mode"),
+      key("cgroup-dump-controllers", list(string("^[a-z_0-9,]+$", "a cgroup controller")),
+          json::array(), "Dump only these cgroup controllers (default: all).",
+          "criu --cgroup-dump-controller"),
+      key("cgroup-yard", path(), nullptr,
+          "Where CRIU mounts the cgroup hierarchies it needs (default: a temporary dir).",
+          "criu --cgroup-yard"),
+      key("freeze-cgroup", path(), nullptr,
+          "Freeze the tree with this cgroup's freezer instead of ptrace.",
+          "criu --freeze-cgroup"),
+      key("veth-pairs", map(string()), json::object(),
+          "veth devices: name inside the tree -> name outside (IN=OUT).",
+          "criu --veth-pair IN=OUT"),
+      key("evasive-devices", boolean(), false,
+          "Use any path to a device file if the original one is inaccessible.",
+          "criu --evasive-devices"),
+      key("force-irmap", boolean(), false,
+          "Force resolving names of inotify and fanotify watches.", "criu --force-irmap"),
+      key("irmap-scan-paths", list(path()), json::array(),
+          "Where to look for the files of inotify watches.", "criu --irmap-scan-path"),
+      key("link-remap", boolean(), false,
+          "Allow linking unlinked-but-open files back (changes the file system until "
+          "restore).",
+          "criu --link-remap"),
+      key("ghost-limit", size(), 1048576,
+          "Largest deleted-but-open file saved into the image.", "criu --ghost-limit"),
+      key("ext-mount-map", mount_map(), json::object(),
+          "External mounts on checkpoint: mount point inside the tree -> key written "
+          "into the image.",
+          "criu -M/--ext-mount-map KEY:VAL (dump)"),
+      key("skip-mnt", list(path()), json::array(),
+          "Mount points to leave out of the image.", "criu --skip-mnt"),
+      key("enable-fs", list(string("^[a-z0-9_.]+$", "a file system type")), json::array(),
+          "File system types to dump even though CRIU does not know them.",
+          "criu --enable-fs"),
+      key("cpu-cap", enumeration({"none", "fpu", "cpu", "ins", "all"}), "fpu",
+          "CPU capabilities written into the image on checkpoint.",
+          "criu --cpu-cap (dump)"),
+      key("network-lock", enumeration({"nftables", "iptables", "skip"}), "nftables",
+          "How the network is locked while the tree is frozen (skip: not at all).",
+          "criu --network-lock"),
+      key("timeout", duration(), "10s", "Longest time CRIU may take to freeze the tree.",
+          "criu --timeout"),
+      key("log-level", integer(0, 4), 4,
+          "CRIU log level (0 errors only ... 4 debug); the log is kept with the run.",
+          "criu -v[NUM]; lxc-checkpoint -v"),
+      key("page-server", page_server, nullptr,
+          "Send the pages to a CRIU page server instead of the local store (recorded for "
+          "migration; the store keeps only the metadata then).",
+          "criu --page-server --address --port; runc --page-server"),
+      key("lazy-pages", boolean(), false,
+          "Leave the memory pages on the source for post-copy (lazy) migration.",
+          "criu --lazy-pages; runc --lazy-pages"),
+      key("work-dir", path(), nullptr,
+          "Directory for CRIU's logs and statistics (default: the run's directory under "
+          "/var/lib/stasis).",
+          "criu -W/--work-dir; runc --work-path"),
+      key("plugins-dir", path(), nullptr, "Directory of CRIU plugins.",
+          "criu -L/--libdir"),
+  };
+}
+
+std::vector<KeySpec> restore_keys() {
+  using namespace spec;
+  auto inherit_fd = section({
+      KeySpec{"key", string(), nullptr,
+              "The resource as named in the image: pipe:[INODE], socket:[INODE], "
+              "tty:[RDEV:DEV] or a file path.",
+              true, "criu --inherit-fd fd[N]:KEY"},
+      KeySpec{"path", path(), nullptr, "File stasis opens and passes in its place.", true,
+              ""},
+      KeySpec{"mode", enumeration({"read", "write", "read-write", "append"}),
+              "read-write", "How stasis opens the file.", false, ""},
+  });
+  auto join_ns = section({
+      KeySpec{"ns", enumeration({"net", "ipc", "uts", "time", "user", "mnt", "cgroup"}),
+              nullptr, "Namespace type.", true, "criu --join-ns NS:..."},
+      KeySpec{"path", path(), nullptr, "Namespace file, e.g. /var/run/netns/blue.", true,
+              ""},
+      KeySpec{"extra", string(), nullptr, "Extra options (user namespace: UID,GID).",
+              false, ""},
+  });
+  return {
+      key("detached", boolean(), true,
+          "CRIU detaches once the tree runs (the tree is not a child of stasisd).",
+          "criu -d/--restore-detached; lxc-checkpoint -r -d (default) / -F"),
+      key("sibling", boolean(), false,
+          "Restore the root task as a sibling of CRIU (requires detached).",
+          "criu -S/--restore-sibling"),
+      key("pid-namespace", enumeration({"inherit", "new"}), "inherit",
+          "new: restore into a fresh PID namespace, so that the original PIDs cannot "
+          "collide with running processes.",
+          "criu restore run under unshare --pid --fork"),
+      key("root", path(), nullptr, "Root file system of the restored mount namespace.",
+          "criu -r/--root"),
+      key("pidfile", path(), nullptr, "Write the restored root task's PID to this file.",
+          "criu --pidfile"),
+      key("cgroup-root", list(string("^([a-z_0-9,=]+:)?/.*$", "[CONTROLLER:]/PATH")),
+          json::array(), "Move the tree's cgroups under new roots ([controller:]/path).",
+          "criu --cgroup-root"),
+      key("cgroup-props", string(), nullptr,
+          "cgroup properties (CRIU's YAML form) to apply.", "criu --cgroup-props"),
+      key("cgroup-props-file", path(), nullptr, "File with cgroup properties to apply.",
+          "criu --cgroup-props-file"),
+      key("ext-mount-map", mount_map(), json::object(),
+          "External mounts on restore: key from the image -> host path bind-mounted in.",
+          "criu -M/--ext-mount-map KEY:VAL (restore)"),
+      key("ext-mount-auto", boolean(), false,
+          "Resolve external mounts missing from ext-mount-map automatically.",
+          "criu --ext-mount-map auto"),
+      key("enable-external-sharing", boolean(), false,
+          "Resolve external shared mounts automatically (needs ext-mount-auto).",
+          "criu --enable-external-sharing"),
+      key("enable-external-masters", boolean(), false,
+          "Resolve external slave mounts automatically (needs ext-mount-auto).",
+          "criu --enable-external-masters"),
+      key("external",
+          list(string("^(mnt|dev|veth|macvlan|net|pid|ipc|uts|time|unix|tty|"
+                      "file|cgroup)\\[[^\\]]*\\](:.*)?$",
+                      "a CRIU external resource such as veth[eth0]:vethX@br0")),
+          json::array(), "External resources to plug in on restore (--external forms).",
+          "criu --external (restore)"),
+      key("inherit-fd", list(inherit_fd), json::array(),
+          "Files stasis opens and passes in place of resources named in the image.",
+          "criu --inherit-fd fd[N]:KEY"),
+      key("join-ns", list(join_ns), json::array(), "Restore into existing namespaces.",
+          "criu --join-ns"),
+      key("cpu-cap",
+          list(string("^\\^?(none|fpu|cpu|ins|all)$", "[^]none|fpu|cpu|ins|all")),
+          json::array({"fpu"}),
+          "CPU capabilities the restoring CPU must have (^ inverts).",
+          "criu --cpu-cap (restore)"),
+      key("lsm-profile",
+          string("^(apparmor|selinux):.+$", "apparmor:PROFILE or selinux:CONTEXT"),
+          nullptr, "LSM profile of the restored tasks.", "criu --lsm-profile"),
+      key("lsm-mount-context", string(), nullptr,
+          "SELinux mount context of restored mounts.", "criu --lsm-mount-context"),
+      key("mntns-compat-mode", boolean(), false,
+          "Restore mount namespaces the pre-4.0 way (without mount-v2).",
+          "criu --mntns-compat-mode"),
+      key("orphan-pts-master", boolean(), false,
+          "Hand the master of an orphaned pty to stasis (for shell jobs without "
+          "terminal).",
+          "criu --orphan-pts-master"),
+      key("weak-sysctls", boolean(), false,
+          "Skip sysctls the kernel does not have instead of failing.",
+          "criu --weak-sysctls"),
+      key("skip-file-rwx-check", boolean(), false,
+          "Do not check the permissions of restored files.",
+          "criu --skip-file-rwx-check"),
+      key("file-validation", enumeration({"filesize", "buildid"}), "buildid",
+          "How CRIU checks that files are unchanged since the checkpoint.",
+          "criu --file-validation"),
+  };
+}
+
+} // namespace stasis::policy
