@@ -1,6 +1,7 @@
 #include "engine/criu_client.hpp"
 
 #include "engine/criu_rpc.pb.h"
+#include "engine/network_lock.hpp"
 #include "engine/options_wire.hpp"
 #include "engine/rpc_session.hpp"
 #include "engine/swrk_transport.hpp"
@@ -46,6 +47,9 @@ Result<void, EngineError> make_dir(const fs::path& dir, const std::string& what)
 EngineError with_log(EngineError error, const fs::path& log_file) {
   error.log_file = log_file;
   error.log_errors = read_log_errors(log_file);
+  if (error.reason.empty()) {
+    error.reason = hint_for(error.log_errors);
+  }
   return error;
 }
 
@@ -202,6 +206,9 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   request.set_type(pre ? wire::REQ_PRE_DUMP : wire::REQ_DUMP);
   auto* opts = request.mutable_opts();
   to_wire(options, pre ? "pre-dump.log" : "dump.log", *opts);
+  if (!dump_needs_network_lock(options)) {
+    opts->set_network_lock(wire::NETLOCK_SKIP);
+  }
   opts->set_images_dir_fd(images_fd.get());
   opts->set_work_dir_fd(work_fd.get());
   if (notify) {
@@ -221,6 +228,11 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
         error.kind == ErrorKind::WorkerDied) {
       if (auto resumed = ensure_running(options.pid); !resumed.empty()) {
         error.reason += "; " + resumed;
+      }
+      if (opts->network_lock() != wire::NETLOCK_SKIP) {
+        error.reason += fmt::format("; its network may still be locked by CRIU ({} rules "
+                                    "named CRIU-*): remove them if it cannot communicate",
+                                    to_string(options.network_lock));
       }
     }
     return Unexpected(with_log(std::move(error), log_file));
@@ -253,6 +265,9 @@ Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& opt
   request.set_type(wire::REQ_RESTORE);
   auto* opts = request.mutable_opts();
   to_wire(options, "restore.log", *opts);
+  if (!restore_needs_network_lock(options)) {
+    opts->set_network_lock(wire::NETLOCK_SKIP);
+  }
   opts->set_images_dir_fd(images_fd.get());
   opts->set_work_dir_fd(work_fd.get());
   if (notify) {
@@ -261,6 +276,7 @@ Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& opt
   const fs::path log_file = work_dir / opts->log_file();
 
   WorkerSpec spec;
+  spec.own_process_group = !options.shell_job;
   for (const auto& inherit : options.inherit_fds) {
     spec.inherited_fds.push_back(inherit.fd);
   }

@@ -126,6 +126,19 @@ std::vector<std::string> parse_log_errors(std::string_view log_text, std::size_t
   return found;
 }
 
+std::string hint_for(const std::vector<std::string>& log_errors) {
+  constexpr std::string_view k_fork = "Can't fork for ";
+  for (const auto& line : log_errors) {
+    if (line.starts_with(k_fork) && line.find("File exists") != std::string::npos) {
+      const auto pid = line.substr(k_fork.size(), line.find(':') - k_fork.size());
+      return fmt::format("pid {} of the dumped tree is taken by another process (is the "
+                         "original still running?)",
+                         pid);
+    }
+  }
+  return {};
+}
+
 std::vector<std::string> read_log_errors(const std::filesystem::path& log_file,
                                          std::size_t max_lines) {
   std::ifstream in(log_file, std::ios::binary);

@@ -20,7 +20,9 @@ enum class CgroupMode { Ignore, None, Props, Soft, Full, Strict, Default };
 
 // How the tree's network is locked while it is dumped. Nftables works
 // without the iptables binary; Skip leaves the network alone (only safe
-// without established TCP connections).
+// without established TCP connections). The client asks CRIU to skip the
+// lock when it would have no effect (the tree shares our network namespace
+// and tcp_established is off); see network_lock.hpp.
 enum class NetworkLock { Iptables, Nftables, Skip };
 
 // Bits of CRIU's cpu_cap option (--cpu-cap).

@@ -93,6 +93,15 @@ Result<wire::Response, EngineError> exchange(CriuTransport& transport,
       NotifyEvent event{response.notify().script(), response.notify().pid(),
                         message->fd ? message->fd.get() : -1};
       const NotifyAnswer answer = ask(notify, event);
+      // The deadline and cancellation also cover the time our callback took:
+      // do not let CRIU go on (and, after post-dump, kill the tree) when the
+      // caller has given up meanwhile.
+      if (control.stop.stop_requested()) {
+        return fail(from_transport({TransportError::Kind::Cancelled, "cancelled"}, control, what));
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return fail(from_transport({TransportError::Kind::TimedOut, "timed out"}, control, what));
+      }
       log->debug("notify {} (pid {}) answered {}", event.script, event.pid,
                  answer.success ? "success" : "failure: " + answer.reason);
       if (!answer.success && refusal.empty()) {

@@ -73,5 +73,12 @@ TEST(AnEngineError, PutsOurReasonBeforeCriusLog) {
             "dump of pid 1 failed: the post-dump callback refused; CRIU: Dumping FAILED.");
 }
 
+TEST(TheHints, ExplainAPidThatIsStillTaken) {
+  EXPECT_EQ(hint_for({"Can't fork for 3734: File exists", "Restoring FAILED."}),
+            "pid 3734 of the dumped tree is taken by another process (is the original "
+            "still running?)");
+  EXPECT_EQ(hint_for({"Restoring FAILED."}), "");
+}
+
 } // namespace
 } // namespace stasis::engine
