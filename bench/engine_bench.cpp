@@ -4,11 +4,10 @@
 // engine over raw). Run as root:
 //
 //   engine_bench [--size 1G] [--reps 3] [--dir /var/tmp] [--criu PATH]
+//                [--log-level 2] [--keep yes]
 #include "engine/criu_client.hpp"
 #include "engine/locator.hpp"
 #include "tests/support/workload.hpp"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -34,6 +34,8 @@ struct Args {
   int reps = 3;
   fs::path dir = "/var/tmp";
   std::optional<fs::path> criu;
+  int log_level = 2;
+  bool keep = false; // keep images and logs (under --dir) for a look
 };
 
 // One checkpoint/restore round: wall times and CRIU's frozen time.
@@ -59,6 +61,10 @@ Args parse(int argc, char** argv) {
       args.dir = value;
     } else if (flag == "--criu") {
       args.criu = value;
+    } else if (flag == "--log-level") {
+      args.log_level = std::stoi(value);
+    } else if (flag == "--keep") {
+      args.keep = value == "yes";
     } else {
       throw std::invalid_argument("unknown option " + flag);
     }
@@ -100,14 +106,19 @@ Round run_round(const Args& args, const fs::path& root, const std::string& label
   round.restore_s = restore(images);
   wl.adopt(wl.pid());
   if (auto failed = wl.verify(std::chrono::minutes(2)); !failed.empty()) {
-    throw std::runtime_error(label + ": workload does not verify after restore: " + failed);
+    throw std::runtime_error(label +
+                             ": workload does not verify after restore: " + failed);
   }
   wl.terminate();
-  fs::remove_all(images);
+  if (!args.keep) {
+    fs::remove_all(images);
+  }
   return round;
 }
 
-void print_metric(const char* name, double value) { fmt::print("{}={:.3f}\n", name, value); }
+void print_metric(const char* name, double value) {
+  fmt::print("{}={:.3f}\n", name, value);
+}
 
 int run(const Args& args) {
   if (::geteuid() != 0) {
@@ -122,10 +133,11 @@ int run(const Args& args) {
   fs::create_directories(root);
   engine::CriuClient client(*criu);
 
-  auto engine_dump = [&client](pid_t pid, const fs::path& images) {
+  auto engine_dump = [&client, &args](pid_t pid, const fs::path& images) {
     engine::DumpOptions options;
     options.pid = pid;
     options.images_dir = images;
+    options.log_level = args.log_level;
     const auto start = Clock::now();
     auto result = client.dump(options);
     const double took = seconds_since(start);
@@ -134,9 +146,10 @@ int run(const Args& args) {
     }
     return took;
   };
-  auto engine_restore = [&client](const fs::path& images) {
+  auto engine_restore = [&client, &args](const fs::path& images) {
     engine::RestoreOptions options;
     options.images_dir = images;
+    options.log_level = args.log_level;
     const auto start = Clock::now();
     auto result = client.restore(options);
     const double took = seconds_since(start);
@@ -146,16 +159,17 @@ int run(const Args& args) {
     return took;
   };
   const std::string criu_path = criu->string();
-  auto raw = [&criu_path](const std::vector<std::string>& command, const fs::path& images,
-                          const char* log) {
+  const std::string verbosity = fmt::format("-v{}", args.log_level);
+  auto raw = [&criu_path, &verbosity](const std::vector<std::string>& command,
+                                      const fs::path& images, const char* log) {
     std::vector<std::string> argv;
-    argv.reserve(command.size() + 5);
+    argv.reserve(command.size() + 6);
     argv.push_back(criu_path);
     for (const auto& word : command) {
       argv.push_back(word);
     }
-    for (const std::string& word : {std::string("-D"), images.string(), std::string("-o"),
-                                   std::string(log)}) {
+    for (const std::string& word :
+         {std::string("-D"), images.string(), std::string("-o"), std::string(log)}) {
       argv.push_back(word);
     }
     const auto start = Clock::now();
@@ -186,12 +200,14 @@ int run(const Args& args) {
       (use_engine ? e_dump : r_dump).push_back(round.dump_s);
       (use_engine ? e_frozen : r_frozen).push_back(round.frozen_ms);
       (use_engine ? e_restore : r_restore).push_back(round.restore_s);
-      std::fprintf(stderr, "rep %d %s: dump %.3f s (frozen %.1f ms), restore %.3f s\n", rep,
-                   use_engine ? "engine" : "raw", round.dump_s, round.frozen_ms,
+      std::fprintf(stderr, "rep %d %s: dump %.3f s (frozen %.1f ms), restore %.3f s\n",
+                   rep, use_engine ? "engine" : "raw", round.dump_s, round.frozen_ms,
                    round.restore_s);
     }
   }
-  fs::remove_all(root);
+  if (!args.keep) {
+    fs::remove_all(root);
+  }
 
   fmt::print("size={}\nreps={}\n", args.size, args.reps);
   print_metric("engine_dump_s", median(e_dump));

@@ -18,7 +18,8 @@ bool is_harmless(std::string_view text) {
 }
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+  while (!text.empty() &&
+         (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.remove_suffix(1);
   }
   while (!text.empty() && text.front() == ' ') {
@@ -95,7 +96,8 @@ std::string EngineError::message() const {
   return out;
 }
 
-std::vector<std::string> parse_log_errors(std::string_view log_text, std::size_t max_lines) {
+std::vector<std::string> parse_log_errors(std::string_view log_text,
+                                          std::size_t max_lines) {
   std::vector<std::string> found;
   std::size_t start = 0;
   while (start < log_text.size()) {
@@ -112,8 +114,8 @@ std::vector<std::string> parse_log_errors(std::string_view log_text, std::size_t
       continue;
     }
     const std::size_t close = line.find("): ", tag);
-    std::string_view text = close == std::string_view::npos ? line.substr(tag)
-                                                             : line.substr(close + 3);
+    std::string_view text =
+        close == std::string_view::npos ? line.substr(tag) : line.substr(close + 3);
     text = trim(text);
     if (text.empty() || is_harmless(text)) {
       continue;

@@ -1,8 +1,8 @@
 #include "engine/network_lock.hpp"
 
-#include <fmt/format.h>
-
 #include <system_error>
+
+#include <fmt/format.h>
 
 namespace stasis::engine {
 
@@ -13,8 +13,8 @@ bool dump_needs_network_lock(const DumpOptions& options) {
   std::error_code ours_ec;
   std::error_code theirs_ec;
   const auto ours = std::filesystem::read_symlink("/proc/self/ns/net", ours_ec);
-  const auto theirs =
-      std::filesystem::read_symlink(fmt::format("/proc/{}/ns/net", options.pid), theirs_ec);
+  const auto theirs = std::filesystem::read_symlink(
+      fmt::format("/proc/{}/ns/net", options.pid), theirs_ec);
   // When in doubt, lock.
   return ours_ec || theirs_ec || ours != theirs;
 }

@@ -3,17 +3,16 @@
 #include "engine/target.hpp"
 #include "util/log.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -24,7 +23,8 @@ namespace {
 constexpr auto k_exit_grace = std::chrono::seconds(5);
 
 TransportError system_error(std::string_view what) {
-  return {TransportError::Kind::System, fmt::format("{}: {}", what, std::strerror(errno))};
+  return {TransportError::Kind::System,
+          fmt::format("{}: {}", what, std::strerror(errno))};
 }
 
 std::string describe_status(int status) {
@@ -66,18 +66,20 @@ std::string describe_status(int status) {
 
 } // namespace
 
-Result<std::unique_ptr<SwrkTransport>> SwrkTransport::spawn(const std::filesystem::path& criu,
-                                                             const WorkerSpec& spec) {
+Result<std::unique_ptr<SwrkTransport>>
+SwrkTransport::spawn(const std::filesystem::path& criu, const WorkerSpec& spec) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-    return make_error("cannot create the socket to the CRIU worker: {}", std::strerror(errno));
+    return make_error("cannot create the socket to the CRIU worker: {}",
+                      std::strerror(errno));
   }
   util::UniqueFd ours(pair[0]);
   util::UniqueFd theirs(pair[1]);
   util::UniqueFd wakeup(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   int report[2];
   if (!wakeup || ::pipe2(report, O_CLOEXEC) != 0) {
-    return make_error("cannot create the worker's control descriptors: {}", std::strerror(errno));
+    return make_error("cannot create the worker's control descriptors: {}",
+                      std::strerror(errno));
   }
   util::UniqueFd report_read(report[0]);
   util::UniqueFd report_write(report[1]);
@@ -162,8 +164,8 @@ void SwrkTransport::kill_worker() {
   const bool own_group = ::getpgid(m_pid) == m_pid;
   ::kill(own_group ? -m_pid : m_pid, SIGSTOP);
   const auto helpers = descendants_of(m_pid);
-  stasis::log::get("engine")->debug("killing CRIU worker {} and its {} descendants", m_pid,
-                                    helpers.size());
+  stasis::log::get("engine")->debug("killing CRIU worker {} and its {} descendants",
+                                    m_pid, helpers.size());
   ::kill(own_group ? -m_pid : m_pid, SIGKILL);
   for (pid_t helper : helpers) {
     ::kill(helper, SIGKILL);
@@ -179,9 +181,9 @@ Result<void, TransportError> SwrkTransport::send(std::string_view bytes) {
   if (sent < 0) {
     if (errno == EPIPE || errno == ECONNRESET) {
       const pid_t pid = m_pid;
-      return Unexpected(TransportError{TransportError::Kind::WorkerGone,
-                                       fmt::format("the CRIU worker (pid {}) {}", pid,
-                                                   reap(true))});
+      return Unexpected(
+          TransportError{TransportError::Kind::WorkerGone,
+                         fmt::format("the CRIU worker (pid {}) {}", pid, reap(true))});
     }
     return Unexpected(system_error("cannot send to the CRIU worker"));
   }

@@ -32,7 +32,7 @@ private:
   util::UniqueFd m_socket;
   util::UniqueFd m_wakeup; // eventfd signalled when a stop is requested
   pid_t m_pid = -1;
-  std::string m_exit;      // "exited with status N" once reaped
+  std::string m_exit; // "exited with status N" once reaped
 };
 
 } // namespace stasis::engine

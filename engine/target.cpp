@@ -3,12 +3,11 @@
 #include "engine/read_file.hpp"
 #include "util/log.hpp"
 
-#include <signal.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <signal.h>
 #include <string>
 #include <thread>
 
@@ -46,13 +45,14 @@ std::string ensure_running(pid_t pid) {
   }
   const char state = process_state(pid);
   if (state == '\0' || state == 'Z' || state == 'X') {
-    stasis::log::get("engine")->error("dump target {} is gone after its worker was killed",
-                                      pid);
+    stasis::log::get("engine")->error(
+        "dump target {} is gone after its worker was killed", pid);
     return fmt::format("pid {} is gone", pid);
   }
   if (state == 'T' || state == 't') {
     ::kill(pid, SIGCONT);
-    stasis::log::get("engine")->warn("dump target {} was left stopped; sent SIGCONT", pid);
+    stasis::log::get("engine")->warn("dump target {} was left stopped; sent SIGCONT",
+                                     pid);
     return fmt::format("pid {} was left stopped and has been resumed", pid);
   }
   return fmt::format("pid {} is still running", pid);
@@ -73,7 +73,8 @@ std::vector<pid_t> descendants_of(pid_t pid) {
       continue;
     }
     // After ") " come the state letter and the parent pid.
-    const auto parent = static_cast<pid_t>(std::strtol(stat->c_str() + close + 4, nullptr, 10));
+    const auto parent =
+        static_cast<pid_t>(std::strtol(stat->c_str() + close + 4, nullptr, 10));
     children_of.emplace(parent, static_cast<pid_t>(std::stol(name)));
   }
   std::vector<pid_t> found;

@@ -1,9 +1,8 @@
 // Looking after the process tree a dump works on.
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace stasis::engine {

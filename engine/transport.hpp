@@ -5,13 +5,12 @@
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <memory>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 namespace stasis::engine {

@@ -36,7 +36,8 @@ TEST_P(AnyWorkloadThroughTheEngine, ContinuesWhereItStoppedAfterDumpAndRestore) 
 
   // The status file is rewritten by the restored process: its tick count goes
   // on from the dumped one (no reset, no gap) and its state verifies.
-  ASSERT_TRUE(wl.wait_for_ticks(ticks_at_dump + 2, 5s)) << "ticks stuck at " << wl.ticks();
+  ASSERT_TRUE(wl.wait_for_ticks(ticks_at_dump + 2, 5s))
+      << "ticks stuck at " << wl.ticks();
   EXPECT_EQ(wl.verify(), "");
   wl.step();
   EXPECT_EQ(wl.verify(), "");
@@ -79,7 +80,8 @@ TEST_F(TheEngine, RefusesToRestoreOverAPidThatIsStillTaken) {
   ASSERT_FALSE(restored);
   const auto message = restored.error().message();
   EXPECT_EQ(restored.error().kind, ErrorKind::Criu) << message;
-  EXPECT_EQ(message.rfind("restore from " + (m_dir.path() / "images").string() + " failed: ", 0),
+  EXPECT_EQ(message.rfind(
+                "restore from " + (m_dir.path() / "images").string() + " failed: ", 0),
             0u)
       << message;
   EXPECT_NE(message.find(fmt::format("pid {} of the dumped tree is taken", wl.pid())),

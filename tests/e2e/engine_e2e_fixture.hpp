@@ -6,9 +6,8 @@
 #include "engine/locator.hpp"
 #include "tests/support/workload.hpp"
 
-#include <unistd.h>
-
 #include <memory>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -31,7 +30,8 @@ protected:
     return test::Workload::start(name, std::move(args), m_dir.path() / name);
   }
 
-  DumpOptions dump_options(const test::Workload& wl, const char* images = "images") const {
+  DumpOptions dump_options(const test::Workload& wl,
+                           const char* images = "images") const {
     DumpOptions options;
     options.pid = wl.pid();
     options.images_dir = m_dir.path() / images;

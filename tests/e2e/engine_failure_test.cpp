@@ -27,8 +27,9 @@ TEST_F(TheEngineOnFailure, SaysThatTheImagesDirDoesNotExist) {
   ASSERT_FALSE(restored);
   const auto message = restored.error().message();
   EXPECT_EQ(restored.error().kind, ErrorKind::InvalidOptions);
-  EXPECT_NE(message.find("restore from " + (m_dir.path() / "missing").string() + " failed"),
-            std::string::npos)
+  EXPECT_NE(
+      message.find("restore from " + (m_dir.path() / "missing").string() + " failed"),
+      std::string::npos)
       << message;
   EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
 }
@@ -37,8 +38,9 @@ TEST_F(TheEngineOnFailure, SaysThatADirectoryHoldsNoDump) {
   std::filesystem::create_directories(m_dir.path() / "empty");
   auto restored = client().restore(restore_options("empty"));
   ASSERT_FALSE(restored);
-  EXPECT_NE(restored.error().message().find("holds no CRIU dump (inventory.img is missing)"),
-            std::string::npos)
+  EXPECT_NE(
+      restored.error().message().find("holds no CRIU dump (inventory.img is missing)"),
+      std::string::npos)
       << restored.error().message();
 }
 

@@ -45,9 +45,10 @@ TEST_F(TheEngineNotifications, AbortTheDumpWhenTheCallbackRefuses) {
   });
   ASSERT_FALSE(dumped);
   EXPECT_EQ(dumped.error().kind, ErrorKind::NotifyRefused);
-  EXPECT_NE(dumped.error().message().find("the post-dump callback refused: no room in the "
-                                          "store"),
-            std::string::npos)
+  EXPECT_NE(
+      dumped.error().message().find("the post-dump callback refused: no room in the "
+                                    "store"),
+      std::string::npos)
       << dumped.error().message();
   // CRIU resumes a target whose dump was aborted.
   ASSERT_TRUE(wl.alive());

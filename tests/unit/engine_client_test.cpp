@@ -4,10 +4,9 @@
 #include "tests/unit/engine_fake_worker.hpp"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -150,11 +149,12 @@ TEST_F(ACriuClient, QuotesTheLastErrorsOfTheCriuLogWhenCriuFails) {
   ASSERT_FALSE(result);
   const auto message = result.error().message();
   EXPECT_EQ(result.error().kind, ErrorKind::Criu);
-  EXPECT_EQ(message.rfind(fmt::format("dump of pid {} failed: CRIU: Can't seize 123: No such "
-                                      "process; Dumping FAILED.",
-                                      options.pid),
-                          0),
-            0u)
+  EXPECT_EQ(
+      message.rfind(fmt::format("dump of pid {} failed: CRIU: Can't seize 123: No such "
+                                "process; Dumping FAILED.",
+                                options.pid),
+                    0),
+      0u)
       << message;
   EXPECT_NE(message.find("(see " + (options.images_dir / "dump.log").string() + ")"),
             std::string::npos);
