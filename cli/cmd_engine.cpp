@@ -3,12 +3,11 @@
 #include "engine/criu_client.hpp"
 #include "engine/locator.hpp"
 
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <iostream>
 #include <optional>
 #include <string>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -39,9 +38,8 @@ int show_engine(const EngineArgs& args, bool as_json) {
     exit_code = 1;
   };
 
-  auto path = engine::locate_criu(args.criu.empty()
-                                      ? std::nullopt
-                                      : std::optional<std::filesystem::path>(args.criu));
+  auto path = engine::locate_criu(
+      args.criu.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.criu));
   if (!path) {
     fail("criu", path.error().message);
   } else if (::geteuid() != 0) {
@@ -84,8 +82,9 @@ int show_engine(const EngineArgs& args, bool as_json) {
     return node.contains(key) ? node[key].get<std::string>() : std::string("-");
   };
   const json& criu = out.value("criu", json::object());
-  fmt::print("criu:        {}\n", criu.contains("error") ? "not found: " + text(criu, "error")
-                                                          : text(criu, "path"));
+  fmt::print("criu:        {}\n", criu.contains("error")
+                                      ? "not found: " + text(criu, "error")
+                                      : text(criu, "path"));
   if (out.contains("version")) {
     fmt::print("version:     error: {}\n", text(out["version"], "error"));
   } else if (criu.contains("version")) {
@@ -103,8 +102,9 @@ int show_engine(const EngineArgs& args, bool as_json) {
     for (const char* name : {"mem_track", "lazy_pages"}) {
       const json& feature = out["features"][name];
       fmt::print("{:<12} {}\n", std::string(name) + ":",
-                 feature["available"].get<bool>() ? std::string("yes")
-                                                  : "no (" + text(feature, "reason") + ")");
+                 feature["available"].get<bool>()
+                     ? std::string("yes")
+                     : "no (" + text(feature, "reason") + ")");
     }
   }
   fmt::print("kernel:      {}\n", text(out, "kernel"));
@@ -119,7 +119,8 @@ void register_engine_commands(CLI::App& app, GlobalOptions& options) {
       "engine", "Show the CRIU stasis uses: path, version, kernel check and features");
   command->add_option("--criu", args->criu, "Use this criu binary instead of searching");
   command->fallthrough();
-  command->callback([args, &options] { options.exit_code = show_engine(*args, options.json); });
+  command->callback(
+      [args, &options] { options.exit_code = show_engine(*args, options.json); });
 }
 
 } // namespace stasis::cli

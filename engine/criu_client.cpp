@@ -1,17 +1,17 @@
 #include "engine/criu_client.hpp"
 
 #include "engine/criu_rpc.pb.h"
+#include "engine/network_lock.hpp"
 #include "engine/options_wire.hpp"
 #include "engine/rpc_session.hpp"
 #include "engine/swrk_transport.hpp"
 #include "engine/target.hpp"
 #include "util/log.hpp"
 
-#include <fcntl.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -21,12 +21,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<util::UniqueFd, EngineError> open_dir(const fs::path& dir, const std::string& what) {
+Result<util::UniqueFd, EngineError> open_dir(const fs::path& dir,
+                                             const std::string& what) {
   util::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {
-    return Unexpected(EngineError(ErrorKind::System, what,
-                                  fmt::format("cannot open directory {}: {}", dir.string(),
-                                              std::strerror(errno))));
+    return Unexpected(EngineError(
+        ErrorKind::System, what,
+        fmt::format("cannot open directory {}: {}", dir.string(), std::strerror(errno))));
   }
   return fd;
 }
@@ -46,6 +47,9 @@ Result<void, EngineError> make_dir(const fs::path& dir, const std::string& what)
 EngineError with_log(EngineError error, const fs::path& log_file) {
   error.log_file = log_file;
   error.log_errors = read_log_errors(log_file);
+  if (error.reason.empty()) {
+    error.reason = hint_for(error.log_errors);
+  }
   return error;
 }
 
@@ -70,18 +74,20 @@ std::string reason_mem_track() {
 }
 
 std::string reason_lazy_pages() {
-  return "the kernel's userfaultfd lacks what lazy restore needs (CONFIG_USERFAULTFD with "
+  return "the kernel's userfaultfd lacks what lazy restore needs (CONFIG_USERFAULTFD "
+         "with "
          "non-cooperative events)";
 }
 
 } // namespace
 
 CriuClient::CriuClient(fs::path criu_binary)
-    : CriuClient(criu_binary, [criu_binary](const WorkerSpec& spec)
-                                  -> Result<std::unique_ptr<CriuTransport>> {
-        auto transport = STASIS_TRY(SwrkTransport::spawn(criu_binary, spec));
-        return std::unique_ptr<CriuTransport>(std::move(transport));
-      }) {}
+    : CriuClient(criu_binary,
+                 [criu_binary](
+                     const WorkerSpec& spec) -> Result<std::unique_ptr<CriuTransport>> {
+                   auto transport = STASIS_TRY(SwrkTransport::spawn(criu_binary, spec));
+                   return std::unique_ptr<CriuTransport>(std::move(transport));
+                 }) {}
 
 CriuClient::CriuClient(fs::path criu_binary, TransportFactory factory)
     : m_binary(std::move(criu_binary)), m_factory(std::move(factory)) {}
@@ -102,7 +108,8 @@ Result<std::string, EngineError> CriuClient::version() {
   request.set_type(wire::REQ_VERSION);
   auto reply = STASIS_TRY(exchange(*worker, request, {}, {}, what));
   if (!reply.has_version()) {
-    return Unexpected(EngineError(ErrorKind::Protocol, what, "the reply holds no version"));
+    return Unexpected(
+        EngineError(ErrorKind::Protocol, what, "the reply holds no version"));
   }
   const auto& v = reply.version();
   std::string text = fmt::format("{}.{}", v.major_number(), v.minor_number());
@@ -116,9 +123,9 @@ Result<void, EngineError> CriuClient::check() {
   const std::string what = "CRIU check failed";
   char pattern[] = "/tmp/stasis-criu-check-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) {
-    return Unexpected(EngineError(ErrorKind::System, what,
-                                  fmt::format("cannot create a temporary directory: {}",
-                                              std::strerror(errno))));
+    return Unexpected(EngineError(
+        ErrorKind::System, what,
+        fmt::format("cannot create a temporary directory: {}", std::strerror(errno))));
   }
   const fs::path dir = pattern;
   auto dir_fd = STASIS_TRY(open_dir(dir, what));
@@ -177,7 +184,8 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   const std::string what =
       fmt::format("{} of pid {} failed", pre ? "pre-dump" : "dump", options.pid);
   if (auto valid = validate(options); !valid) {
-    return Unexpected(EngineError(ErrorKind::InvalidOptions, what, valid.error().message));
+    return Unexpected(
+        EngineError(ErrorKind::InvalidOptions, what, valid.error().message));
   }
   if (!process_exists(options.pid)) {
     return Unexpected(EngineError(ErrorKind::InvalidOptions, what,
@@ -192,7 +200,8 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
                       pre ? "a pre-dump" : "track_mem", features.mem_track_reason)));
     }
   }
-  const fs::path work_dir = options.work_dir.empty() ? options.images_dir : options.work_dir;
+  const fs::path work_dir =
+      options.work_dir.empty() ? options.images_dir : options.work_dir;
   STASIS_TRY(make_dir(options.images_dir, what));
   STASIS_TRY(make_dir(work_dir, what));
   auto images_fd = STASIS_TRY(open_dir(options.images_dir, what));
@@ -202,6 +211,9 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   request.set_type(pre ? wire::REQ_PRE_DUMP : wire::REQ_DUMP);
   auto* opts = request.mutable_opts();
   to_wire(options, pre ? "pre-dump.log" : "dump.log", *opts);
+  if (!dump_needs_network_lock(options)) {
+    opts->set_network_lock(wire::NETLOCK_SKIP);
+  }
   opts->set_images_dir_fd(images_fd.get());
   opts->set_work_dir_fd(work_fd.get());
   if (notify) {
@@ -222,6 +234,11 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
       if (auto resumed = ensure_running(options.pid); !resumed.empty()) {
         error.reason += "; " + resumed;
       }
+      if (opts->network_lock() != wire::NETLOCK_SKIP) {
+        error.reason += fmt::format("; its network may still be locked by CRIU ({} rules "
+                                    "named CRIU-*): remove them if it cannot communicate",
+                                    to_string(options.network_lock));
+      }
     }
     return Unexpected(with_log(std::move(error), log_file));
   }
@@ -230,21 +247,23 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   if (auto stats = read_stats(read_dump_stats, options.images_dir, work_dir)) {
     result.stats = *stats;
   }
-  stasis::log::get("engine")->info("{} of pid {} done: frozen {} ms, {} pages written",
-                                   pre ? "pre-dump" : "dump", options.pid,
-                                   result.stats.frozen_time.count() / 1000,
-                                   result.stats.pages_written);
+  stasis::log::get("engine")->info(
+      "{} of pid {} done: frozen {} ms, {} pages written", pre ? "pre-dump" : "dump",
+      options.pid, result.stats.frozen_time.count() / 1000, result.stats.pages_written);
   return result;
 }
 
 Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& options,
                                                        const NotifyHandler& notify,
                                                        const RunControl& control) {
-  const std::string what = fmt::format("restore from {} failed", options.images_dir.string());
+  const std::string what =
+      fmt::format("restore from {} failed", options.images_dir.string());
   if (auto valid = validate(options); !valid) {
-    return Unexpected(EngineError(ErrorKind::InvalidOptions, what, valid.error().message));
+    return Unexpected(
+        EngineError(ErrorKind::InvalidOptions, what, valid.error().message));
   }
-  const fs::path work_dir = options.work_dir.empty() ? options.images_dir : options.work_dir;
+  const fs::path work_dir =
+      options.work_dir.empty() ? options.images_dir : options.work_dir;
   STASIS_TRY(make_dir(work_dir, what));
   auto images_fd = STASIS_TRY(open_dir(options.images_dir, what));
   auto work_fd = STASIS_TRY(open_dir(work_dir, what));
@@ -253,6 +272,9 @@ Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& opt
   request.set_type(wire::REQ_RESTORE);
   auto* opts = request.mutable_opts();
   to_wire(options, "restore.log", *opts);
+  if (!restore_needs_network_lock(options)) {
+    opts->set_network_lock(wire::NETLOCK_SKIP);
+  }
   opts->set_images_dir_fd(images_fd.get());
   opts->set_work_dir_fd(work_fd.get());
   if (notify) {
@@ -261,6 +283,7 @@ Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& opt
   const fs::path log_file = work_dir / opts->log_file();
 
   WorkerSpec spec;
+  spec.own_process_group = !options.shell_job;
   for (const auto& inherit : options.inherit_fds) {
     spec.inherited_fds.push_back(inherit.fd);
   }
@@ -271,9 +294,9 @@ Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& opt
     return Unexpected(with_log(std::move(reply).error(), log_file));
   }
   if (!reply->has_restore() || reply->restore().pid() <= 0) {
-    return Unexpected(with_log(EngineError(ErrorKind::Protocol, what,
-                                           "the RESTORE reply names no restored pid"),
-                               log_file));
+    return Unexpected(with_log(
+        EngineError(ErrorKind::Protocol, what, "the RESTORE reply names no restored pid"),
+        log_file));
   }
   RestoreResult result;
   result.pid = reply->restore().pid();

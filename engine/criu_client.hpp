@@ -10,12 +10,11 @@
 #include "engine/transport.hpp"
 #include "util/result.hpp"
 
-#include <sys/types.h>
-
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <sys/types.h>
 
 namespace stasis::engine {
 
@@ -74,8 +73,8 @@ public:
                                              const RunControl& control = {});
 
 private:
-  Result<std::unique_ptr<CriuTransport>, EngineError> start_worker(const WorkerSpec& spec,
-                                                                   const std::string& what);
+  Result<std::unique_ptr<CriuTransport>, EngineError>
+  start_worker(const WorkerSpec& spec, const std::string& what);
   Result<DumpResult, EngineError> run_dump(bool pre, const DumpOptions& options,
                                            const NotifyHandler& notify,
                                            const RunControl& control);

@@ -18,7 +18,8 @@ bool is_harmless(std::string_view text) {
 }
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+  while (!text.empty() &&
+         (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.remove_suffix(1);
   }
   while (!text.empty() && text.front() == ' ') {
@@ -95,7 +96,8 @@ std::string EngineError::message() const {
   return out;
 }
 
-std::vector<std::string> parse_log_errors(std::string_view log_text, std::size_t max_lines) {
+std::vector<std::string> parse_log_errors(std::string_view log_text,
+                                          std::size_t max_lines) {
   std::vector<std::string> found;
   std::size_t start = 0;
   while (start < log_text.size()) {
@@ -112,8 +114,8 @@ std::vector<std::string> parse_log_errors(std::string_view log_text, std::size_t
       continue;
     }
     const std::size_t close = line.find("): ", tag);
-    std::string_view text = close == std::string_view::npos ? line.substr(tag)
-                                                             : line.substr(close + 3);
+    std::string_view text =
+        close == std::string_view::npos ? line.substr(tag) : line.substr(close + 3);
     text = trim(text);
     if (text.empty() || is_harmless(text)) {
       continue;
@@ -124,6 +126,19 @@ std::vector<std::string> parse_log_errors(std::string_view log_text, std::size_t
     found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(max_lines));
   }
   return found;
+}
+
+std::string hint_for(const std::vector<std::string>& log_errors) {
+  constexpr std::string_view k_fork = "Can't fork for ";
+  for (const auto& line : log_errors) {
+    if (line.starts_with(k_fork) && line.find("File exists") != std::string::npos) {
+      const auto pid = line.substr(k_fork.size(), line.find(':') - k_fork.size());
+      return fmt::format("pid {} of the dumped tree is taken by another process (is the "
+                         "original still running?)",
+                         pid);
+    }
+  }
+  return {};
 }
 
 std::vector<std::string> read_log_errors(const std::filesystem::path& log_file,

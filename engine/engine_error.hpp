@@ -61,4 +61,8 @@ std::vector<std::string> read_log_errors(const std::filesystem::path& log_file,
 std::vector<std::string> parse_log_errors(std::string_view log_text,
                                           std::size_t max_lines = 5);
 
+// Turns well-known CRIU log errors into advice ("pid 12 of the dumped tree is
+// taken by another process; ..."), or "" when none applies.
+std::string hint_for(const std::vector<std::string>& log_errors);
+
 } // namespace stasis::engine

@@ -1,10 +1,9 @@
 #include "engine/locator.hpp"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <string>
 #include <system_error>
+#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -34,9 +33,12 @@ std::string why_unusable(const std::filesystem::path& path) {
 
 } // namespace
 
-std::filesystem::path default_criu_path() { return STASIS_CRIU_DEFAULT_PATH; }
+std::filesystem::path default_criu_path() {
+  return STASIS_CRIU_DEFAULT_PATH;
+}
 
-Result<std::filesystem::path> locate_criu(std::optional<std::filesystem::path> explicit_path) {
+Result<std::filesystem::path>
+locate_criu(std::optional<std::filesystem::path> explicit_path) {
   if (explicit_path && !explicit_path->empty()) {
     if (auto why = why_unusable(*explicit_path); !why.empty()) {
       return make_error("the configured criu binary {} {}", explicit_path->string(), why);
@@ -45,7 +47,8 @@ Result<std::filesystem::path> locate_criu(std::optional<std::filesystem::path> e
   }
   if (const char* env = std::getenv("STASIS_CRIU"); env != nullptr && *env != '\0') {
     if (auto why = why_unusable(env); !why.empty()) {
-      return make_error("STASIS_CRIU={} {}; unset it or point it at a criu binary", env, why);
+      return make_error("STASIS_CRIU={} {}; unset it or point it at a criu binary", env,
+                        why);
     }
     return std::filesystem::path(env);
   }
@@ -74,7 +77,8 @@ Result<std::filesystem::path> locate_criu(std::optional<std::filesystem::path> e
       return candidate;
     }
   }
-  tried.push_back(fmt::format("criu in PATH ({})", path_list.empty() ? "PATH is empty" : path_list));
+  tried.push_back(
+      fmt::format("criu in PATH ({})", path_list.empty() ? "PATH is empty" : path_list));
   std::string list;
   for (const auto& entry : tried) {
     list += (list.empty() ? "" : ", ") + entry;

@@ -15,6 +15,7 @@ std::filesystem::path default_criu_path();
 // private CRIU (default_criu_path()), then every directory of $PATH. An
 // explicit path or $STASIS_CRIU that is not an executable file is an error
 // (no silent fallback). The error lists every place that was tried.
-Result<std::filesystem::path> locate_criu(std::optional<std::filesystem::path> explicit_path = {});
+Result<std::filesystem::path>
+locate_criu(std::optional<std::filesystem::path> explicit_path = {});
 
 } // namespace stasis::engine

@@ -1,10 +1,9 @@
 // CRIU notifications ("action scripts" over RPC) and how we answer them.
 #pragma once
 
-#include <sys/types.h>
-
 #include <functional>
 #include <string>
+#include <sys/types.h>
 
 namespace stasis::engine {
 

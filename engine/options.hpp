@@ -4,13 +4,12 @@
 
 #include "util/result.hpp"
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace stasis::engine {
@@ -20,7 +19,9 @@ enum class CgroupMode { Ignore, None, Props, Soft, Full, Strict, Default };
 
 // How the tree's network is locked while it is dumped. Nftables works
 // without the iptables binary; Skip leaves the network alone (only safe
-// without established TCP connections).
+// without established TCP connections). The client asks CRIU to skip the
+// lock when it would have no effect (the tree shares our network namespace
+// and tcp_established is off); see network_lock.hpp.
 enum class NetworkLock { Iptables, Nftables, Skip };
 
 // Bits of CRIU's cpu_cap option (--cpu-cap).
@@ -69,18 +70,18 @@ struct InheritFd {
 
 // Options of a dump (and of a pre-dump, which ignores leave_running/stopped).
 struct DumpOptions {
-  pid_t pid = 0;                  // root of the tree to dump
+  pid_t pid = 0;                    // root of the tree to dump
   std::filesystem::path images_dir; // created when missing
-  std::filesystem::path work_dir; // logs and stats; empty = images_dir
-  bool leave_running = false;     // let the tree run on after the dump
-  bool shell_job = false;         // the tree is a job of a shell (session/pgid/tty)
-  bool leave_stopped = false;     // leave the tree stopped (SIGSTOP) instead
+  std::filesystem::path work_dir;   // logs and stats; empty = images_dir
+  bool leave_running = false;       // let the tree run on after the dump
+  bool shell_job = false;           // the tree is a job of a shell (session/pgid/tty)
+  bool leave_stopped = false;       // leave the tree stopped (SIGSTOP) instead
   bool file_locks = false;
   bool tcp_established = false;
   bool tcp_skip_in_flight = false;
-  bool ext_unix_sk = false;                // allow external unix sockets...
+  bool ext_unix_sk = false;                  // allow external unix sockets...
   std::vector<std::uint32_t> unix_sk_inodes; // ...optionally only these inodes
-  std::vector<std::string> external;       // "mnt[/x]:key", "net[ino]:key", "dev[..]"
+  std::vector<std::string> external;         // "mnt[/x]:key", "net[ino]:key", "dev[..]"
   bool evasive_devices = false;
   bool link_remap = false;
   std::optional<std::uint32_t> ghost_limit; // bytes of deleted files kept in images
@@ -108,8 +109,8 @@ struct DumpOptions {
   bool unprivileged = false;        // run as non-root with CAP_CHECKPOINT_RESTORE
   bool display_stats = false;
   bool skip_file_rwx_check = false;
-  std::string log_file;             // file name in work_dir; empty = "dump.log"
-  int log_level = 2;                // 0 (none) .. 4 (debug)
+  std::string log_file; // file name in work_dir; empty = "dump.log"
+  int log_level = 2;    // 0 (none) .. 4 (debug)
 };
 
 // Options of a restore.

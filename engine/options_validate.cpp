@@ -1,13 +1,12 @@
 // validate(): problems CRIU would report late or obscurely, caught early.
 #include "engine/options.hpp"
 
-#include <fcntl.h>
-#include <sched.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
+#include <fcntl.h>
+#include <sched.h>
 #include <system_error>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -57,8 +56,9 @@ void check_common(const T& o, Problems& problems) {
     problems.add("log_level {} is out of range (0 = none .. 4 = debug)", o.log_level);
   }
   if (o.log_file.find('/') != std::string::npos) {
-    problems.add("log_file \"{}\" must be a plain file name (it is created in the work dir)",
-                 o.log_file);
+    problems.add(
+        "log_file \"{}\" must be a plain file name (it is created in the work dir)",
+        o.log_file);
   }
   if (!o.work_dir.empty() && path_exists(o.work_dir) && !is_dir(o.work_dir)) {
     problems.add("work_dir {} is not a directory", o.work_dir.string());
@@ -71,7 +71,8 @@ void check_common(const T& o, Problems& problems) {
     problems.add("unix_sk_inodes is set but ext_unix_sk is off");
   }
   if (o.cpu_cap && (*o.cpu_cap & ~(cpu_cap::all | cpu_cap::image)) != 0) {
-    problems.add("cpu_cap {:#x} has unknown bits (known: fpu, cpu, ins, image)", *o.cpu_cap);
+    problems.add("cpu_cap {:#x} has unknown bits (known: fpu, cpu, ins, image)",
+                 *o.cpu_cap);
   }
   for (const auto& root : o.cgroup_roots) {
     if (root.path.empty() || !root.path.is_absolute()) {
@@ -84,7 +85,8 @@ void check_common(const T& o, Problems& problems) {
   }
   for (const auto& entry : o.external) {
     const auto open = entry.find('[');
-    if (open == 0 || open == std::string::npos || entry.find(']', open) == std::string::npos) {
+    if (open == 0 || open == std::string::npos ||
+        entry.find(']', open) == std::string::npos) {
       problems.add("external \"{}\" is not of the form type[id]:value (e.g. "
                    "\"mnt[/data]:data\")",
                    entry);
@@ -145,22 +147,25 @@ void check_restore_only(const RestoreOptions& o, Problems& problems) {
       problems.add("inherit_fd for fd {} has no key", inherit.fd);
     }
     if (inherit.fd < 0 || ::fcntl(inherit.fd, F_GETFD) < 0) {
-      problems.add("inherit_fd \"{}\" names fd {}, which is not open", inherit.key, inherit.fd);
+      problems.add("inherit_fd \"{}\" names fd {}, which is not open", inherit.key,
+                   inherit.fd);
     }
   }
-  static constexpr std::array<std::string_view, 6> k_joinable = {"net", "uts", "ipc",
+  static constexpr std::array<std::string_view, 6> k_joinable = {"net",  "uts",  "ipc",
                                                                  "time", "user", "mnt"};
   for (const auto& join : o.join_ns) {
     if (std::find(k_joinable.begin(), k_joinable.end(), join.ns) == k_joinable.end()) {
-      problems.add("join_ns \"{}\" is not joinable (use net, uts, ipc, time, user or mnt)",
-                   join.ns);
+      problems.add(
+          "join_ns \"{}\" is not joinable (use net, uts, ipc, time, user or mnt)",
+          join.ns);
     }
     if (all_digits(join.target) ? !path_exists(fs::path("/proc") / join.target)
                                 : !path_exists(join.target)) {
       problems.add("join_ns {} target \"{}\" does not exist", join.ns, join.target);
     }
     if (!join.extra.empty() && join.ns != "user") {
-      problems.add("join_ns {}: extra options are only valid for user namespaces", join.ns);
+      problems.add("join_ns {}: extra options are only valid for user namespaces",
+                   join.ns);
     }
     if (join.ns == "net" && (o.empty_ns & CLONE_NEWNET) != 0) {
       problems.add("empty_ns=net and join_ns=net conflict");
@@ -175,10 +180,11 @@ void check_restore_only(const RestoreOptions& o, Problems& problems) {
     problems.add("lsm_profile \"{}\" must be TYPE:NAME (e.g. apparmor:my-profile)",
                  o.lsm_profile);
   }
-  const bool maps_mounts = std::any_of(o.external.begin(), o.external.end(),
-                                       [](const auto& e) { return e.starts_with("mnt["); });
-  if ((maps_mounts || !o.ext_mount_map.empty()) && o.root.empty() && is_dir(o.images_dir) &&
-      has_mount_namespace_images(o.images_dir)) {
+  const bool maps_mounts =
+      std::any_of(o.external.begin(), o.external.end(),
+                  [](const auto& e) { return e.starts_with("mnt["); });
+  if ((maps_mounts || !o.ext_mount_map.empty()) && o.root.empty() &&
+      is_dir(o.images_dir) && has_mount_namespace_images(o.images_dir)) {
     problems.add("the dump has its own mount namespace and external mounts are mapped: "
                  "set root to the directory the tree's root filesystem is restored into");
   }
@@ -206,7 +212,8 @@ Result<void> validate(const DumpOptions& o) {
       problems.add("parent_img {} must be relative to the images dir (e.g. ../previous)",
                    o.parent_img.string());
     } else if (!is_dir(o.images_dir / o.parent_img)) {
-      problems.add("parent images {} do not exist", (o.images_dir / o.parent_img).string());
+      problems.add("parent images {} do not exist",
+                   (o.images_dir / o.parent_img).string());
     }
   }
   if (!o.freeze_cgroup.empty() && !is_dir(o.freeze_cgroup)) {
@@ -248,8 +255,9 @@ const char* to_string(CgroupMode mode) {
 }
 
 std::optional<CgroupMode> parse_cgroup_mode(std::string_view name) {
-  for (auto mode : {CgroupMode::Ignore, CgroupMode::None, CgroupMode::Props, CgroupMode::Soft,
-                    CgroupMode::Full, CgroupMode::Strict, CgroupMode::Default}) {
+  for (auto mode :
+       {CgroupMode::Ignore, CgroupMode::None, CgroupMode::Props, CgroupMode::Soft,
+        CgroupMode::Full, CgroupMode::Strict, CgroupMode::Default}) {
     if (name == to_string(mode)) {
       return mode;
     }

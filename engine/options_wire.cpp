@@ -4,7 +4,8 @@ namespace stasis::engine {
 namespace {
 
 template <typename Strings>
-void add_strings(const Strings& from, google::protobuf::RepeatedPtrField<std::string>* to) {
+void add_strings(const Strings& from,
+                 google::protobuf::RepeatedPtrField<std::string>* to) {
   for (const auto& item : from) {
     if constexpr (std::is_same_v<std::decay_t<decltype(item)>, std::filesystem::path>) {
       to->Add(item.string());

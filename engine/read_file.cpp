@@ -2,11 +2,10 @@
 
 #include "util/unique_fd.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace stasis::engine {
 

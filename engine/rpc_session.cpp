@@ -57,10 +57,9 @@ std::string request_type_name(int type) {
   return fmt::format("unknown type {}", type);
 }
 
-Result<wire::Response, EngineError> exchange(CriuTransport& transport,
-                                             const wire::Request& request,
-                                             const NotifyHandler& notify,
-                                             const RunControl& control, std::string what) {
+Result<wire::Response, EngineError>
+exchange(CriuTransport& transport, const wire::Request& request,
+         const NotifyHandler& notify, const RunControl& control, std::string what) {
   auto log = stasis::log::get("engine");
   const Deadline deadline = deadline_of(control);
   const std::string expected = request_type_name(request.type());
@@ -93,6 +92,17 @@ Result<wire::Response, EngineError> exchange(CriuTransport& transport,
       NotifyEvent event{response.notify().script(), response.notify().pid(),
                         message->fd ? message->fd.get() : -1};
       const NotifyAnswer answer = ask(notify, event);
+      // The deadline and cancellation also cover the time our callback took:
+      // do not let CRIU go on (and, after post-dump, kill the tree) when the
+      // caller has given up meanwhile.
+      if (control.stop.stop_requested()) {
+        return fail(from_transport({TransportError::Kind::Cancelled, "cancelled"},
+                                   control, what));
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return fail(
+            from_transport({TransportError::Kind::TimedOut, "timed out"}, control, what));
+      }
       log->debug("notify {} (pid {}) answered {}", event.script, event.pid,
                  answer.success ? "success" : "failure: " + answer.reason);
       if (!answer.success && refusal.empty()) {
@@ -114,8 +124,8 @@ Result<wire::Response, EngineError> exchange(CriuTransport& transport,
                                expected, request_type_name(response.type()))});
     }
     if (!response.success()) {
-      EngineError error(refusal.empty() ? ErrorKind::Criu : ErrorKind::NotifyRefused, what,
-                        refusal);
+      EngineError error(refusal.empty() ? ErrorKind::Criu : ErrorKind::NotifyRefused,
+                        what, refusal);
       error.cr_errno = response.cr_errno();
       error.cr_errmsg = response.cr_errmsg();
       return Unexpected(std::move(error));

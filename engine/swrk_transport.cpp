@@ -1,5 +1,6 @@
 #include "engine/swrk_transport.hpp"
 
+#include "engine/target.hpp"
 #include "util/log.hpp"
 
 #include <cerrno>
@@ -40,6 +41,9 @@ std::string describe_status(int status) {
 // Runs in the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void exec_worker(char* const* argv, int worker_fd, const WorkerSpec& spec,
                               int devnull, int report_fd, const ChildSetup& setup) {
+  if (spec.own_process_group) {
+    ::setpgid(0, 0);
+  }
   ::fcntl(worker_fd, F_SETFD, 0);
   for (int fd : spec.inherited_fds) {
     ::fcntl(fd, F_SETFD, 0);
@@ -159,11 +163,21 @@ std::string SwrkTransport::reap(bool wait) {
 }
 
 void SwrkTransport::kill_worker() {
-  if (m_pid > 0) {
-    stasis::log::get("engine")->debug("killing CRIU worker {}", m_pid);
-    ::kill(m_pid, SIGKILL);
-    reap(true);
+  if (m_pid <= 0) {
+    return;
   }
+  // CRIU forks helpers during a dump (and the tree itself during a restore);
+  // they would outlive the worker. Stop it so it forks no more, then kill all.
+  const bool own_group = ::getpgid(m_pid) == m_pid;
+  ::kill(own_group ? -m_pid : m_pid, SIGSTOP);
+  const auto helpers = descendants_of(m_pid);
+  stasis::log::get("engine")->debug("killing CRIU worker {} and its {} descendants",
+                                    m_pid, helpers.size());
+  ::kill(own_group ? -m_pid : m_pid, SIGKILL);
+  for (pid_t helper : helpers) {
+    ::kill(helper, SIGKILL);
+  }
+  reap(true);
 }
 
 Result<void, TransportError> SwrkTransport::send(std::string_view bytes) {

@@ -1,9 +1,9 @@
 // Looking after the process tree a dump works on.
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
+#include <sys/types.h>
+#include <vector>
 
 namespace stasis::engine {
 
@@ -17,5 +17,8 @@ char process_state(pid_t pid);
 // or trace-stopped target gets SIGCONT. Returns what was done, for the error
 // message ("pid 12 was stopped and has been resumed"), or "" if nothing.
 std::string ensure_running(pid_t pid);
+
+// Every descendant of pid (children, grandchildren, ...), parents first.
+std::vector<pid_t> descendants_of(pid_t pid);
 
 } // namespace stasis::engine

@@ -5,13 +5,12 @@
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <memory>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 namespace stasis::engine {
@@ -52,10 +51,14 @@ public:
 };
 
 // What a new worker needs: descriptors of ours it must inherit under the
-// same numbers (inherit_fd), and whether its stdio goes to /dev/null.
+// same numbers (inherit_fd), whether its stdio goes to /dev/null, and whether
+// it gets a process group of its own, so that killing it also kills the
+// helpers it forked. (A shell-job restore must stay in our group: the
+// restored job joins the worker's process group.)
 struct WorkerSpec {
   std::vector<int> inherited_fds;
   bool quiet = false;
+  bool own_process_group = true;
 };
 
 } // namespace stasis::engine

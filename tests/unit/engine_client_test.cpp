@@ -4,10 +4,9 @@
 #include "tests/unit/engine_fake_worker.hpp"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -150,11 +149,12 @@ TEST_F(ACriuClient, QuotesTheLastErrorsOfTheCriuLogWhenCriuFails) {
   ASSERT_FALSE(result);
   const auto message = result.error().message();
   EXPECT_EQ(result.error().kind, ErrorKind::Criu);
-  EXPECT_EQ(message.rfind(fmt::format("dump of pid {} failed: CRIU: Can't seize 123: No such "
-                                      "process; Dumping FAILED.",
-                                      options.pid),
-                          0),
-            0u)
+  EXPECT_EQ(
+      message.rfind(fmt::format("dump of pid {} failed: CRIU: Can't seize 123: No such "
+                                "process; Dumping FAILED.",
+                                options.pid),
+                    0),
+      0u)
       << message;
   EXPECT_NE(message.find("(see " + (options.images_dir / "dump.log").string() + ")"),
             std::string::npos);
@@ -194,6 +194,42 @@ TEST_F(ACriuClient, KillsTheWorkerWhenCancelled) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, ErrorKind::Cancelled);
   EXPECT_EQ(m_state->workers_killed, 1);
+}
+
+TEST_F(ACriuClient, DoesNotAcknowledgeANotificationAfterACancelDuringTheCallback) {
+  m_state->script.push_back(notify("post-dump"));
+  m_state->script.push_back(reply(wire::REQ_DUMP));
+  std::stop_source source;
+  RunControl control;
+  control.stop = source.get_token();
+  auto result = m_client.dump(
+      dump_options(),
+      [&source](const NotifyEvent&) {
+        source.request_stop();
+        return NotifyAnswer::ok();
+      },
+      control);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::Cancelled);
+  EXPECT_EQ(m_state->requests.size(), 1u) << "the notification was acknowledged";
+  EXPECT_EQ(m_state->workers_killed, 1);
+}
+
+TEST_F(ACriuClient, CountsTheCallbacksTimeAgainstTheDeadline) {
+  m_state->script.push_back(notify("post-dump"));
+  m_state->script.push_back(reply(wire::REQ_DUMP));
+  RunControl control;
+  control.timeout = std::chrono::milliseconds(20);
+  auto result = m_client.dump(
+      dump_options(),
+      [](const NotifyEvent&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(40));
+        return NotifyAnswer::ok();
+      },
+      control);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::TimedOut);
+  EXPECT_EQ(m_state->requests.size(), 1u);
 }
 
 TEST_F(ACriuClient, ReportsAWorkerThatDiesWithoutReplying) {

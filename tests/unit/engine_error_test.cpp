@@ -19,9 +19,9 @@ TEST(TheCriuLogParser, ReturnsErrorTextsWithoutTheirPrefixes) {
 }
 
 TEST(TheCriuLogParser, SkipsTheHarmlessRlimitError) {
-  const auto errors = parse_log_errors(
-      "Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not "
-      "permitted\n");
+  const auto errors = parse_log_errors("Error (criu/util.c:1534): rlimit: Can't setup "
+                                       "RLIMIT_NOFILE for self: Operation not "
+                                       "permitted\n");
   EXPECT_TRUE(errors.empty());
 }
 
@@ -46,8 +46,9 @@ TEST(AnEngineError, SaysWhatFailedWhyAndWhereToLook) {
   EngineError error(ErrorKind::Criu, "dump of pid 123 failed");
   error.log_errors = {"Can't seize 123: Operation not permitted"};
   error.log_file = "/run/x/dump.log";
-  EXPECT_EQ(error.message(), "dump of pid 123 failed: CRIU: Can't seize 123: Operation not "
-                             "permitted (see /run/x/dump.log)");
+  EXPECT_EQ(error.message(),
+            "dump of pid 123 failed: CRIU: Can't seize 123: Operation not "
+            "permitted (see /run/x/dump.log)");
   EXPECT_EQ(error.describe(), error.message());
 }
 
@@ -55,8 +56,9 @@ TEST(AnEngineError, FallsBackToCriusMessageAndErrno) {
   EngineError error(ErrorKind::Criu, "restore from /x failed");
   error.cr_errmsg = "Can't restore";
   error.cr_errno = EEXIST;
-  EXPECT_EQ(error.message(), "restore from /x failed: CRIU: Can't restore - errno 17 (File "
-                             "exists)");
+  EXPECT_EQ(error.message(),
+            "restore from /x failed: CRIU: Can't restore - errno 17 (File "
+            "exists)");
 }
 
 TEST(AnEngineError, IgnoresTheHarmlessRlimitMessage) {
@@ -69,8 +71,16 @@ TEST(AnEngineError, PutsOurReasonBeforeCriusLog) {
   EngineError error(ErrorKind::NotifyRefused, "dump of pid 1 failed",
                     "the post-dump callback refused");
   error.log_errors = {"Dumping FAILED."};
-  EXPECT_EQ(error.message(),
-            "dump of pid 1 failed: the post-dump callback refused; CRIU: Dumping FAILED.");
+  EXPECT_EQ(
+      error.message(),
+      "dump of pid 1 failed: the post-dump callback refused; CRIU: Dumping FAILED.");
+}
+
+TEST(TheHints, ExplainAPidThatIsStillTaken) {
+  EXPECT_EQ(hint_for({"Can't fork for 3734: File exists", "Restoring FAILED."}),
+            "pid 3734 of the dumped tree is taken by another process (is the original "
+            "still running?)");
+  EXPECT_EQ(hint_for({"Restoring FAILED."}), "");
 }
 
 } // namespace

@@ -5,13 +5,12 @@
 #include "engine/criu_rpc.pb.h"
 #include "engine/transport.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <deque>
+#include <fcntl.h>
 #include <memory>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace stasis::engine::testing {
@@ -35,7 +34,8 @@ struct FakeWorkerState {
 
 class FakeTransport final : public CriuTransport {
 public:
-  explicit FakeTransport(std::shared_ptr<FakeWorkerState> state) : m_state(std::move(state)) {}
+  explicit FakeTransport(std::shared_ptr<FakeWorkerState> state)
+      : m_state(std::move(state)) {}
 
   Result<void, TransportError> send(std::string_view bytes) override {
     wire::Request request;
@@ -79,13 +79,13 @@ private:
 
 // A client whose workers follow `state`'s script.
 inline CriuClient make_fake_client(const std::shared_ptr<FakeWorkerState>& state) {
-  return CriuClient("/fake/criu",
-                    [state](const WorkerSpec& spec) -> Result<std::unique_ptr<CriuTransport>> {
-                      ++state->workers_started;
-                      state->specs.push_back(spec);
-                      return std::unique_ptr<CriuTransport>(
-                          std::make_unique<FakeTransport>(state));
-                    });
+  return CriuClient(
+      "/fake/criu",
+      [state](const WorkerSpec& spec) -> Result<std::unique_ptr<CriuTransport>> {
+        ++state->workers_started;
+        state->specs.push_back(spec);
+        return std::unique_ptr<CriuTransport>(std::make_unique<FakeTransport>(state));
+      });
 }
 
 inline Step reply(wire::RequestType type, bool success = true) {

@@ -47,7 +47,8 @@ TEST(TheCriuLocator, UsesAnExplicitExecutable) {
 TEST(TheCriuLocator, RejectsAnExplicitPathThatDoesNotExist) {
   auto found = locate_criu("/no/such/criu");
   ASSERT_FALSE(found);
-  EXPECT_EQ(found.error().message, "the configured criu binary /no/such/criu does not exist");
+  EXPECT_EQ(found.error().message,
+            "the configured criu binary /no/such/criu does not exist");
 }
 
 TEST(TheCriuLocator, RejectsAnExplicitPathThatIsNotExecutable) {

@@ -3,10 +3,9 @@
 #include "engine/options_wire.hpp"
 #include "tests/unit/engine_fake_worker.hpp"
 
+#include <fstream>
 #include <sched.h>
 #include <unistd.h>
-
-#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -212,7 +211,8 @@ TEST(DumpValidation, ListsEveryProblemAtOnce) {
         "must be a plain file name", "tcp_established needs network locking",
         "ext_unix_sk is off", "not of the form type[id]:value", "must be relative",
         "unknown bits"}) {
-    EXPECT_NE(text.find(expected), std::string::npos) << expected << " missing in: " << text;
+    EXPECT_NE(text.find(expected), std::string::npos)
+        << expected << " missing in: " << text;
   }
 }
 
@@ -275,8 +275,10 @@ TEST_F(RestoreValidation, RejectsNamespacesCriuCannotJoinOrCreate) {
   EXPECT_NE(text.find("\"pid\" is not joinable"), std::string::npos) << text;
   EXPECT_NE(text.find("does not exist"), std::string::npos) << text;
   EXPECT_NE(text.find("only valid for user namespaces"), std::string::npos) << text;
-  EXPECT_NE(text.find("empty_ns=net and join_ns=net conflict"), std::string::npos) << text;
-  EXPECT_NE(text.find("only create an empty network namespace"), std::string::npos) << text;
+  EXPECT_NE(text.find("empty_ns=net and join_ns=net conflict"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("only create an empty network namespace"), std::string::npos)
+      << text;
 }
 
 TEST_F(RestoreValidation, RejectsInheritingADescriptorThatIsNotOpen) {
@@ -295,8 +297,9 @@ TEST_F(RestoreValidation, RequiresARootForExternalMountsOfAMountNamespaceDump) {
 }
 
 TEST(ACgroupMode, RoundTripsThroughItsCriuName) {
-  for (auto mode : {CgroupMode::Ignore, CgroupMode::None, CgroupMode::Props, CgroupMode::Soft,
-                    CgroupMode::Full, CgroupMode::Strict, CgroupMode::Default}) {
+  for (auto mode :
+       {CgroupMode::Ignore, CgroupMode::None, CgroupMode::Props, CgroupMode::Soft,
+        CgroupMode::Full, CgroupMode::Strict, CgroupMode::Default}) {
     EXPECT_EQ(parse_cgroup_mode(to_string(mode)), mode);
   }
   EXPECT_FALSE(parse_cgroup_mode("loose"));
