@@ -8,6 +8,55 @@ namespace stasis::policy::detail {
 
 namespace {
 
+// Limits that keep hostile input from exhausting the parser (yaml-cpp
+// recurses once per nesting level).
+constexpr std::size_t k_max_file_size = 1 << 20;
+constexpr int k_max_flow_depth = 64;
+
+// Returns the 1-based line where '[' and '{' nest deeper than the limit, or 0.
+// Brackets inside quotes count too: a generous over-estimate.
+int too_deep_line(const std::string& text) {
+  int depth = 0;
+  int line = 1;
+  for (const char c : text) {
+    if (c == '\n') {
+      ++line;
+    } else if (c == '[' || c == '{') {
+      if (++depth > k_max_flow_depth) {
+        return line;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return 0;
+}
+
+// Returns the 1-based line of a "---" that starts a second document, or 0.
+int second_document_line(const std::string& text) {
+  bool content = false;
+  int line = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    const std::string_view row(text.data() + start, end - start);
+    ++line;
+    const bool marker = row.starts_with("---") && (row.size() == 3 || row[3] == ' ' ||
+                                                   row[3] == '\t' || row[3] == '\r');
+    if (marker && content) {
+      return line;
+    }
+    if (!marker && !row.empty() && row[0] != '#' && row[0] != '%' && row[0] != '\r') {
+      content = true;
+    }
+    start = end + 1;
+  }
+  return 0;
+}
+
 void parse_templates(YamlWalker& walker, const YAML::Node& node, ParsedFile& parsed) {
   if (node.IsNull()) {
     return;
@@ -72,24 +121,38 @@ void parse_jobs(YamlWalker& walker, const YAML::Node& node, ParsedFile& parsed) 
 ParsedFile parse_file(const PolicySource& source, Diagnostics& diagnostics) {
   ParsedFile parsed{source.filename, std::nullopt, {}, {}};
   YamlWalker walker(source.filename, diagnostics);
-  std::vector<YAML::Node> documents;
+  // YAML::LoadAll of yaml-cpp 0.7 loops forever on some inputs (a lone ","):
+  // load one document and look for a second one ourselves.
+  if (source.text.size() > k_max_file_size) {
+    walker.error(
+        Location{source.filename, 0, 0},
+        fmt::format("the file is larger than {} bytes: split it", k_max_file_size));
+    return parsed;
+  }
+  if (const int line = too_deep_line(source.text); line > 0) {
+    walker.error(Location{source.filename, line, 1},
+                 fmt::format("brackets nest deeper than {} levels", k_max_flow_depth));
+    return parsed;
+  }
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(source.text);
+    root = YAML::Load(source.text);
   } catch (const YAML::Exception& e) {
     walker.error(Location{source.filename, e.mark.line + 1, e.mark.column + 1},
                  fmt::format("YAML syntax error: {}", e.msg));
     return parsed;
   }
-  if (documents.empty() || documents[0].IsNull()) {
+  if (root.IsNull()) {
     walker.error(Location{source.filename, 0, 0},
                  "the file is empty: a policy file starts with 'version: 1'");
     return parsed;
   }
-  if (documents.size() > 1) {
-    walker.error(documents[1],
-                 "a policy file holds one YAML document (remove the '---')");
+  if (const int line = second_document_line(source.text); line > 0) {
+    walker.error(
+        Location{source.filename, line, 1},
+        "a policy file holds one YAML document: remove this '---' and what follows, "
+        "or move it to its own file");
   }
-  const YAML::Node& root = documents[0];
   if (!root.IsMap()) {
     walker.error(root, fmt::format("a policy file must be a mapping with 'version', "
                                    "'jobs', ...; got {}",

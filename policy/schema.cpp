@@ -154,17 +154,18 @@ void reference(const ValueSpec& spec, const std::string& prefix, std::string& ou
   for (const auto& key : *spec.keys) {
     const std::string name = prefix.empty() ? key.name : prefix + "." + key.name;
     out += fmt::format("*{}*::\n", name);
-    out += fmt::format("  _Type:_ {}", describe_type(*key.value));
+    out += fmt::format("  Type: +{}+", describe_type(*key.value));
     if (key.required) {
-      out += "; _required_";
+      out += "; required";
     } else if (!key.default_value.is_null() && !key.default_value.is_object()) {
-      out += fmt::format("; _default:_ `{}`", key.default_value.dump());
+      out += fmt::format("; default: `+{}+`", key.default_value.dump());
     }
     out += ".";
     if (!key.origin.empty()) {
-      out += fmt::format(" _Replaces:_ {}.", key.origin);
+      out += fmt::format(" Replaces: +{}+.", key.origin);
     }
-    out += fmt::format("\n  {}\n\n", key.doc);
+    // Passthrough (+...+) keeps '*' and '_' in the text from becoming markup.
+    out += fmt::format("\n  +{}+\n\n", key.doc);
     const ValueSpec* inner = key.value.get();
     std::string inner_prefix = name;
     if (inner->kind == ValueKind::List && inner->element->kind == ValueKind::Section) {
@@ -182,7 +183,7 @@ void reference(const ValueSpec& spec, const std::string& prefix, std::string& ou
 std::string key_reference_asciidoc() {
   std::string out;
   reference(*language().job, "", out);
-  out += "*hooks.*_POINT_*[]*::\n  Each hook command (for every hook point above) has "
+  out += "*hooks.POINT[]*::\n  Each hook command (for every hook point above) has "
          "these keys:\n\n";
   const auto hooks = hook_keys();
   reference(*hooks.front().value->element, "hooks.POINT[]", out);

@@ -5,6 +5,7 @@
 #include "policy/yaml_walker.hpp"
 
 #include <charconv>
+#include <map>
 #include <regex>
 
 #include <fmt/format.h>
@@ -25,6 +26,16 @@ bool looks_non_string(const std::string& text) {
       "[-+]?\\.[0-9]+([eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7]+|[-+]?\\.(inf|Inf|INF)|"
       "\\.(nan|NaN|NAN)|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?)$");
   return text.empty() || std::regex_match(text, pattern);
+}
+
+// Returns the compiled form of a key table pattern (compiled once per thread).
+const std::regex& compiled(const std::string& pattern) {
+  thread_local std::map<std::string, std::regex> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) {
+    it = cache.emplace(pattern, std::regex(pattern)).first;
+  }
+  return it->second;
 }
 
 bool is_plain(const YAML::Node& node) {
@@ -140,7 +151,7 @@ json YamlWalker::walk_scalar(const YAML::Node& node, const ValueSpec& spec,
                             did_you_mean(text, spec.allowed)));
     return nullptr;
   case ValueKind::String:
-    if (!spec.pattern.empty() && !std::regex_match(text, std::regex(spec.pattern))) {
+    if (!spec.pattern.empty() && !std::regex_match(text, compiled(spec.pattern))) {
       error(node, fmt::format("'{}' must be {}, got '{}'", path, spec.pattern_doc, text));
       return nullptr;
     }

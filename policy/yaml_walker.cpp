@@ -82,6 +82,14 @@ YamlWalker::entries(const YAML::Node& mapping, const std::string& what) {
 
 json YamlWalker::walk(const YAML::Node& node, const ValueSpec& spec,
                       const std::string& path, LocationMap& locations) {
+  if (m_budget == 0) {
+    if (!m_budget_reported) {
+      m_budget_reported = true;
+      error(node, "the file expands to too many values (aliases?): simplify it");
+    }
+    return nullptr;
+  }
+  --m_budget;
   switch (spec.kind) {
   case ValueKind::Section:
     return walk_section(node, spec, path, locations);

@@ -72,6 +72,9 @@ private:
   std::string m_file;
   Diagnostics& m_diagnostics;
   std::string m_root_name = "the job";
+  // Values left to walk: aliases can make a small file a huge tree.
+  std::size_t m_budget = 50000;
+  bool m_budget_reported = false;
 };
 
 // Describes a node's type for messages: "a mapping", "a list", "nothing", "'text'".

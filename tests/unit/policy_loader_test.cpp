@@ -260,3 +260,31 @@ TEST(APolicyLoader, ReportsAMissingDirectory) {
 
 } // namespace
 } // namespace stasis::policy
+
+namespace stasis::policy {
+namespace {
+
+TEST(APolicyParser, RejectsASecondYamlDocument) {
+  EXPECT_THAT(first_error("version: 1\njobs: []\n---\nversion: 1\n"),
+              HasSubstr("test.yaml:3:1: a policy file holds one YAML document"));
+}
+
+TEST(APolicyParser, SurvivesInputsThatHangOrExplodeNaiveParsers) {
+  EXPECT_THAT(first_error(","), HasSubstr("test.yaml"));
+  EXPECT_THAT(first_error(std::string(100, '[')),
+              HasSubstr("brackets nest deeper than 64"));
+  // A small file whose aliases expand to a huge tree.
+  std::string laughs = "version: 1\ndefaults:\n  criu:\n    skip-mnt: &m [";
+  for (int i = 0; i < 1000; ++i) {
+    laughs += "/a, ";
+  }
+  laughs += "/a]\njobs:\n";
+  for (int i = 0; i < 60; ++i) {
+    laughs += "  - {name: j" + std::to_string(i) +
+              ", target: {pid: 1}, criu: {skip-mnt: *m}}\n";
+  }
+  EXPECT_THAT(first_error(laughs), HasSubstr("too many values"));
+}
+
+} // namespace
+} // namespace stasis::policy
