@@ -5,7 +5,6 @@
 #include "util/unique_fd.hpp"
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -14,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
 #include <fmt/format.h>
 
 namespace stasis::engine {

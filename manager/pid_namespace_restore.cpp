@@ -44,11 +44,9 @@ pid_t host_pid_in_namespace(pid_t init_pid, pid_t ns_pid) {
   return 0;
 }
 
-Result<PidNamespaceRestore, engine::EngineError>
-restore_in_new_pid_namespace(const std::filesystem::path& criu,
-                             const engine::RestoreOptions& options,
-                             const engine::NotifyHandler& notify,
-                             const engine::RunControl& control) {
+Result<PidNamespaceRestore, engine::EngineError> restore_in_new_pid_namespace(
+    const std::filesystem::path& criu, const engine::RestoreOptions& options,
+    const engine::NotifyHandler& notify, const engine::RunControl& control) {
   auto init_pid = std::make_shared<pid_t>(0);
   engine::CriuClient client(criu, engine::pid_namespace_workers(criu, init_pid));
   auto restored = client.restore(options, notify, control);

@@ -22,11 +22,9 @@ struct PidNamespaceRestore {
 };
 
 // Restores options.images_dir with `criu` into a fresh PID namespace.
-Result<PidNamespaceRestore, engine::EngineError>
-restore_in_new_pid_namespace(const std::filesystem::path& criu,
-                             const engine::RestoreOptions& options,
-                             const engine::NotifyHandler& notify,
-                             const engine::RunControl& control);
+Result<PidNamespaceRestore, engine::EngineError> restore_in_new_pid_namespace(
+    const std::filesystem::path& criu, const engine::RestoreOptions& options,
+    const engine::NotifyHandler& notify, const engine::RunControl& control);
 
 // The host pid of the process that has pid `ns_pid` in the PID namespace
 // whose init has host pid `init_pid`; 0 when there is none.

@@ -16,11 +16,10 @@ TEST_F(AJobsHooks, RunInCriusOrderForEachAction) {
   auto workload = start_in_new_network_namespace("stasis-wl-counter", dir() / "service");
   ASSERT_TRUE(workload.wait_for_ticks(2, 5s));
   const auto order = dir() / "order.log";
-  install_flag_example(
-      policy_dir(), "hooks-order",
-      {{"/run/stasis-examples/hooks-order.pid",
-        write_pidfile("hooks-order", workload.pid()).string()},
-       {"/run/stasis-examples/hooks-order.log", order.string()}});
+  install_flag_example(policy_dir(), "hooks-order",
+                       {{"/run/stasis-examples/hooks-order.pid",
+                         write_pidfile("hooks-order", workload.pid()).string()},
+                        {"/run/stasis-examples/hooks-order.log", order.string()}});
   start_daemon();
   auto client = this->client();
   ASSERT_TRUE(client);

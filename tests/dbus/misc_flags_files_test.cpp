@@ -40,8 +40,8 @@ TEST_F(AFileFlagJob, GhostLimitAdmitsABigDeletedFile) {
 
 TEST_F(AFileFlagJob, GhostLimitBelowTheFileFailsClearly) {
   auto workload = Workload::start("stasis-wl-ghost", {"--bytes", "2M"}, dir() / "ghost");
-  ASSERT_NO_FATAL_FAILURE(
-      start_with("ghost-limit", workload.pid(), {{"ghost-limit: 4M", "ghost-limit: 1M"}}));
+  ASSERT_NO_FATAL_FAILURE(start_with("ghost-limit", workload.pid(),
+                                     {{"ghost-limit: 4M", "ghost-limit: 1M"}}));
   auto info = checkpoint("scratch-holder");
   ASSERT_EQ(info.state, RunState::Failed);
   EXPECT_NE(info.error.find("ghost file"), std::string::npos) << info.error;
@@ -51,8 +51,8 @@ TEST_F(AFileFlagJob, GhostLimitBelowTheFileFailsClearly) {
 }
 
 TEST_F(AFileFlagJob, LinkRemapDumpsAnUnlinkedButLinkedFile) {
-  auto workload = Workload::start("stasis-wl-ghost", {"--bytes", "64K", "--hard-link", "yes"},
-                                  dir() / "linked");
+  auto workload = Workload::start(
+      "stasis-wl-ghost", {"--bytes", "64K", "--hard-link", "yes"}, dir() / "linked");
   ASSERT_EQ(workload.verify(), "");
   ASSERT_NO_FATAL_FAILURE(start_with("link-remap", workload.pid()));
   auto info = checkpoint("renamed-log");
@@ -61,10 +61,10 @@ TEST_F(AFileFlagJob, LinkRemapDumpsAnUnlinkedButLinkedFile) {
 }
 
 TEST_F(AFileFlagJob, WithoutLinkRemapTheUnlinkedButLinkedFileFailsClearly) {
-  auto workload = Workload::start("stasis-wl-ghost", {"--bytes", "64K", "--hard-link", "yes"},
-                                  dir() / "linked");
-  ASSERT_NO_FATAL_FAILURE(
-      start_with("link-remap", workload.pid(), {{"link-remap: true", "link-remap: false"}}));
+  auto workload = Workload::start(
+      "stasis-wl-ghost", {"--bytes", "64K", "--hard-link", "yes"}, dir() / "linked");
+  ASSERT_NO_FATAL_FAILURE(start_with("link-remap", workload.pid(),
+                                     {{"link-remap: true", "link-remap: false"}}));
   auto info = checkpoint("renamed-log");
   ASSERT_EQ(info.state, RunState::Failed);
   // CRIU: "Can't create link remap for .../scratch. Use link-remap option."
@@ -146,9 +146,10 @@ TEST_F(AWriterJob, InheritFdReplacesTheWritersPipeWithAFifo) {
   const std::string key = link; // pipe:[INODE]
   const auto fifo = dir() / "writer.fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  ASSERT_NO_FATAL_FAILURE(start_with(
-      "inherit-fd", m_writer,
-      {{"pipe:[4026532000]", key}, {"/run/stasis-examples/log-writer.fifo", fifo.string()}}));
+  ASSERT_NO_FATAL_FAILURE(
+      start_with("inherit-fd", m_writer,
+                 {{"pipe:[4026532000]", key},
+                  {"/run/stasis-examples/log-writer.fifo", fifo.string()}}));
   auto info = checkpoint("log-writer");
   ASSERT_EQ(info.state, RunState::Succeeded) << info.error << "\n" << log();
   ::waitpid(m_writer, nullptr, 0);

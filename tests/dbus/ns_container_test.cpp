@@ -17,8 +17,8 @@ using manager::RunState;
 
 std::string ns_link(pid_t pid, const char* ns) {
   std::error_code error;
-  return std::filesystem::read_symlink(
-             "/proc/" + std::to_string(pid) + "/ns/" + ns, error)
+  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/ns/" + ns,
+                                       error)
       .string();
 }
 
@@ -37,8 +37,8 @@ protected:
 
   // Starts the tree and tracks its init (the checkpoint target).
   void start_container() {
-    m_workload = std::make_unique<Workload>(
-        Workload::start("stasis-wl-container", {"--keep-netns", m_netns}, dir() / "container"));
+    m_workload = std::make_unique<Workload>(Workload::start(
+        "stasis-wl-container", {"--keep-netns", m_netns}, dir() / "container"));
     const auto pid_file = dir() / "container" / "init.pid";
     pid_t init = 0;
     for (auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -79,8 +79,7 @@ protected:
 
 TEST_F(AContainerLikeTree, RestoresWithTheNetnsMountDeclaredExternal) {
   ASSERT_NO_FATAL_FAILURE(start_container());
-  ASSERT_NO_FATAL_FAILURE(
-      start_with("namespaces", m_workload->pid(), netns_rewrites()));
+  ASSERT_NO_FATAL_FAILURE(start_with("namespaces", m_workload->pid(), netns_rewrites()));
   checkpoint_restore_verify("mini-container");
 }
 

@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sched.h>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -40,7 +40,8 @@ inline void install_flag_example(const std::filesystem::path& policy_dir,
     if (at == std::string::npos) {
       throw std::runtime_error("example " + name + " has no '" + from + "'");
     }
-    for (auto pos = at; pos != std::string::npos; pos = yaml.find(from, pos + to.size())) {
+    for (auto pos = at; pos != std::string::npos;
+         pos = yaml.find(from, pos + to.size())) {
       yaml.replace(pos, from.size(), to);
     }
   }

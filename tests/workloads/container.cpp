@@ -11,10 +11,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <fcntl.h>
+#include <fstream>
 #include <sched.h>
+#include <sstream>
 #include <string>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -37,7 +37,8 @@ void drop_foreign_netns_mounts(const std::string& keep) {
     std::string id, parent, dev, root, point;
     fields >> id >> parent >> dev >> root >> point;
     const auto dash = line.find(" - ");
-    const bool nsfs = dash != std::string::npos && line.compare(dash + 3, 5, "nsfs ") == 0;
+    const bool nsfs =
+        dash != std::string::npos && line.compare(dash + 3, 5, "nsfs ") == 0;
     if (nsfs && point.rfind("/run/netns/", 0) == 0 && point != "/run/netns/" + keep) {
       drop.push_back(point);
     }
@@ -85,8 +86,8 @@ int main(int argc, char** argv) {
     argv[2] = argv[0];
     argv += 2;
   }
-  if (::unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) !=
-      0) {
+  if (::unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                CLONE_NEWNET) != 0) {
     return fail("unshare");
   }
   const pid_t init = ::fork();

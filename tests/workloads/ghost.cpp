@@ -62,8 +62,8 @@ public:
       return "size " + std::to_string(st.st_size) + " != " + std::to_string(m_bytes);
     }
     if (st.st_nlink != m_links) {
-      return "link count " + std::to_string(st.st_nlink) + " != " +
-             std::to_string(m_links);
+      return "link count " + std::to_string(st.st_nlink) +
+             " != " + std::to_string(m_links);
     }
     std::vector<unsigned char> chunk(64 * 1024);
     for (std::uint64_t done = 0; done < m_bytes;) {
