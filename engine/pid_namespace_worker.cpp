@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ void close_all_but(int keep) {
 // reaps whatever the namespace holds until it is empty.
 [[noreturn]] void run_init(pid_t worker, int status_fd) {
   ::setsid();
+  ::prctl(PR_SET_NAME, "stasis-pidns", 0, 0, 0); // not another "stasisd" in ps
   close_all_but(status_fd);
   for (;;) {
     int status = 0;

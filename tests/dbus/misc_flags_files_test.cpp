@@ -160,6 +160,11 @@ TEST_F(AWriterJob, InheritFdReplacesTheWritersPipeWithAFifo) {
   }
   m_pipe.reset();
 
+  // Without a reader on the FIFO the restore fails before CRIU runs.
+  auto refused = restore("log-writer");
+  EXPECT_EQ(refused.state, RunState::Failed);
+  EXPECT_NE(refused.error.find("needs a reader"), std::string::npos) << refused.error;
+
   // The new reader listens on the FIFO before the restore opens it.
   util::UniqueFd reader(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   ASSERT_TRUE(reader);
