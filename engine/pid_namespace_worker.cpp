@@ -36,6 +36,15 @@ void close_all_but(int keep) {
   ::setsid();
   ::prctl(PR_SET_NAME, "stasis-pidns", 0, 0, 0); // not another "stasisd" in ps
   close_all_but(status_fd);
+  // It outlives the request: hold none of the daemon's stdio (journal streams).
+  if (const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC); null_fd >= 0) {
+    for (int fd = 0; fd < 3; ++fd) {
+      ::dup2(null_fd, fd);
+    }
+    if (null_fd > 2) {
+      ::close(null_fd);
+    }
+  }
   for (;;) {
     int status = 0;
     const pid_t got = ::waitpid(-1, &status, 0);
