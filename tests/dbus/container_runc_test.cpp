@@ -73,5 +73,37 @@ TEST_F(ARuncContainer, IsCheckpointedByRuncAndRestoredWithoutAGap) {
       "api-container", [this] { return init_pid(); }, [this] { remove_container(); });
 }
 
+TEST_F(ARuncContainer, RefusesPolicyKeysRuncCannotTakeNamingThem) {
+  ASSERT_NO_FATAL_FAILURE(make_bundle());
+  const std::string target = "    target:\n      runc:\n        id: " + id +
+                             "\n        root: " + root.string() + "\n";
+  write_policy("refused.yaml",
+               "  - name: external\n" + target +
+                   "    criu:\n      external: [\"mnt[/data]:data\"]\n"
+                   "  - name: hooked\n" +
+                   target +
+                   "    hooks:\n      pre-dump:\n        - run: [\"/bin/true\"]\n");
+  Cleanup cleanup([this] { remove_container(); });
+  auto started =
+      run_tool(runc({"run", "--detach", "--bundle", bundle.string(), id}), true);
+  ASSERT_EQ(started.exit_code, 0) << started.describe();
+  ASSERT_TRUE(wait_for_lines(2, std::chrono::seconds(10)));
+  start_daemon();
+  auto client = this->client();
+  ASSERT_TRUE(client);
+  for (const auto& [job, key] :
+       {std::pair{"external", "criu.external"}, std::pair{"hooked", "hooks.pre-dump"}}) {
+    auto run = client->checkpoint(job, {});
+    ASSERT_TRUE(run) << run.error().message;
+    auto info = wait_run(*client, *run);
+    EXPECT_EQ(info.state, manager::RunState::Failed);
+    EXPECT_NE(info.error.find(key), std::string::npos) << info.error;
+  }
+  // Nothing was done to the container: it still counts.
+  EXPECT_GT(init_pid(), 0);
+  const auto lines = counter().size();
+  EXPECT_TRUE(wait_for_lines(lines + 2, std::chrono::seconds(5)));
+}
+
 } // namespace
 } // namespace stasis::test
