@@ -38,7 +38,12 @@ Result<pid_t> container_init_pid(const policy::Target& target) {
   if (!runtime) {
     return make_error("{} is not a container", policy::describe(target));
   }
-  return runtime->init_pid();
+  auto pid = runtime->init_pid();
+  const auto what = policy::describe(target);
+  if (!pid && pid.error().message.find(what) == std::string::npos) {
+    return make_error("{}: {}", what, pid.error().message);
+  }
+  return pid;
 }
 
 Result<engine::DumpStats> checkpoint_container(const policy::Job& job,

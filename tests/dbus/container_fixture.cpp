@@ -117,8 +117,9 @@ void ContainerTest::checkpoint_kill_restore(const std::string& job,
   auto checkpoints = client->list_checkpoints(job);
   ASSERT_TRUE(checkpoints);
   // (A scheduled job may also have made one when stasisd started.)
-  EXPECT_TRUE(std::any_of(checkpoints->begin(), checkpoints->end(),
-                          [&](const auto& stored) { return stored.id == info.checkpoint; }));
+  EXPECT_TRUE(
+      std::any_of(checkpoints->begin(), checkpoints->end(),
+                  [&](const auto& stored) { return stored.id == info.checkpoint; }));
   auto verified = client->verify(job, info.checkpoint);
   ASSERT_TRUE(verified) << verified.error().message;
   EXPECT_TRUE(verified->ok);

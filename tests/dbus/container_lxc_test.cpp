@@ -43,7 +43,8 @@ protected:
 
   pid_t init_pid() const {
     auto info = run_tool(lxc("lxc-info", {"-p", "-H"}));
-    if (info.exit_code != 0 || info.output.find_first_of("0123456789") == std::string::npos) {
+    if (info.exit_code != 0 ||
+        info.output.find_first_of("0123456789") == std::string::npos) {
       return -1;
     }
     return static_cast<pid_t>(std::stol(info.output));
@@ -57,8 +58,8 @@ protected:
 
 TEST_F(AnLxcContainer, IsCheckpointedByLxcCheckpointAndRestoredWithoutAGap) {
   ASSERT_NO_FATAL_FAILURE(make_container());
-  install_example("lxc-container.yaml",
-                  {{"name: buildbox", "name: " + name}, {"/var/lib/lxc", lxcpath.string()}});
+  install_example("lxc-container.yaml", {{"name: buildbox", "name: " + name},
+                                         {"/var/lib/lxc", lxcpath.string()}});
   Cleanup cleanup([this] { stop_container(); });
   auto started = run_tool(lxc("lxc-start"));
   ASSERT_EQ(started.exit_code, 0) << started.describe();
