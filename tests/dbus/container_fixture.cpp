@@ -123,6 +123,17 @@ void ContainerTest::checkpoint_kill_restore(const std::string& job,
   auto verified = client->verify(job, info.checkpoint);
   ASSERT_TRUE(verified) << verified.error().message;
   EXPECT_TRUE(verified->ok);
+  // It exports like any other checkpoint: one file, and a plain images dir.
+  const auto exported = dir() / "export.stasis";
+  auto export_file = stasisctl({"export", "--state-dir", state_dir().string(), job,
+                                info.checkpoint, exported.string()});
+  EXPECT_EQ(export_file.exit_code, 0) << export_file.err;
+  EXPECT_GT(fs::file_size(exported), 0u);
+  auto export_dir =
+      stasisctl({"export", "--state-dir", state_dir().string(), "--criu-dir", job,
+                 info.checkpoint, (dir() / "exported").string()});
+  EXPECT_EQ(export_dir.exit_code, 0) << export_dir.err;
+  EXPECT_TRUE(fs::exists(dir() / "exported" / "inventory.img"));
 
   stop();
   const std::size_t lines_at_stop = counter().size();

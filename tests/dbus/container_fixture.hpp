@@ -69,8 +69,8 @@ protected:
 
   // The whole proof, given the runtime's part: the container is running and
   // counting; checkpoint `job` through stasisd (the run's pid must be
-  // `init_pid()`), stored and verified; `stop()` kills and removes the
-  // container (the counter must stop); restore through stasisd; the counter
+  // `init_pid()`), stored, verified and exported (stasisctl export); `stop()` kills and
+  // removes the container (the counter must stop); restore through stasisd; the counter
   // continues from the checkpoint without a gap and `init_pid()` is the
   // restored pid.
   void checkpoint_kill_restore(const std::string& job,
