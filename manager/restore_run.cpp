@@ -1,5 +1,6 @@
 // Restore runs: materialize a stored checkpoint, wait for its pid to be free,
 // restore it with CRIU (running the job's restore hooks), clean up.
+#include "manager/container_runtime.hpp"
 #include "manager/criu_mapping.hpp"
 #include "manager/hook_mapping.hpp"
 #include "manager/inherit_fds.hpp"
@@ -96,8 +97,9 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   const bool new_pid_namespace =
       request.new_pid_namespace.value_or(job.restore.new_pid_namespace);
   context.progress("waiting for pid", 1, 3);
+  // (A container's init gets a fresh host pid from its runtime.)
   for (const auto& run : m_history->list(job.name)) {
-    if (new_pid_namespace) {
+    if (new_pid_namespace || policy::is_container(job.target)) {
       break;
     }
     if (run.kind == RunKind::Checkpoint && run.state == RunState::Succeeded &&
@@ -134,29 +136,38 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     notify = hooks_notify_handler(job.hooks, event, run_id);
   }
   const engine::RunControl control{job.criu.timeout, context.stop_token()};
-  auto restored = [&]() -> Result<engine::RestoreResult, engine::EngineError> {
-    if (!new_pid_namespace) {
-      return engine::CriuClient(m_criu).restore(options, notify, control);
+  if (policy::is_container(job.target)) {
+    auto pid = restore_container(job, ContainerRun{m_criu, images, log_dir, control},
+                                 options.restore_detached);
+    if (!pid) {
+      return failed(pid.error().message);
     }
-    auto in_namespace = restore_in_new_pid_namespace(m_criu, options, notify, control);
-    if (!in_namespace) {
-      return Unexpected(std::move(in_namespace).error());
+    outcome.pid = *pid;
+  } else {
+    auto restored = [&]() -> Result<engine::RestoreResult, engine::EngineError> {
+      if (!new_pid_namespace) {
+        return engine::CriuClient(m_criu).restore(options, notify, control);
+      }
+      auto in_namespace = restore_in_new_pid_namespace(m_criu, options, notify, control);
+      if (!in_namespace) {
+        return Unexpected(std::move(in_namespace).error());
+      }
+      return std::move(in_namespace->result);
+    }();
+    if (!restored) {
+      return failed(restored.error().message());
     }
-    return std::move(in_namespace->result);
-  }();
-  if (!restored) {
-    return failed(restored.error().message());
+    outcome.pid = restored->pid;
   }
-  outcome.pid = restored->pid;
-  event.pid = restored->pid;
+  event.pid = outcome.pid;
   if (!job.restore.pidfile.empty()) {
-    std::ofstream(job.restore.pidfile) << restored->pid << '\n';
+    std::ofstream(job.restore.pidfile) << outcome.pid << '\n';
   }
   fs::remove_all(work, ignored);
   fs::remove_all(log_dir, ignored);
   work.clear();
   logger->info("run {}: checkpoint {} of job {} restored as pid {}", run_id, checkpoint,
-               job.name, restored->pid);
+               job.name, outcome.pid);
   run_policy_hooks(job.hooks, policy::HookPoint::OnSuccess, event, run_id);
   context.progress("done", 3, 3);
   return outcome;
