@@ -1,6 +1,8 @@
 // Restore runs: materialize a stored checkpoint, wait for its pid to be free,
 // restore it with CRIU (running the job's restore hooks), clean up.
+#include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
+#include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
 #include "manager/manager.hpp"
 #include "util/log.hpp"
@@ -119,6 +121,10 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   options.images_dir = images;
   options.work_dir = log_dir;
   options.restore_detached = request.detached.value_or(job.restore.detached);
+  auto external_unix = inherit_external_unix(images, options);
+  if (!external_unix) {
+    return failed(external_unix.error().message);
+  }
   engine::NotifyHandler notify;
   if (!job.hooks.empty()) {
     notify = hooks_notify_handler(job.hooks, event, run_id);
@@ -127,7 +133,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   engine::CriuClient client(m_criu);
   auto restored = client.restore(options, notify, control);
   if (!restored) {
-    return failed(restored.error().message());
+    return failed(run_error_message(restored.error(), job.name));
   }
   outcome.pid = restored->pid;
   event.pid = restored->pid;
