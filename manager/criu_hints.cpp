@@ -13,10 +13,12 @@ struct Complaint {
   std::string_view needle;
   std::string_view problem; // what the target does that needs the key
   std::string_view setting; // the policy setting to add
+  // False: the policy is right and `setting` is advice about the host.
+  bool in_policy = true;
 };
 
 // CRIU 4.2's log texts (criu/tty.c, file-lock.c, sk-inet.c, sk-unix.c).
-constexpr std::array<Complaint, 7> k_complaints{{
+constexpr std::array<Complaint, 8> k_complaints{{
     {"Found dangling tty",
      "the process uses a terminal whose session leader and pty master are outside "
      "the checkpoint (it is a job started from a shell)",
@@ -38,9 +40,15 @@ constexpr std::array<Complaint, 7> k_complaints{{
      "the listening socket's path under `criu.external-unix-sockets` (e.g. "
      "`external-unix-sockets: [{path: /run/app.sock}]`)"},
     {"Don't have tty to inherit session from",
-     "the shell job's terminal has no replacement to attach to",
-     "a terminal for the restored job (restore it from a terminal, or set "
-     "`restore.orphan-pts-master: true`)"},
+     "the restored shell job needs a terminal to attach to and stasisd has none",
+     "run stasisd in a terminal (e.g. a tmux pane): shell jobs are restored onto it",
+     false},
+    {"Failed to set group",
+     "the restored shell job needs a terminal to attach to and stasisd's standard "
+     "input is a terminal but not its controlling one",
+     "run stasisd in the foreground of a terminal (e.g. a tmux pane): shell jobs are "
+     "restored onto it",
+     false},
 }};
 
 // The peer path CRIU names in "Can't dump half of stream unix connection.
@@ -72,6 +80,10 @@ std::string policy_hint(const std::vector<std::string>& log_errors,
         if (const auto peer = peer_name(line); !peer.empty()) {
           setting = fmt::format("`criu.external-unix-sockets: [{{path: {}}}]`", peer);
         }
+      }
+      if (!complaint.in_policy) {
+        return fmt::format("{}: {} (job '{}' has `criu.shell-job: true`)",
+                           complaint.problem, setting, job);
       }
       return fmt::format("{}: set {} in the policy of job '{}'", complaint.problem,
                          setting, job);

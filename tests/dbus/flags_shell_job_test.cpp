@@ -6,6 +6,7 @@
 #include "tests/dbus/flags_support.hpp"
 
 #include <csignal>
+#include <fcntl.h>
 #include <fstream>
 #include <thread>
 #include <unistd.h>
@@ -96,23 +97,35 @@ struct KillTree {
   }
 };
 
-class AShellJob : public FlagsTest {};
+class AShellJob : public FlagsTest {
+protected:
+  // Starts an interactive bash in a pane of tmux and, from it, the loop as a
+  // background job; returns the shell's pid and fills job.pid.
+  pid_t start_job(const Tmux& tmux, KillTree& job) {
+    const auto loop = workload_binary("stasis-wl-shell-job-loop");
+    EXPECT_TRUE(fs::exists(loop)) << loop;
+    const pid_t shell = tmux.start("job", "exec /bin/bash --norc --noprofile -i");
+    EXPECT_GT(shell, 0);
+    tmux.run(
+        {"send-keys", "-t", "job",
+         loop.string() + " " + status().string() + " & echo $! > " + pidfile().string(),
+         "Enter"});
+    job.pid = read_pid(pidfile());
+    EXPECT_GT(job.pid, 0) << "the shell did not start the loop";
+    EXPECT_TRUE(wait_ticks(status(), 2));
+    return shell;
+  }
+  fs::path pidfile() const { return dir() / "loop.pid"; }
+  fs::path status() const { return dir() / "loop.status"; }
+};
 
 TEST_F(AShellJob, IsRestoredOntoTheDaemonsTerminalAndNamesTheKeyWhenItIsMissing) {
   Tmux tmux;
-  const auto pidfile = dir() / "loop.pid";
-  const auto status = dir() / "loop.status";
-  const auto loop = workload_binary("stasis-wl-shell-job-loop");
-  ASSERT_TRUE(fs::exists(loop)) << loop;
-  // An interactive shell in a pane starts the loop as a background job.
-  const pid_t shell = tmux.start("job", "exec /bin/bash --norc --noprofile -i");
-  ASSERT_GT(shell, 0);
-  tmux.run({"send-keys", "-t", "job",
-            loop.string() + " " + status.string() + " & echo $! > " + pidfile.string(),
-            "Enter"});
-  KillTree job{read_pid(pidfile)};
-  ASSERT_GT(job.pid, 0) << "the shell did not start the loop";
-  ASSERT_TRUE(wait_ticks(status, 2));
+  KillTree job;
+  const pid_t shell = start_job(tmux, job);
+  ASSERT_GT(job.pid, 0);
+  const auto pidfile = this->pidfile();
+  const auto status = this->status();
   const auto before = read_proc_stat(job.pid);
   ASSERT_TRUE(before);
   EXPECT_EQ(before->session, shell); // the shell leads the job's session
@@ -161,6 +174,35 @@ TEST_F(AShellJob, IsRestoredOntoTheDaemonsTerminalAndNamesTheKeyWhenItIsMissing)
   const auto after = read_proc_stat(restored.pid);
   ASSERT_TRUE(after);
   EXPECT_EQ(after->session, daemon);
+}
+
+TEST_F(AShellJob, FailsToRestoreWithoutATerminalAndLeavesNothingRunning) {
+  Tmux tmux;
+  KillTree job;
+  start_job(tmux, job);
+  ASSERT_GT(job.pid, 0);
+  install_example("shell-job", {{"/run/stasis-examples/shell-job.pid", pidfile()}});
+  // stasisd without a terminal: its standard input is /dev/null.
+  const int saved = ::dup(STDIN_FILENO);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::dup2(null_fd, STDIN_FILENO);
+  start_daemon();
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+  ::close(null_fd);
+
+  auto dumped = checkpoint("shell-job");
+  ASSERT_EQ(dumped.state, manager::RunState::Succeeded) << dumped.error << "\n" << log();
+  ASSERT_TRUE(wait_pid_free(job.pid, 10s));
+  const auto dumped_ticks = ticks_of(status());
+  auto restored = restore("shell-job");
+  EXPECT_EQ(restored.state, manager::RunState::Failed);
+  EXPECT_NE(restored.error.find("run stasisd in a terminal"), std::string::npos)
+      << restored.error;
+  // Nothing half-restored runs on: the pid stays free, the loop stays still.
+  EXPECT_TRUE(wait_pid_free(job.pid, 5s));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(ticks_of(status()), dumped_ticks);
 }
 
 } // namespace

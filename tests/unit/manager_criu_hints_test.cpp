@@ -45,6 +45,14 @@ TEST(APolicyHint, NamesThePeerPathOfAHalfStreamConnection) {
   EXPECT_TRUE(names(hint, "criu.external-unix-sockets: [{path: /run/app.sock}]")) << hint;
 }
 
+TEST(APolicyHint, AsksForATerminalWhenAShellJobHasNoneToAttachTo) {
+  const auto hint = policy_hint(
+      {"tty: Don't have tty to inherit session from, aborting", "Restoring FAILED."},
+      "loop");
+  EXPECT_TRUE(names(hint, "run stasisd in a terminal")) << hint;
+  EXPECT_FALSE(names(hint, "set `")) << hint;
+}
+
 TEST(APolicyHint, IsEmptyForUnknownErrors) {
   EXPECT_EQ(policy_hint({"Can't open something", "Dumping FAILED."}, "x"), "");
   EXPECT_EQ(policy_hint({}, "x"), "");
