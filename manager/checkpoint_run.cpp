@@ -1,5 +1,6 @@
 // Checkpoint runs: resolve the target, dump it with CRIU (running the job's
 // hooks at CRIU's notifications), store the images, apply retention.
+#include "manager/container_runtime.hpp"
 #include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
 #include "manager/external_unix.hpp"
@@ -100,7 +101,8 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   if (::stat(fmt::format("/proc/{}", pid).c_str(), &owner) != 0) {
     return failed(fmt::format("process {} is gone", pid));
   }
-  const bool unprivileged = owner.st_uid != 0;
+  // Containers are checkpointed by their runtime, as root.
+  const bool unprivileged = owner.st_uid != 0 && !policy::is_container(job.target);
   auto work = make_work_dir(run_id);
   if (!work) {
     return failed(work.error().message);
@@ -139,17 +141,28 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   logger->info("run {}: dumping {} (pid {}{}) of job {}", run_id,
                adhoc_pid ? "process" : policy::describe(job.target), pid,
                unprivileged ? fmt::format(", as uid {}", owner.st_uid) : "", job.name);
-  auto client =
-      unprivileged
-          ? engine::CriuClient(
-                m_criu,
-                unprivileged_workers(m_criu, identity_of(owner.st_uid, owner.st_gid)))
-          : engine::CriuClient(m_criu);
-  auto dumped = client.dump(options, notify, control);
-  if (!dumped) {
-    return failed(run_error_message(dumped.error(), job.name));
+  engine::DumpStats stats;
+  if (policy::is_container(job.target)) {
+    auto dumped = checkpoint_container(
+        job, ContainerRun{m_criu, images, log_dir, control}, options.leave_running);
+    if (!dumped) {
+      return failed(dumped.error().message);
+    }
+    stats = *dumped;
+  } else {
+    auto client =
+        unprivileged
+            ? engine::CriuClient(
+                  m_criu,
+                  unprivileged_workers(m_criu, identity_of(owner.st_uid, owner.st_gid)))
+            : engine::CriuClient(m_criu);
+    auto dumped = client.dump(options, notify, control);
+    if (!dumped) {
+      return failed(run_error_message(dumped.error(), job.name));
+    }
+    stats = dumped->stats;
   }
-  outcome.frozen_usec = static_cast<std::uint64_t>(dumped->stats.frozen_time.count());
+  outcome.frozen_usec = static_cast<std::uint64_t>(stats.frozen_time.count());
 
   context.progress("storing", 2, 4);
   store::IngestInfo info;
@@ -159,7 +172,7 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   info.cpu = m_host.cpu;
   info.target = adhoc_pid ? fmt::format("pid {}", pid)
                           : fmt::format("{} (pid {})", policy::describe(job.target), pid);
-  info.stats = to_store(dumped->stats);
+  info.stats = to_store(stats);
   auto summary = m_store.ingest(job.name, images, info);
   if (!summary) {
     return failed(

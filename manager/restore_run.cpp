@@ -1,5 +1,6 @@
 // Restore runs: materialize a stored checkpoint, wait for its pid to be free,
 // restore it with CRIU (running the job's restore hooks), clean up.
+#include "manager/container_runtime.hpp"
 #include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
 #include "manager/external_unix.hpp"
@@ -97,7 +98,11 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
 
   // The pid the checkpoint was taken of must be free again.
   context.progress("waiting for pid", 1, 3);
+  // (A container's init gets a fresh host pid from its runtime.)
   for (const auto& run : m_history->list(job.name)) {
+    if (policy::is_container(job.target)) {
+      break;
+    }
     if (run.kind == RunKind::Checkpoint && run.state == RunState::Succeeded &&
         run.checkpoint == outcome.checkpoint && run.pid > 0) {
       const auto deadline = std::chrono::steady_clock::now() + k_pid_wait;
@@ -130,21 +135,30 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     notify = hooks_notify_handler(job.hooks, event, run_id);
   }
   const engine::RunControl control{job.criu.timeout, context.stop_token()};
-  engine::CriuClient client(m_criu);
-  auto restored = client.restore(options, notify, control);
-  if (!restored) {
-    return failed(run_error_message(restored.error(), job.name));
+  if (policy::is_container(job.target)) {
+    auto pid = restore_container(job, ContainerRun{m_criu, images, log_dir, control},
+                                 options.restore_detached);
+    if (!pid) {
+      return failed(pid.error().message);
+    }
+    outcome.pid = *pid;
+  } else {
+    engine::CriuClient client(m_criu);
+    auto restored = client.restore(options, notify, control);
+    if (!restored) {
+      return failed(run_error_message(restored.error(), job.name));
+    }
+    outcome.pid = restored->pid;
   }
-  outcome.pid = restored->pid;
-  event.pid = restored->pid;
+  event.pid = outcome.pid;
   if (!job.restore.pidfile.empty()) {
-    std::ofstream(job.restore.pidfile) << restored->pid << '\n';
+    std::ofstream(job.restore.pidfile) << outcome.pid << '\n';
   }
   fs::remove_all(work, ignored);
   fs::remove_all(log_dir, ignored);
   work.clear();
   logger->info("run {}: checkpoint {} of job {} restored as pid {}", run_id, checkpoint,
-               job.name, restored->pid);
+               job.name, outcome.pid);
   run_policy_hooks(job.hooks, policy::HookPoint::OnSuccess, event, run_id);
   context.progress("done", 3, 3);
   return outcome;
