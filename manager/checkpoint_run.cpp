@@ -1,7 +1,9 @@
 // Checkpoint runs: resolve the target, dump it with CRIU (running the job's
 // hooks at CRIU's notifications), store the images, apply retention.
 #include "manager/container_runtime.hpp"
+#include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
+#include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
 #include "manager/manager.hpp"
 #include "manager/target_resolver.hpp"
@@ -128,6 +130,9 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     options.leave_stopped = false;
   }
   options.unprivileged = unprivileged;
+  if (auto declared = declare_external_unix(pid, job.criu, images, options); !declared) {
+    return failed(declared.error().message);
+  }
   engine::NotifyHandler notify;
   if (!job.hooks.empty()) {
     notify = hooks_notify_handler(job.hooks, event, run_id);
@@ -153,7 +158,7 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
             : engine::CriuClient(m_criu);
     auto dumped = client.dump(options, notify, control);
     if (!dumped) {
-      return failed(dumped.error().message());
+      return failed(run_error_message(dumped.error(), job.name));
     }
     stats = dumped->stats;
   }

@@ -1,7 +1,9 @@
 // Restore runs: materialize a stored checkpoint, wait for its pid to be free,
 // restore it with CRIU (running the job's restore hooks), clean up.
 #include "manager/container_runtime.hpp"
+#include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
+#include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
 #include "manager/inherit_fds.hpp"
 #include "manager/manager.hpp"
@@ -127,6 +129,10 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   // restore.sibling and detached=false both make the tree a child of stasisd.
   options.restore_detached =
       request.detached.value_or(job.restore.detached) && !job.restore.sibling;
+  auto external_unix = inherit_external_unix(images, options);
+  if (!external_unix) {
+    return failed(external_unix.error().message);
+  }
   auto inherited = open_inherit_fds(job.restore.inherit_fds, options.inherit_fds);
   if (!inherited) {
     return failed(inherited.error().message);
@@ -155,7 +161,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
       return std::move(in_namespace->result);
     }();
     if (!restored) {
-      return failed(restored.error().message());
+      return failed(run_error_message(restored.error(), job.name));
     }
     outcome.pid = restored->pid;
   }
