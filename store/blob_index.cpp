@@ -75,6 +75,31 @@ Result<void> BlobIndex::read_stored(const BlobLocation& loc,
   return pread_exact(m_fds[loc.pack].get(), out, loc.offset, pack_path(loc.pack));
 }
 
+Result<void> BlobIndex::read_span(std::uint32_t pack, std::uint64_t offset,
+                                  std::span<std::uint8_t> out) const {
+  return pread_exact(m_fds[pack].get(), out, offset, pack_path(pack));
+}
+
+Result<void> BlobIndex::check(const Hash& hash, const BlobLocation& loc,
+                              std::span<const std::uint8_t> data) const {
+  if (sha256(data) != hash) {
+    return make_error("blob {} in pack {} is damaged (content hash mismatch)",
+                      to_hex(hash), m_packs[loc.pack]);
+  }
+  return ok();
+}
+
+Result<void> BlobIndex::decode(const Hash& hash, const BlobLocation& loc,
+                               std::span<const std::uint8_t> stored,
+                               std::span<std::uint8_t> out) const {
+  auto decoded = decompress(loc.codec, stored, out);
+  if (!decoded) {
+    return make_error("blob {} in pack {} is damaged: {}", to_hex(hash),
+                      m_packs[loc.pack], decoded.error().message);
+  }
+  return check(hash, loc, out);
+}
+
 Result<void> BlobIndex::read(const Hash& hash, std::vector<std::uint8_t>& out) const {
   if (hash.is_zero()) {
     return make_error("the zero hash names no stored blob");
@@ -86,16 +111,7 @@ Result<void> BlobIndex::read(const Hash& hash, std::vector<std::uint8_t>& out) c
   thread_local std::vector<std::uint8_t> stored;
   STASIS_TRY(read_stored(*loc, stored));
   out.resize(loc->raw_len);
-  auto decoded = decompress(loc->codec, stored, out);
-  if (!decoded) {
-    return make_error("blob {} in pack {} is damaged: {}", to_hex(hash),
-                      m_packs[loc->pack], decoded.error().message);
-  }
-  if (sha256(out) != hash) {
-    return make_error("blob {} in pack {} is damaged (content hash mismatch)",
-                      to_hex(hash), m_packs[loc->pack]);
-  }
-  return ok();
+  return decode(hash, *loc, stored, out);
 }
 
 } // namespace stasis::store
