@@ -25,6 +25,8 @@ Result<BlobIndex> BlobIndex::load(const fs::path& dir,
                                   std::vector<std::string>& problems) {
   BlobIndex index;
   index.m_dir = dir;
+  std::vector<std::vector<PackEntry>> tables;
+  std::size_t total = 0;
   for (const auto& name : STASIS_TRY(list_packs(dir))) {
     util::UniqueFd fd{::open((dir / name).c_str(), O_RDONLY | O_CLOEXEC)};
     if (!fd) {
@@ -36,13 +38,18 @@ Result<BlobIndex> BlobIndex::load(const fs::path& dir,
       problems.push_back(entries.error().message);
       continue;
     }
-    auto pack = static_cast<std::uint32_t>(index.m_packs.size());
     index.m_packs.push_back(name);
     index.m_fds.push_back(std::move(fd));
-    index.m_map.reserve(index.m_map.size() + entries->size());
-    for (const auto& e : *entries) {
-      index.m_map.try_emplace(
-          e.hash, BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
+    total += entries->size();
+    tables.push_back(std::move(*entries));
+  }
+  // One allocation of buckets for all blobs instead of a rehash per pack.
+  index.m_map.reserve(total);
+  for (std::size_t pack = 0; pack < tables.size(); ++pack) {
+    for (const auto& e : tables[pack]) {
+      index.m_map.try_emplace(e.hash,
+                              BlobLocation{static_cast<std::uint32_t>(pack), e.stored_len,
+                                           e.offset, e.raw_len, e.codec});
     }
   }
   return index;
@@ -62,6 +69,9 @@ Result<void> BlobIndex::add_pack(const std::string& name,
   auto pack = static_cast<std::uint32_t>(m_packs.size());
   m_packs.push_back(name);
   m_fds.push_back(std::move(fd));
+  if (m_map.size() + entries.size() > m_map.bucket_count() * m_map.max_load_factor()) {
+    m_map.reserve(2 * (m_map.size() + entries.size()));
+  }
   for (const auto& e : entries) {
     m_map.try_emplace(e.hash,
                       BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});

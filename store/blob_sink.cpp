@@ -38,7 +38,8 @@ Result<Hash> BlobSink::put_raw(std::span<const std::uint8_t> raw) {
   if (!has(hash)) {
     thread_local std::vector<std::uint8_t> stored;
     Codec codec = compress(raw, stored);
-    STASIS_TRY(put(hash, codec, static_cast<std::uint32_t>(raw.size()), stored));
+    STASIS_TRY(put(hash, codec, static_cast<std::uint32_t>(raw.size()),
+                   codec == Codec::Raw ? raw : std::span<const std::uint8_t>(stored)));
   }
   return hash;
 }
