@@ -87,7 +87,9 @@ cat >"$tmp/bus.conf" <<EOF
   <listen>unix:path=$tmp/bus</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
-    <allow send_destination="*"/>
+    <!-- as in dbus' session.conf: without these, replies are not received -->
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
     <allow own="*"/>
     <allow user="*"/>
   </policy>
