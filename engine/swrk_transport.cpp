@@ -96,7 +96,8 @@ Result<util::UniqueFd> receive_fd(int socket) {
 // handed to us over the first pair: CRIU takes the socket's peer as the
 // client and opens the images and work dirs as /proc/PEER/fd/N, which a
 // worker without CAP_DAC_READ_SEARCH may do only for its own descriptors.
-// (The caller lets the worker inherit those descriptors under the same numbers.)
+// (The worker inherits those descriptors, spec.request_dir_fds, under the
+// same numbers.)
 [[noreturn]] void exec_worker(char* const* argv, int worker_fd, const WorkerSpec& spec,
                               int devnull, int report_fd, const ChildSetup& setup) {
   if (spec.own_process_group) {
@@ -119,6 +120,9 @@ Result<util::UniqueFd> receive_fd(int socket) {
   if (setup) {
     if (const int failed = setup(); failed != 0) {
       report_and_exit(report_fd, failed);
+    }
+    for (int fd : spec.request_dir_fds) {
+      ::fcntl(fd, F_SETFD, 0);
     }
     int fresh[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fresh) != 0) {
