@@ -224,7 +224,9 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   }
   const fs::path log_file = work_dir / opts->log_file();
 
-  auto worker = STASIS_TRY(start_worker({}, what));
+  WorkerSpec spec;
+  spec.request_dir_fds = {images_fd.get(), work_fd.get()};
+  auto worker = STASIS_TRY(start_worker(spec, what));
   auto reply = exchange(*worker, request, notify, control, what);
   worker.reset(); // reap the worker before looking at the target
   if (!reply) {
@@ -284,6 +286,7 @@ Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& opt
 
   WorkerSpec spec;
   spec.own_process_group = !options.shell_job;
+  spec.request_dir_fds = {images_fd.get(), work_fd.get()};
   for (const auto& inherit : options.inherit_fds) {
     spec.inherited_fds.push_back(inherit.fd);
   }
