@@ -1,6 +1,8 @@
-// Offline store commands of stasisctl: they open the state dir directly
-// (root only; the daemon offers the same over D-Bus).
+// Store commands of stasisctl. With --state-dir they open the store directly
+// (root, no daemon); checkpoints, show, delete, pin, unpin, prune and verify
+// without it go through stasisd (store_via_daemon.cpp) and its access checks.
 #include "cli/commands.hpp"
+#include "cli/store_via_daemon.hpp"
 #include "policy/duration.hpp"
 #include "policy/retention.hpp"
 #include "store/store.hpp"
@@ -118,11 +120,18 @@ CLI::App* command(CLI::App& app, const std::string& name, const std::string& hel
                   StoreArgs& args, bool hidden = false) {
   auto* sub = app.add_subcommand(name, help);
   sub->add_option("--state-dir", args.state_dir,
-                  "State directory (default /var/lib/stasis)");
+                  "Open this state directory directly (root, no daemon; default "
+                  "/var/lib/stasis). Without it, checkpoints, show, delete, pin, "
+                  "unpin, prune and verify ask stasisd");
   if (hidden) {
     sub->group("");
   }
   return sub;
+}
+
+// True when the command goes through stasisd: no --state-dir on its command line.
+bool asks_daemon(CLI::App* sub) {
+  return sub->get_option("--state-dir")->count() == 0;
 }
 
 void add_job_id(CLI::App* sub, StoreArgs& args) {
@@ -139,7 +148,11 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
 
   auto* list = command(app, "checkpoints", "List the checkpoints of a job", a);
   list->add_option("JOB", a.job, "Job name")->required();
-  list->callback([&a, &o] {
+  list->callback([&a, &o, list] {
+    if (asks_daemon(list)) {
+      via_daemon::list_checkpoints(o, a.job);
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto items = STASIS_TRY(s.list(a.job));
       if (o.json) {
@@ -163,7 +176,11 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
 
   auto* show = command(app, "show", "Show one checkpoint", a);
   add_job_id(show, a);
-  show->callback([&a, &o] {
+  show->callback([&a, &o, show] {
+    if (asks_daemon(show)) {
+      via_daemon::show_checkpoint(o, a.job, std::to_string(a.id));
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto m = STASIS_TRY(s.get(a.job, a.id));
       auto sum = STASIS_TRY(s.summary(a.job, a.id));
@@ -209,7 +226,17 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
   auto* verify = command(app, "verify", "Re-hash the chunks of checkpoints", a);
   verify->add_option("JOB", a.job, "Job name (default: every job)");
   auto* verify_id = verify->add_option("ID", a.id, "Checkpoint id (default: all)");
-  verify->callback([&a, &o, verify_id] {
+  verify->callback([&a, &o, verify, verify_id] {
+    if (asks_daemon(verify)) {
+      if (a.job.empty()) {
+        std::cerr << "stasisctl: verify through stasisd takes a JOB (every job: "
+                     "--state-dir DIR, as root)\n";
+        o.exit_code = 2;
+        return;
+      }
+      via_daemon::verify(o, a.job, verify_id->count() > 0 ? std::to_string(a.id) : "");
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto id = verify_id->count() > 0 ? std::optional(a.id) : std::nullopt;
       auto r = STASIS_TRY(s.verify(a.job, id));
@@ -271,7 +298,11 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
 
   auto* del = command(app, "delete", "Delete a checkpoint (not when pinned)", a);
   add_job_id(del, a);
-  del->callback([&a, &o] {
+  del->callback([&a, &o, del] {
+    if (asks_daemon(del)) {
+      via_daemon::delete_checkpoint(o, a.job, std::to_string(a.id));
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto r = STASIS_TRY(s.remove(a.job, a.id));
       if (o.json) {
@@ -289,7 +320,11 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
         app, pin ? "pin" : "unpin",
         pin ? "Pin a checkpoint (retention never deletes it)" : "Unpin a checkpoint", a);
     add_job_id(p, a);
-    p->callback([&a, &o, pin] {
+    p->callback([&a, &o, p, pin] {
+      if (asks_daemon(p)) {
+        via_daemon::pin_checkpoint(o, a.job, std::to_string(a.id), pin);
+        return;
+      }
       run(o, a, [&](st::Store& s) -> Result<void> {
         STASIS_TRY(s.set_pinned(a.job, a.id, pin));
         if (o.json) {
@@ -314,7 +349,20 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
                     "Keep all within DURATION of the newest");
   prune->add_option("--max-total-size", a.max_total_size, "Drop oldest until under SIZE");
   prune->add_option("--time-zone", a.time_zone, "Time zone of calendar periods");
-  prune->callback([&a, &o] {
+  prune->callback([&a, &o, prune] {
+    if (asks_daemon(prune)) {
+      const bool overrides = a.keep_last || a.keep_hourly || a.keep_daily ||
+                             a.keep_weekly || a.keep_monthly || a.keep_yearly ||
+                             !a.keep_within.empty() || !a.max_total_size.empty();
+      if (overrides) {
+        std::cerr << "stasisctl: stasisd prunes by the job's own retention; rules on the "
+                     "command line need --state-dir DIR (as root)\n";
+        o.exit_code = 2;
+        return;
+      }
+      via_daemon::prune(o, a.job, a.dry_run);
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       policy::RetentionRules rules;
       rules.keep_last = a.keep_last;

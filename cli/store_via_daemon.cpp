@@ -1,0 +1,163 @@
+#include "cli/store_via_daemon.hpp"
+
+#include "cli/daemon_client.hpp"
+
+#include <algorithm>
+#include <iostream>
+
+namespace stasis::cli::via_daemon {
+namespace {
+
+using nlohmann::json;
+
+void print_table(const std::vector<manager::CheckpointInfo>& items) {
+  std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", "ID", "CREATED",
+                           "LOGICAL", "STORED", "FLAGS");
+  for (const auto& c : items) {
+    std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", c.id,
+                             format_time(c.created), format_bytes(c.logical_bytes),
+                             format_bytes(c.stored_bytes), c.pinned ? "pinned" : "");
+  }
+}
+
+} // namespace
+
+void list_checkpoints(GlobalOptions& options, const std::string& job) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto items = client->list_checkpoints(job);
+  if (!items) {
+    report(items.error(), options);
+    return;
+  }
+  if (options.json) {
+    json out = json::array();
+    for (const auto& c : *items) {
+      out.push_back(to_json(c));
+    }
+    std::cout << out.dump(2) << "\n";
+  } else {
+    print_table(*items);
+  }
+}
+
+void show_checkpoint(GlobalOptions& options, const std::string& job,
+                     const std::string& id) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto items = client->list_checkpoints(job);
+  if (!items) {
+    report(items.error(), options);
+    return;
+  }
+  const auto found = std::find_if(items->begin(), items->end(),
+                                  [&](const auto& c) { return c.id == id; });
+  if (found == items->end()) {
+    std::cerr << fmt::format("stasisctl: job '{}' has no checkpoint '{}'\n", job, id);
+    options.exit_code = k_exit_not_found;
+    return;
+  }
+  if (options.json) {
+    std::cout << to_json(*found).dump(2) << "\n";
+    return;
+  }
+  const auto& c = *found;
+  std::cout
+      << fmt::format("checkpoint {}/{}\n", job, c.id)
+      << fmt::format("  created       {}\n", format_time(c.created))
+      << fmt::format("  previous      {}\n", c.previous.empty() ? "-" : c.previous)
+      << fmt::format("  pinned        {}\n", c.pinned ? "yes" : "no")
+      << fmt::format("  logical       {}\n", format_bytes(c.logical_bytes))
+      << fmt::format("  newly stored  {}\n", format_bytes(c.stored_bytes))
+      << fmt::format("  criu          {}\n", c.criu_version)
+      << fmt::format("  fingerprint   {}\n", c.fingerprint)
+      << fmt::format("  frozen        {} us\n", c.frozen_usec)
+      << "  (image files, kernel and CPU: stasisctl show --state-dir DIR, as root)\n";
+}
+
+void delete_checkpoint(GlobalOptions& options, const std::string& job,
+                       const std::string& id) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  if (auto done = client->delete_checkpoint(job, id); !done) {
+    report(done.error(), options);
+    return;
+  }
+  if (options.json) {
+    std::cout << json{{"job", job}, {"deleted", id}}.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("deleted {}/{}\n", job, id);
+  }
+}
+
+void pin_checkpoint(GlobalOptions& options, const std::string& job, const std::string& id,
+                    bool pin) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  if (auto done = client->pin_checkpoint(job, id, pin); !done) {
+    report(done.error(), options);
+    return;
+  }
+  if (options.json) {
+    std::cout << json{{"job", job}, {"id", id}, {"pinned", pin}}.dump() << "\n";
+  }
+}
+
+void prune(GlobalOptions& options, const std::string& job, bool dry_run) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto lines = client->prune(job, dry_run);
+  if (!lines) {
+    report(lines.error(), options);
+    return;
+  }
+  if (options.json) {
+    std::cout << json{{"job", job}, {"dry_run", dry_run}, {"decisions", *lines}}.dump(2)
+              << "\n";
+    return;
+  }
+  for (const auto& line : *lines) {
+    std::cout << line << "\n";
+  }
+  if (dry_run) {
+    std::cout << "(dry run: nothing deleted)\n";
+  }
+}
+
+void verify(GlobalOptions& options, const std::string& job, const std::string& id) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return;
+  }
+  auto result = client->verify(job, id);
+  if (!result) {
+    report(result.error(), options);
+    return;
+  }
+  if (options.json) {
+    std::cout
+        << json{{"job", job}, {"ok", result->ok}, {"problems", result->problems}}.dump(2)
+        << "\n";
+  } else {
+    for (const auto& problem : result->problems) {
+      std::cout << "DAMAGED " << job << ": " << problem << "\n";
+    }
+    std::cout << fmt::format("{}{}: {}\n", job, id.empty() ? "" : "/" + id,
+                             result->ok ? "ok" : "DAMAGED");
+  }
+  if (!result->ok) {
+    options.exit_code = 2;
+  }
+}
+
+} // namespace stasis::cli::via_daemon
