@@ -86,11 +86,15 @@ ValuePtr name_list() {
 
 std::vector<KeySpec> target_keys() {
   using namespace spec;
-  auto req = [](std::string name, ValuePtr value, std::string doc) {
-    return KeySpec{std::move(name), std::move(value), nullptr, std::move(doc), true, {}};
+  auto req = [](std::string name, ValuePtr value, std::string doc,
+                std::string origin = {}) {
+    return KeySpec{std::move(name),  std::move(value), nullptr, std::move(doc), true,
+                   std::move(origin)};
   };
-  auto opt = [](std::string name, ValuePtr value, std::string doc) {
-    return KeySpec{std::move(name), std::move(value), nullptr, std::move(doc), false, {}};
+  auto opt = [](std::string name, ValuePtr value, std::string doc,
+                std::string origin = {}) {
+    return KeySpec{std::move(name), std::move(value), nullptr, std::move(doc),
+                   false,           std::move(origin)};
   };
   auto process = section({
       opt("exe", regex(), "Regular expression the executable path must match."),
@@ -101,18 +105,18 @@ std::vector<KeySpec> target_keys() {
   });
   auto runc = section({
       req("id", string("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "a runc container id"),
-          "Container id."),
-      opt("root", path(), "runc state directory (runc --root; default /run/runc)."),
-      opt("bundle", path(), "OCI bundle used on restore (runc restore --bundle)."),
+          "Container id.", "runc checkpoint/restore CONTAINER-ID"),
+      opt("root", path(), "runc state directory (default /run/runc).", "runc --root"),
+      opt("bundle", path(), "OCI bundle used on restore.", "runc restore --bundle"),
   });
   auto lxc = section({
       req("name", string("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "an LXC container name"),
-          "Container name (lxc-checkpoint -n)."),
-      opt("lxcpath", path(), "Container path (lxc-checkpoint -P)."),
-      opt("rcfile", path(), "Configuration file (lxc-checkpoint --rcfile)."),
+          "Container name.", "lxc-checkpoint -n/--name"),
+      opt("lxcpath", path(), "Container path.", "lxc-checkpoint -P/--lxcpath"),
+      opt("rcfile", path(), "Configuration file.", "lxc-checkpoint --rcfile"),
   });
   return {
-      opt("pid", integer(1, 4194304), "Process id of the tree's root."),
+      opt("pid", integer(1, 4194304), "Process id of the tree's root.", "criu -t/--tree"),
       opt("pidfile", path(), "File holding the root's process id, read at run time."),
       opt("process", process,
           "Find the root by executable and/or command line at run time; exactly one "
@@ -129,7 +133,7 @@ std::vector<KeySpec> target_keys() {
       opt("lxc", lxc, "An LXC container."),
       opt("podman",
           string("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "a podman container name or id"),
-          "A podman container, by name or id."),
+          "A podman container, by name or id.", "podman container checkpoint NAME"),
   };
 }
 
