@@ -10,7 +10,8 @@ endif()
 
 # Where stasis looks for its privately provisioned CRIU (scripts/provision-criu.sh).
 set(STASIS_CRIU_PREFIX "/opt/stasis/criu" CACHE PATH "Private CRIU prefix")
-set(STASIS_POLICY_DIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/stasis/policy.d" CACHE PATH "Default policy dir")
+# Fixed like the state dir: a daemon reads /etc whatever the install prefix.
+set(STASIS_POLICY_DIR "/etc/stasis/policy.d" CACHE PATH "Default policy dir")
 set(STASIS_STATE_DIR "/var/lib/stasis" CACHE PATH "Default state dir")
 
 if(STASIS_ENABLE_SANITIZERS)
