@@ -56,6 +56,28 @@ TEST_F(ADaemonJob, CheckpointsOnDemandAndRestoresAfterTheWorkloadDied) {
   EXPECT_TRUE(workload.wait_for_ticks(workload.ticks() + 2, 5s));
 }
 
+TEST_F(ADaemonJob, AbortsTheCheckpointWhenAPreDumpHookFailsAndLeavesTheTargetRunning) {
+  auto workload = Workload::start("stasis-wl-counter", {}, dir() / "counter");
+  ASSERT_TRUE(workload.wait_for_ticks(2, 5s));
+  write_policy("refused.yaml",
+               pidfile_job("refused", write_pidfile("refused", workload.pid()),
+                           "hooks:\n  pre-dump:\n    - run: [\"/bin/false\"]\n"));
+  start_daemon();
+  auto client = this->client();
+  ASSERT_TRUE(client);
+  auto run = client->checkpoint("refused", {});
+  ASSERT_TRUE(run) << run.error().message;
+  auto info = wait_run(*client, *run);
+  EXPECT_EQ(info.state, manager::RunState::Failed) << log();
+  EXPECT_NE(info.error.find("pre-dump"), std::string::npos) << info.error;
+  auto checkpoints = client->list_checkpoints("refused");
+  ASSERT_TRUE(checkpoints);
+  EXPECT_TRUE(checkpoints->empty());
+  // The tree was never touched: it still runs and checks itself.
+  EXPECT_EQ(workload.verify(), "");
+  EXPECT_TRUE(workload.wait_for_ticks(workload.ticks() + 2, 5s));
+}
+
 TEST_F(ADaemonJob, ReportsUnknownJobsAndCheckpoints) {
   write_policy("empty.yaml", pidfile_job("ghost", dir() / "missing.pid"));
   start_daemon();
