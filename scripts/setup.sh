@@ -19,7 +19,7 @@ packages=(
   libzstd-dev libssl-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev tzdata
   # run time and tests
   dbus zstd patchelf iptables nftables iproute2 procps util-linux tmux
-  busybox-static python3 python3-jsonschema asciidoctor
+  busybox-static python3 python3-jsonschema python3-yaml asciidoctor
   # container targets (tests/dbus/container_*_test.cpp)
   runc lxc podman uidmap tar
   # CRIU provisioning
