@@ -224,7 +224,11 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   }
   const fs::path log_file = work_dir / opts->log_file();
 
-  auto worker = STASIS_TRY(start_worker({}, what));
+  WorkerSpec spec;
+  if (options.page_server && options.page_server->fd >= 0) {
+    spec.inherited_fds.push_back(options.page_server->fd);
+  }
+  auto worker = STASIS_TRY(start_worker(spec, what));
   auto reply = exchange(*worker, request, notify, control, what);
   worker.reset(); // reap the worker before looking at the target
   if (!reply) {
