@@ -19,14 +19,21 @@ namespace stasis::store::e2e {
 inline std::set<Hash> chunk_set(const Store& store, const std::string& job,
                                 std::uint64_t id) {
   std::set<Hash> out;
-  auto m = store.get(job, id).value();
+  auto m = store.get(job, id);
   std::vector<std::string> problems;
-  auto index = BlobIndex::load(store.root() / "packs", problems).value();
-  for (const auto& f : m.files) {
-    for (const auto& list : f.lists) {
-      out.insert(list);
+  auto index = BlobIndex::load(store.root() / "packs", problems);
+  if (!m || !index) {
+    ADD_FAILURE() << "cannot read checkpoint " << job << "/" << id;
+    return out;
+  }
+  for (const auto& f : m->files) {
+    out.insert(f.lists.begin(), f.lists.end());
+    auto refs = file_chunks(*index, f);
+    if (!refs) {
+      ADD_FAILURE() << refs.error().message;
+      continue;
     }
-    for (const auto& ref : file_chunks(index, f).value()) {
+    for (const auto& ref : *refs) {
       if (!ref.hash.is_zero()) {
         out.insert(ref.hash);
       }
@@ -39,8 +46,11 @@ inline std::set<Hash> chunk_set(const Store& store, const std::string& job,
 inline std::set<std::string> file_names(const Store& store, const std::string& job,
                                         std::uint64_t id) {
   std::set<std::string> out;
-  for (const auto& f : store.get(job, id).value().files) {
-    out.insert(f.name);
+  auto m = store.get(job, id);
+  if (m) {
+    for (const auto& f : m->files) {
+      out.insert(f.name);
+    }
   }
   return out;
 }
