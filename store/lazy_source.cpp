@@ -38,15 +38,6 @@ std::optional<std::uint64_t> pagemap_pid(std::string_view name) {
   return pid;
 }
 
-const FileRecord* find_file(const Manifest& m, const std::string& name) {
-  for (const auto& f : m.files) {
-    if (f.name == name) {
-      return &f;
-    }
-  }
-  return nullptr;
-}
-
 Result<void> refuse(const ps::Header& h, const std::string& why) {
   auto message =
       fmt::format("lazy page server: refusing {} (nr_pages {}, vaddr {:#x}, "
@@ -77,10 +68,23 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
   src->m_manifest = STASIS_TRY(Catalog(store.root() / "jobs").load(job, id));
   std::vector<std::string> problems;
   src->m_index = STASIS_TRY(BlobIndex::load(store.root() / "packs", problems));
-  auto check = check_checkpoint(src->m_index, src->m_manifest, false);
-  if (!check.bad_files.empty()) {
-    return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,
-                      id, check.problems.empty() ? "" : check.problems.front());
+  // Every chunk must be present before a process depends on it; the chunk
+  // refs of the pages images are kept for the page maps below.
+  std::map<std::string, std::vector<ChunkRef>> file_refs;
+  for (const auto& f : src->m_manifest.files) {
+    auto refs = file_chunks(src->m_index, f);
+    if (!refs) {
+      return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,
+                        id, refs.error().message);
+    }
+    for (const auto& r : *refs) {
+      if (!r.hash.is_zero() && !src->m_index.contains(r.hash)) {
+        return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({}: "
+                          "chunk {} is missing from the store)",
+                          job, id, f.name, to_hex(r.hash));
+      }
+    }
+    file_refs.emplace(f.name, std::move(*refs));
   }
   const auto& m = src->m_manifest;
   for (const auto& f : m.files) {
@@ -94,8 +98,8 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
       return make_error("checkpoint {}/{}: {}: {}", job, id, f.name, pm.error().message);
     }
     std::vector<ChunkRef> refs;
-    if (const auto* pages = find_file(m, pm->pages_file())) {
-      refs = STASIS_TRY(file_chunks(src->m_index, *pages));
+    if (auto pages = file_refs.find(pm->pages_file()); pages != file_refs.end()) {
+      refs = std::move(pages->second);
     }
     if (refs.size() != pm->present_pages()) {
       return make_error("checkpoint {}/{}: {} does not match {}", job, id,
