@@ -40,11 +40,9 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
     return fail(ErrorCode::InvalidArgument,
                 "restoring into a new PID namespace is not supported yet");
   }
-  if (options.lazy.value_or(false)) {
-    return fail(ErrorCode::InvalidArgument, "lazy restore is not supported yet{}",
-                m_features.lazy_pages ? ""
-                                      : fmt::format(" (and unavailable here: {})",
-                                                    m_features.lazy_pages_reason));
+  if (options.lazy.value_or(false) && !m_features.lazy_pages) {
+    return fail(ErrorCode::InvalidArgument, "lazy restore is unavailable here: {}",
+                m_features.lazy_pages_reason);
   }
   auto id = STASIS_TRY(existing_checkpoint(job, checkpoint));
   RunRequest request;
@@ -88,7 +86,10 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   work = *dir;
   const fs::path images = work / "images";
   fs::create_directories(log_dir, ignored);
-  if (auto written = m_store.materialize(job.name, checkpoint, images); !written) {
+  const bool lazy = request.lazy.value_or(false);
+  if (auto written = lazy ? Result<void>(ok())
+                          : m_store.materialize(job.name, checkpoint, images);
+      !written) {
     return failed(written.error().message);
   }
   event.images_dir = images.string();
@@ -125,7 +126,9 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   }
   const engine::RunControl control{job.criu.timeout, context.stop_token()};
   engine::CriuClient client(m_criu);
-  auto restored = client.restore(options, notify, control);
+  auto restored = lazy ? m_lazy.restore(m_criu, m_store, job.name, checkpoint, work, options,
+                                        notify, control)
+                       : client.restore(options, notify, control);
   if (!restored) {
     return failed(restored.error().message());
   }
@@ -134,7 +137,9 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   if (!job.restore.pidfile.empty()) {
     std::ofstream(job.restore.pidfile) << restored->pid << '\n';
   }
-  fs::remove_all(work, ignored);
+  if (!lazy) { // a lazy restore's work dir is removed once all pages are in
+    fs::remove_all(work, ignored);
+  }
   fs::remove_all(log_dir, ignored);
   work.clear();
   logger->info("run {}: checkpoint {} of job {} restored as pid {}", run_id, checkpoint,
