@@ -6,8 +6,11 @@
 // are rewritten so that pages CRIU marked lazy (PE_LAZY: private anonymous
 // memory) are no longer PE_PRESENT, and each pages image holds only the few
 // pages that cannot be lazy (stacks, shared memory). A restored process that
-// touches a page stasis has not sent yet waits for it; if stasis dies before
-// every page is in, the process faults and dies.
+// touches a page stasis has not sent yet waits for it. If stasis dies before
+// every page is in, the lazy-pages daemon loses its page server and gives up:
+// the process cannot get the rest of its memory and must be considered lost
+// (the store is only read, so it stays intact). stasisd therefore does not
+// stop while a lazy restore is in flight (manager/lazy_restore.hpp).
 #pragma once
 
 #include "store/blob_index.hpp"
