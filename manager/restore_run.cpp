@@ -40,7 +40,7 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
     return fail(ErrorCode::InvalidArgument,
                 "restoring into a new PID namespace is not supported yet");
   }
-  if (options.lazy.value_or(false) && !m_features.lazy_pages) {
+  if (options.lazy.value_or(entry.job->restore.lazy) && !m_features.lazy_pages) {
     return fail(ErrorCode::InvalidArgument, "lazy restore is unavailable here: {}",
                 m_features.lazy_pages_reason);
   }
@@ -86,7 +86,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   work = *dir;
   const fs::path images = work / "images";
   fs::create_directories(log_dir, ignored);
-  const bool lazy = request.lazy.value_or(false);
+  const bool lazy = request.lazy.value_or(job.restore.lazy);
   if (auto written = lazy ? Result<void>(ok())
                           : m_store.materialize(job.name, checkpoint, images);
       !written) {

@@ -38,6 +38,46 @@ std::optional<std::uint64_t> pagemap_pid(std::string_view name) {
   return pid;
 }
 
+// file_chunks() with the list blobs read (and verified) in parallel.
+Result<std::vector<ChunkRef>> expand_lists(const BlobIndex& index, const FileRecord& f) {
+  std::vector<std::vector<ChunkRef>> parts(f.lists.size());
+  std::mutex mutex;
+  std::string failure;
+  parallel_for(
+      f.lists.size(),
+      [&](std::size_t begin, std::size_t end) {
+        std::vector<std::uint8_t> blob;
+        for (std::size_t i = begin; i < end; ++i) {
+          auto read = index.read(f.lists[i], blob);
+          if (read) {
+            read = decode_chunk_list(blob, parts[i]);
+          }
+          if (!read) {
+            std::lock_guard lock(mutex);
+            failure = read.error().message;
+            return;
+          }
+        }
+      },
+      64);
+  if (!failure.empty()) {
+    return make_error("chunk list of {}: {}", f.name, failure);
+  }
+  std::vector<ChunkRef> out;
+  std::uint64_t total = 0;
+  for (auto& part : parts) {
+    for (const auto& r : part) {
+      total += r.size;
+    }
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  if (total != f.size) {
+    return make_error("chunks of {} add up to {} bytes, manifest says {}", f.name, total,
+                      f.size);
+  }
+  return out;
+}
+
 Result<void> refuse(const ps::Header& h, const std::string& why) {
   auto message =
       fmt::format("lazy page server: refusing {} (nr_pages {}, vaddr {:#x}, "
@@ -72,7 +112,7 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
   // refs of the pages images are kept for the page maps below.
   std::map<std::string, std::vector<ChunkRef>> file_refs;
   for (const auto& f : src->m_manifest.files) {
-    auto refs = file_chunks(src->m_index, f);
+    auto refs = expand_lists(src->m_index, f);
     if (!refs) {
       return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,
                         id, refs.error().message);
