@@ -1,6 +1,9 @@
 // Checkpoint runs: resolve the target, dump it with CRIU (running the job's
 // hooks at CRIU's notifications), store the images, apply retention.
+#include "manager/container_runtime.hpp"
+#include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
+#include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
 #include "manager/manager.hpp"
 #include "manager/target_resolver.hpp"
@@ -98,7 +101,8 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   if (::stat(fmt::format("/proc/{}", pid).c_str(), &owner) != 0) {
     return failed(fmt::format("process {} is gone", pid));
   }
-  const bool unprivileged = owner.st_uid != 0;
+  // Containers are checkpointed by their runtime, as root.
+  const bool unprivileged = owner.st_uid != 0 && !policy::is_container(job.target);
   auto work = make_work_dir(run_id);
   if (!work) {
     return failed(work.error().message);
@@ -126,6 +130,9 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     options.leave_stopped = false;
   }
   options.unprivileged = unprivileged;
+  if (auto declared = declare_external_unix(pid, job.criu, images, options); !declared) {
+    return failed(declared.error().message);
+  }
   engine::NotifyHandler notify;
   if (!job.hooks.empty()) {
     notify = hooks_notify_handler(job.hooks, event, run_id);
@@ -134,17 +141,28 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   logger->info("run {}: dumping {} (pid {}{}) of job {}", run_id,
                adhoc_pid ? "process" : policy::describe(job.target), pid,
                unprivileged ? fmt::format(", as uid {}", owner.st_uid) : "", job.name);
-  auto client =
-      unprivileged
-          ? engine::CriuClient(
-                m_criu,
-                unprivileged_workers(m_criu, identity_of(owner.st_uid, owner.st_gid)))
-          : engine::CriuClient(m_criu);
-  auto dumped = client.dump(options, notify, control);
-  if (!dumped) {
-    return failed(dumped.error().message());
+  engine::DumpStats stats;
+  if (policy::is_container(job.target)) {
+    auto dumped = checkpoint_container(
+        job, ContainerRun{m_criu, images, log_dir, control}, options.leave_running);
+    if (!dumped) {
+      return failed(dumped.error().message);
+    }
+    stats = *dumped;
+  } else {
+    auto client =
+        unprivileged
+            ? engine::CriuClient(
+                  m_criu,
+                  unprivileged_workers(m_criu, identity_of(owner.st_uid, owner.st_gid)))
+            : engine::CriuClient(m_criu);
+    auto dumped = client.dump(options, notify, control);
+    if (!dumped) {
+      return failed(run_error_message(dumped.error(), job.name));
+    }
+    stats = dumped->stats;
   }
-  outcome.frozen_usec = static_cast<std::uint64_t>(dumped->stats.frozen_time.count());
+  outcome.frozen_usec = static_cast<std::uint64_t>(stats.frozen_time.count());
 
   context.progress("storing", 2, 4);
   store::IngestInfo info;
@@ -154,7 +172,7 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   info.cpu = m_host.cpu;
   info.target = adhoc_pid ? fmt::format("pid {}", pid)
                           : fmt::format("{} (pid {})", policy::describe(job.target), pid);
-  info.stats = to_store(dumped->stats);
+  info.stats = to_store(stats);
   auto summary = m_store.ingest(job.name, images, info);
   if (!summary) {
     return failed(

@@ -92,9 +92,8 @@ engine::DumpOptions to_dump_options(const policy::CriuSettings& criu) {
   out.leave_running = criu.leave_running;
   out.leave_stopped = criu.leave_stopped;
   out.external = criu.external;
-  for (const auto& socket : criu.external_unix_sockets) {
-    out.external.push_back("unix[" + socket.path + "]");
-  }
+  // external_unix_sockets name paths; CRIU wants the inodes of the tree's
+  // sockets, which the checkpoint run finds (declare_external_unix).
   out.ghost_limit =
       static_cast<std::uint32_t>(std::min<std::uint64_t>(criu.ghost_limit, UINT32_MAX));
   out.force_irmap = criu.force_irmap;

@@ -59,26 +59,26 @@ bool LazyRestores::wait_idle(std::chrono::milliseconds timeout) const {
   });
 }
 
+Result<std::shared_ptr<store::LazySource>>
+LazyRestores::prepare(const store::Store& store, const std::string& job, std::uint64_t id,
+                      const fs::path& images_dir) {
+  std::shared_ptr<store::LazySource> source =
+      STASIS_TRY(store::LazySource::open(store, job, id));
+  STASIS_TRY(source->write_images(images_dir));
+  return source;
+}
+
 Result<engine::RestoreResult, engine::EngineError>
-LazyRestores::restore(const fs::path& criu, const store::Store& store,
-                      const std::string& job, std::uint64_t id, const fs::path& work,
-                      engine::RestoreOptions options, const engine::NotifyHandler& notify,
+LazyRestores::restore(const fs::path& criu, std::shared_ptr<store::LazySource> source,
+                      const fs::path& work, engine::RestoreOptions options,
+                      const engine::NotifyHandler& notify,
                       const engine::RunControl& control) {
-  const std::string what =
-      fmt::format("lazy restore of {} checkpoint {} failed", job, id);
-  auto opened = store::LazySource::open(store, job, id);
-  if (!opened) {
-    return Unexpected(store_error(what, opened.error().message));
-  }
-  std::shared_ptr<store::LazySource> source = std::move(*opened);
-  options.images_dir = work / "images";
+  const std::string what = fmt::format("lazy restore of {} checkpoint {} failed",
+                                       source->manifest().job, source->manifest().id);
   options.work_dir = work / "criu";
   options.lazy_pages = true;
   std::error_code ec;
   fs::create_directories(options.work_dir, ec);
-  if (auto written = source->write_images(options.images_dir); !written) {
-    return Unexpected(store_error(what, written.error().message));
-  }
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return Unexpected(store_error(what, "cannot create the page server socket"));
@@ -107,7 +107,7 @@ LazyRestores::restore(const fs::path& criu, const store::Store& store,
       return f.done;
     });
     flight = &m_flights.emplace_back();
-    flight->name = fmt::format("{}/{}", job, id);
+    flight->name = fmt::format("{}/{}", source->manifest().job, source->manifest().id);
   }
   auto failed = std::make_shared<std::atomic<bool>>(false);
   flight->thread = std::thread([this, flight, source, serve_end, daemon, work, failed] {

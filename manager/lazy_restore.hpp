@@ -9,6 +9,7 @@
 #pragma once
 
 #include "engine/criu_client.hpp"
+#include "store/lazy_source.hpp"
 #include "store/store.hpp"
 
 #include <condition_variable>
@@ -26,15 +27,20 @@ public:
   LazyRestores(const LazyRestores&) = delete;
   LazyRestores& operator=(const LazyRestores&) = delete;
 
-  // Restores checkpoint job/id lazily: writes the non-page images under work
-  // (which the in-flight restore then owns and removes when done), starts the
-  // lazy-pages daemon and the page server, and restores with options (its
-  // images_dir/work_dir/lazy_pages are set here).
+  // Opens checkpoint job/id for a lazy restore and writes all its images but
+  // the lazily served pages to images_dir.
+  static Result<std::shared_ptr<store::LazySource>>
+  prepare(const store::Store& store, const std::string& job, std::uint64_t id,
+          const std::filesystem::path& images_dir);
+
+  // Restores from a prepared source (options.images_dir = its images dir):
+  // starts the lazy-pages daemon and the page server, then CRIU's restore.
+  // work (holding the images) then belongs to the in-flight restore, which
+  // removes it once every page is in.
   Result<engine::RestoreResult, engine::EngineError>
-  restore(const std::filesystem::path& criu, const store::Store& store,
-          const std::string& job, std::uint64_t id, const std::filesystem::path& work,
-          engine::RestoreOptions options, const engine::NotifyHandler& notify,
-          const engine::RunControl& control);
+  restore(const std::filesystem::path& criu, std::shared_ptr<store::LazySource> source,
+          const std::filesystem::path& work, engine::RestoreOptions options,
+          const engine::NotifyHandler& notify, const engine::RunControl& control);
 
   // Lazy restores still serving pages.
   std::size_t in_flight() const;

@@ -1,6 +1,9 @@
 // Restore runs: materialize a stored checkpoint, wait for its pid to be free,
 // restore it with CRIU (running the job's restore hooks), clean up.
+#include "manager/container_runtime.hpp"
+#include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
+#include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
 #include "manager/manager.hpp"
 #include "util/log.hpp"
@@ -87,16 +90,28 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   const fs::path images = work / "images";
   fs::create_directories(log_dir, ignored);
   const bool lazy = request.lazy.value_or(job.restore.lazy);
-  if (auto written = lazy ? Result<void>(ok())
-                          : m_store.materialize(job.name, checkpoint, images);
-      !written) {
+  std::shared_ptr<store::LazySource> lazy_source;
+  if (lazy && policy::is_container(job.target)) {
+    return failed("lazy restore of container jobs is not supported");
+  }
+  if (lazy) { // all images but the pages, which are served from the store
+    auto prepared = LazyRestores::prepare(m_store, job.name, checkpoint, images);
+    if (!prepared) {
+      return failed(prepared.error().message);
+    }
+    lazy_source = *prepared;
+  } else if (auto written = m_store.materialize(job.name, checkpoint, images); !written) {
     return failed(written.error().message);
   }
   event.images_dir = images.string();
 
   // The pid the checkpoint was taken of must be free again.
   context.progress("waiting for pid", 1, 3);
+  // (A container's init gets a fresh host pid from its runtime.)
   for (const auto& run : m_history->list(job.name)) {
+    if (policy::is_container(job.target)) {
+      break;
+    }
     if (run.kind == RunKind::Checkpoint && run.state == RunState::Succeeded &&
         run.checkpoint == outcome.checkpoint && run.pid > 0) {
       const auto deadline = std::chrono::steady_clock::now() + k_pid_wait;
@@ -120,22 +135,35 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   options.images_dir = images;
   options.work_dir = log_dir;
   options.restore_detached = request.detached.value_or(job.restore.detached);
+  auto external_unix = inherit_external_unix(images, options);
+  if (!external_unix) {
+    return failed(external_unix.error().message);
+  }
   engine::NotifyHandler notify;
   if (!job.hooks.empty()) {
     notify = hooks_notify_handler(job.hooks, event, run_id);
   }
   const engine::RunControl control{job.criu.timeout, context.stop_token()};
-  engine::CriuClient client(m_criu);
-  auto restored = lazy ? m_lazy.restore(m_criu, m_store, job.name, checkpoint, work, options,
-                                        notify, control)
-                       : client.restore(options, notify, control);
-  if (!restored) {
-    return failed(restored.error().message());
+  if (policy::is_container(job.target)) {
+    auto pid = restore_container(job, ContainerRun{m_criu, images, log_dir, control},
+                                 options.restore_detached);
+    if (!pid) {
+      return failed(pid.error().message);
+    }
+    outcome.pid = *pid;
+  } else {
+    engine::CriuClient client(m_criu);
+    auto restored = lazy ? m_lazy.restore(m_criu, lazy_source, work, options, notify,
+                                          control)
+                         : client.restore(options, notify, control);
+    if (!restored) {
+      return failed(run_error_message(restored.error(), job.name));
+    }
+    outcome.pid = restored->pid;
   }
-  outcome.pid = restored->pid;
-  event.pid = restored->pid;
+  event.pid = outcome.pid;
   if (!job.restore.pidfile.empty()) {
-    std::ofstream(job.restore.pidfile) << restored->pid << '\n';
+    std::ofstream(job.restore.pidfile) << outcome.pid << '\n';
   }
   if (!lazy) { // a lazy restore's work dir is removed once all pages are in
     fs::remove_all(work, ignored);
@@ -143,7 +171,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   fs::remove_all(log_dir, ignored);
   work.clear();
   logger->info("run {}: checkpoint {} of job {} restored as pid {}", run_id, checkpoint,
-               job.name, restored->pid);
+               job.name, outcome.pid);
   run_policy_hooks(job.hooks, policy::HookPoint::OnSuccess, event, run_id);
   context.progress("done", 3, 3);
   return outcome;

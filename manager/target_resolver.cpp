@@ -1,5 +1,6 @@
 #include "manager/target_resolver.hpp"
 
+#include "manager/container_runtime.hpp"
 #include "manager/identity.hpp"
 
 #include <algorithm>
@@ -195,11 +196,7 @@ Result<pid_t> resolve_target(const policy::Target& target, const ProcessTable& t
             auto pid = STASIS_TRY(table.systemd_main_pid(t.unit));
             return existing(pid, table, policy::describe(target));
           },
-          [&](const auto&) -> Result<pid_t> {
-            return make_error("{}: not supported yet: container targets are delegated "
-                              "to their runtime (use runc/lxc/podman checkpoint for now)",
-                              policy::describe(target));
-          },
+          [&](const auto&) -> Result<pid_t> { return container_init_pid(target); },
       },
       target);
 }

@@ -4,7 +4,7 @@
 // user; among the matches, those with a matching ancestor are dropped and
 // exactly one tree root must remain. A cgroup target needs exactly one member
 // whose parent lies outside the cgroup. Container targets (runc, lxc, podman)
-// are not supported yet: they are delegated to their runtimes.
+// resolve to their init's host pid, asked from their runtime.
 #pragma once
 
 #include "manager/process_table.hpp"

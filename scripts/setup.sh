@@ -20,6 +20,8 @@ packages=(
   # run time and tests
   dbus zstd patchelf iptables nftables iproute2 procps util-linux tmux
   busybox-static python3 python3-jsonschema asciidoctor
+  # container targets (tests/dbus/container_*_test.cpp)
+  runc lxc podman uidmap tar
   # CRIU provisioning
   dpkg-dev apt xz-utils
 )

@@ -22,7 +22,7 @@ def main():
     validator = jsonschema.Draft7Validator(schema)
     failures = 0
 
-    examples = sorted(glob.glob(os.path.join(examples_dir, "*.yaml")))
+    examples = sorted(glob.glob(os.path.join(examples_dir, "**", "*.yaml"), recursive=True))
     if len(examples) < 7:
         print(f"FAIL: expected at least 7 examples in {examples_dir}, found {len(examples)}")
         failures += 1

@@ -40,6 +40,8 @@ protected:
   ~DaemonTest() override;
 
   std::filesystem::path dir() const { return m_dir.path(); }
+  // The private bus's address (for a stasisd started some other way).
+  const std::string& bus_address() const { return m_bus.address(); }
   std::filesystem::path policy_dir() const { return m_dir.path() / "policy"; }
   std::filesystem::path state_dir() const { return m_dir.path() / "state"; }
 

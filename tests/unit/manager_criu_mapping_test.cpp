@@ -23,8 +23,8 @@ TEST(ACriuMapping, CarriesTheDumpSettingsOver) {
   EXPECT_TRUE(dump.tcp_established);
   EXPECT_TRUE(dump.leave_running);
   EXPECT_EQ(dump.ghost_limit, 4u << 20);
-  ASSERT_EQ(dump.external.size(), 1u);
-  EXPECT_EQ(dump.external.front(), "unix[/run/x.sock]");
+  // Paths of external unix sockets become inodes at dump time, not here.
+  EXPECT_TRUE(dump.external.empty());
   ASSERT_EQ(dump.ext_mount_map.size(), 1u);
   EXPECT_EQ(dump.ext_mount_map.front().value, "data");
   EXPECT_EQ(dump.cpu_cap, engine::cpu_cap::all);

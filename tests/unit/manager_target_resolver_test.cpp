@@ -165,10 +165,10 @@ TEST_F(ATargetResolver, AcceptsANumericUser) {
   EXPECT_EQ(*resolve_target(ProcessTarget{"python", "", "65534"}, m_table), 300);
 }
 
-TEST_F(ATargetResolver, RefusesContainerTargetsForNow) {
-  auto message = error_of(policy::RuncTarget{"web", "", ""});
-  EXPECT_NE(message.find("not supported yet: container targets are delegated to their "
-                         "runtime"),
+TEST_F(ATargetResolver, AsksTheRuntimeForTheInitPidOfAContainer) {
+  // (The dbus tier resolves running runc, LXC and podman containers.)
+  auto message = error_of(policy::RuncTarget{"stasis-none", "/nonexistent/runc", ""});
+  EXPECT_NE(message.find("runc container stasis-none (root /nonexistent/runc)"),
             std::string::npos)
       << message;
 }

@@ -252,6 +252,20 @@ TEST(APolicyExampleDirectory, LoadsEveryExample) {
   EXPECT_FALSE(box->criu.leave_running);
 }
 
+TEST(APolicyExampleDirectory, LoadsEveryExampleOfAFlagAsItsOwnPolicySet) {
+  // examples/flags/ holds one policy per CRIU flag, each proven by a daemon test.
+  const std::filesystem::path dir = STASIS_SOURCE_DIR "/examples/flags";
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".yaml") {
+      ++files;
+      auto result = load_policy_files({entry.path()});
+      EXPECT_TRUE(result.has_value()) << entry.path() << "\n" << errors_of(result);
+    }
+  }
+  EXPECT_GE(files, 4u);
+}
+
 TEST(APolicyLoader, ReportsAMissingDirectory) {
   auto result = load_policy_dir("/nonexistent/stasis-policy");
   ASSERT_FALSE(result);

@@ -1,0 +1,205 @@
+// podman containers: `podman container checkpoint --export <tar> --compress
+// none`, whose CRIU images go into the images directory (so the store
+// deduplicates them file by file) next to one archive of podman's own files,
+// and `podman container restore --import <tar>` of the export archive built
+// again from the materialized images. podman runs runc,
+// which runs `criu` from PATH: the run's bin directory with a `criu` link to
+// stasis's CRIU comes first. podman does not pass CRIU_CONFIG_FILE on, so only
+// podman's own flags are available. Without systemd, podman is told to use
+// cgroupfs.
+#include "manager/container_support.hpp"
+
+namespace stasis::manager {
+namespace {
+
+namespace fs = std::filesystem;
+
+// podman's export archive holds CRIU's images in checkpoint/ and podman's own
+// files (config.dump, spec.dump, rootfs-diff.tar, ...) around them. The store
+// keeps a flat images directory: the CRIU images at the top, podman's files
+// packed into this one archive next to them.
+constexpr const char* k_podman_files = "podman-files.tar";
+
+Result<void> tar(std::vector<std::string> args, const ContainerRun& run,
+                 std::string_view what) {
+  args.insert(args.begin(), "tar");
+  auto result = STASIS_TRY(run_runtime_tool(args, {}, run));
+  if (!result.succeeded()) {
+    return make_error("{} failed: tar {}", what, result.describe());
+  }
+  return {};
+}
+
+// Unpacks podman's export archive into run.images (see k_podman_files).
+Result<void> split_export(const fs::path& archive, const fs::path& unpacked,
+                          const ContainerRun& run) {
+  std::error_code error;
+  fs::create_directories(unpacked, error);
+  auto done = tar({"-x", "-f", archive.string(), "-C", unpacked.string()}, run,
+                  "unpacking podman's checkpoint archive");
+  fs::remove(archive, error);
+  if (done) {
+    const fs::path criu_images = unpacked / "checkpoint";
+    for (fs::directory_iterator it(criu_images, error), end; !error && it != end;
+         it.increment(error)) {
+      fs::rename(it->path(), run.images / it->path().filename(), error);
+      if (error) {
+        break;
+      }
+    }
+    if (error) {
+      done = make_error("cannot move podman's CRIU images from {}: {}",
+                        criu_images.string(), error.message());
+    } else {
+      fs::remove_all(criu_images, error);
+      done = tar({"-c", "-f", (run.images / k_podman_files).string(), "-C",
+                  unpacked.string(), "."},
+                 run, "packing podman's checkpoint files");
+    }
+  }
+  fs::remove_all(unpacked, error);
+  return done;
+}
+
+// Rebuilds podman's export archive from run.images (see k_podman_files).
+Result<void> join_export(const fs::path& staging, const fs::path& archive,
+                         const ContainerRun& run) {
+  std::error_code error;
+  const fs::path criu_images = staging / "checkpoint";
+  fs::create_directories(criu_images, error);
+  auto done =
+      tar({"-x", "-f", (run.images / k_podman_files).string(), "-C", staging.string()},
+          run, "unpacking podman's checkpoint files");
+  if (done) {
+    for (fs::directory_iterator it(run.images, error), end; !error && it != end;
+         it.increment(error)) {
+      if (it->path().filename() != k_podman_files) {
+        fs::create_hard_link(it->path(), criu_images / it->path().filename(), error);
+        if (error) {
+          break;
+        }
+      }
+    }
+    if (error) {
+      done = make_error("cannot stage the CRIU images for podman in {}: {}",
+                        criu_images.string(), error.message());
+    } else {
+      done = tar({"-c", "-f", archive.string(), "-C", staging.string(), "."}, run,
+                 "packing the checkpoint for podman");
+    }
+  }
+  fs::remove_all(staging, error);
+  return done;
+}
+
+class PodmanRuntime final : public ContainerRuntime {
+public:
+  explicit PodmanRuntime(policy::PodmanTarget target) : m_target(std::move(target)) {}
+
+  Result<void> check(const policy::Job& job) const override {
+    STASIS_TRY(refuse_unsupported_keys(
+        job, "podman", {"criu.tcp-established", "criu.file-locks", "criu.network-lock"}));
+    if (job.criu.network_lock == policy::NetworkLock::Skip) {
+      return make_error("job '{}': criu.network-lock skip cannot be used with a podman "
+                        "container (runc's CRIU configuration decides the lock)",
+                        job.name);
+    }
+    return {};
+  }
+
+  Result<pid_t> init_pid() const override {
+    auto argv = base();
+    argv.insert(argv.end(), {"container", "inspect", "--format", "{{.State.Pid}}",
+                             m_target.container});
+    auto result = STASIS_TRY(query_runtime_tool(argv));
+    if (!result.succeeded()) {
+      return make_error("{}: podman container inspect {}", describe(), result.describe());
+    }
+    return parse_runtime_pid(result.output,
+                             fmt::format("podman inspect of {}", describe()));
+  }
+
+  Result<void> checkpoint(const policy::Job& job, const ContainerRun& run,
+                          bool leave_running) const override {
+    STASIS_TRY(check(job));
+    auto env = STASIS_TRY(criu_environment(job, run, false));
+    const fs::path scratch = run.images.parent_path();
+    const fs::path archive = scratch / "podman-export.tar";
+    auto argv = base();
+    argv.insert(argv.end(), {"container", "checkpoint", "--export", archive.string(),
+                             "--compress", "none"});
+    if (leave_running) {
+      argv.emplace_back("--leave-running");
+    }
+    add_shared_flags(job, argv);
+    argv.push_back(m_target.container);
+    auto result = STASIS_TRY(run_runtime_tool(argv, env, run));
+    if (!result.succeeded()) {
+      return make_error(
+          "{}",
+          runtime_failure(fmt::format("podman container checkpoint of {}", describe()),
+                          result, {}));
+    }
+    return split_export(archive, scratch / "podman-export", run);
+  }
+
+  Result<pid_t> restore(const policy::Job& job, const ContainerRun& run) const override {
+    STASIS_TRY(check(job));
+    auto exists_argv = base();
+    exists_argv.insert(exists_argv.end(), {"container", "exists", m_target.container});
+    auto exists = STASIS_TRY(query_runtime_tool(exists_argv));
+    if (exists.succeeded()) {
+      return make_error("{} still exists; remove it (podman rm -f {}) so that the "
+                        "restore can recreate it from the checkpoint",
+                        describe(), m_target.container);
+    }
+    auto env = STASIS_TRY(criu_environment(job, run, true));
+    const fs::path scratch = run.images.parent_path();
+    const fs::path archive = scratch / "podman-import.tar";
+    STASIS_TRY(join_export(scratch / "podman-import", archive, run));
+    auto argv = base();
+    argv.insert(argv.end(), {"container", "restore", "--import", archive.string()});
+    add_shared_flags(job, argv);
+    auto result = STASIS_TRY(run_runtime_tool(argv, env, run));
+    std::error_code ignored;
+    fs::remove(archive, ignored);
+    if (!result.succeeded()) {
+      return make_error(
+          "{}", runtime_failure(fmt::format("podman container restore of {}", describe()),
+                                result, {}));
+    }
+    return init_pid();
+  }
+
+private:
+  std::string describe() const { return policy::describe(policy::Target{m_target}); }
+
+  static std::vector<std::string> base() {
+    std::vector<std::string> argv{"podman"};
+    std::error_code ignored;
+    if (!fs::exists("/run/systemd/system", ignored)) {
+      argv.insert(argv.end(), {"--cgroup-manager", "cgroupfs"});
+    }
+    return argv;
+  }
+
+  static void add_shared_flags(const policy::Job& job, std::vector<std::string>& argv) {
+    if (job.criu.tcp_established) {
+      argv.emplace_back("--tcp-established");
+    }
+    if (job.criu.file_locks) {
+      argv.emplace_back("--file-locks");
+    }
+  }
+
+  policy::PodmanTarget m_target;
+};
+
+} // namespace
+
+std::unique_ptr<ContainerRuntime>
+make_podman_runtime(const policy::PodmanTarget& target) {
+  return std::make_unique<PodmanRuntime>(target);
+}
+
+} // namespace stasis::manager

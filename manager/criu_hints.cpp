@@ -1,0 +1,105 @@
+#include "manager/criu_hints.hpp"
+
+#include <array>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace stasis::manager {
+namespace {
+
+// One known complaint: a text CRIU logs and what it means for the policy.
+struct Complaint {
+  std::string_view needle;
+  std::string_view problem; // what the target does that needs the key
+  std::string_view setting; // the policy setting to add
+  // False: the policy is right and `setting` is advice about the host.
+  bool in_policy = true;
+};
+
+// CRIU 4.2's log texts (criu/tty.c, file-lock.c, sk-inet.c, sk-unix.c).
+constexpr std::array<Complaint, 8> k_complaints{{
+    {"Found dangling tty",
+     "the process uses a terminal whose session leader and pty master are outside "
+     "the checkpoint (it is a job started from a shell)",
+     "`criu.shell-job: true`"},
+    {"No task found with sid",
+     "the checkpoint holds a terminal whose session leader is not in it (a shell job)",
+     "`criu.shell-job: true`"},
+    {"file locks are hold", "the process holds file locks (flock or POSIX locks)",
+     "`criu.file-locks: true`"},
+    {"--tcp-established", "the process has established TCP connections",
+     "`criu.tcp-established: true`"},
+    {"--ext-unix-sk",
+     "the process has unix sockets connected to peers outside the checkpointed tree",
+     "`criu.ext-unix-sk: true` (for stream connections also list the peer's path "
+     "under `criu.external-unix-sockets`)"},
+    {"Can't dump half of stream unix connection",
+     "the process has a stream unix connection to a socket outside the checkpointed "
+     "tree",
+     "the listening socket's path under `criu.external-unix-sockets` (e.g. "
+     "`external-unix-sockets: [{path: /run/app.sock}]`)"},
+    {"Don't have tty to inherit session from",
+     "the restored shell job needs a terminal to attach to and stasisd has none",
+     "run stasisd in a terminal (e.g. a tmux pane): shell jobs are restored onto it",
+     false},
+    {"Failed to set group",
+     "the restored shell job needs a terminal to attach to and stasisd's standard "
+     "input is a terminal but not its controlling one",
+     "run stasisd in the foreground of a terminal (e.g. a tmux pane): shell jobs are "
+     "restored onto it",
+     false},
+}};
+
+// The peer path CRIU names in "Can't dump half of stream unix connection.
+// name: X; peer name: /path".
+std::string peer_name(std::string_view line) {
+  constexpr std::string_view k_peer = "peer name: ";
+  const auto at = line.find(k_peer);
+  if (at == std::string_view::npos) {
+    return {};
+  }
+  auto name = line.substr(at + k_peer.size());
+  if (const auto end = name.find_first_of(" ;"); end != std::string_view::npos) {
+    name = name.substr(0, end);
+  }
+  return name == "(null)" ? std::string() : std::string(name);
+}
+
+} // namespace
+
+std::string policy_hint(const std::vector<std::string>& log_errors,
+                        const std::string& job) {
+  for (const auto& complaint : k_complaints) {
+    for (const auto& line : log_errors) {
+      if (line.find(complaint.needle) == std::string::npos) {
+        continue;
+      }
+      std::string setting(complaint.setting);
+      if (complaint.needle.starts_with("Can't dump half")) {
+        if (const auto peer = peer_name(line); !peer.empty()) {
+          setting = fmt::format("`criu.external-unix-sockets: [{{path: {}}}]`", peer);
+        }
+      }
+      if (!complaint.in_policy) {
+        return fmt::format("{}: {} (job '{}' has `criu.shell-job: true`)",
+                           complaint.problem, setting, job);
+      }
+      return fmt::format("{}: set {} in the policy of job '{}'", complaint.problem,
+                         setting, job);
+    }
+  }
+  return {};
+}
+
+std::string run_error_message(const engine::EngineError& error, const std::string& job) {
+  auto hint = policy_hint(error.log_errors, job);
+  if (hint.empty()) {
+    return error.message();
+  }
+  engine::EngineError hinted = error;
+  hinted.reason = error.reason.empty() ? std::move(hint) : hint + "; " + error.reason;
+  return hinted.message();
+}
+
+} // namespace stasis::manager

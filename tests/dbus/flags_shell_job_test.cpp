@@ -1,0 +1,239 @@
+// CRIU --shell-job through stasisd: policy examples/flags/shell-job.yaml,
+// workload stasis-wl-shell-job-loop (a bash loop started as a background job
+// of an interactive bash in a tmux pane). tmux provides the terminals: one
+// pane for the job's shell, one pane that stasisd runs in, whose terminal the
+// restored job is attached to.
+#include "tests/dbus/flags_support.hpp"
+
+#include <csignal>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace stasis::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// A private tmux server (its own socket name), killed at the end.
+class Tmux {
+public:
+  Tmux() : m_socket("stasis-flags-" + std::to_string(::getpid())) {}
+  ~Tmux() { run({"kill-server"}); }
+  Tmux(const Tmux&) = delete;
+  Tmux& operator=(const Tmux&) = delete;
+
+  // Runs tmux with args; returns its output (fails the test on an error).
+  std::string run(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{"/usr/bin/tmux", "-L", m_socket, "-f", "/dev/null"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_captured(argv, 10s).out;
+  }
+  // Starts a detached session running command; returns the pane's pid.
+  pid_t start(const std::string& session, const std::string& command) const {
+    run({"new-session", "-d", "-s", session, "-x", "80", "-y", "24", command});
+    const auto pid = run({"display-message", "-p", "-t", session, "#{pane_pid}"});
+    return pid.empty() ? -1 : std::stoi(pid);
+  }
+
+private:
+  std::string m_socket;
+};
+
+std::map<std::string, std::string> read_status(const fs::path& file) {
+  std::map<std::string, std::string> status;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    if (const auto eq = line.find('='); eq != std::string::npos) {
+      status[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+  }
+  return status;
+}
+
+std::uint64_t ticks_of(const fs::path& file) {
+  const auto status = read_status(file);
+  const auto ticks = status.find("ticks");
+  return ticks == status.end() || ticks->second.empty() ? 0 : std::stoull(ticks->second);
+}
+
+// Waits until the loop's counter passes at_least; false after 5 s.
+bool wait_ticks(const fs::path& file, std::uint64_t at_least) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ticks_of(file) > at_least) {
+      return true;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+// /proc/<pid>/stat, for failure messages.
+std::string proc_line(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  return line.empty() ? "(gone)" : line;
+}
+
+// Waits (5 s) until pid no longer runs: gone, or a zombie. CRIU kills what
+// it half-restored; a zombie that became our child (we are a subreaper) is
+// reaped here.
+bool stops_running(pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto stat = read_proc_stat(pid);
+    if (!stat) {
+      return true;
+    }
+    if (stat->state == 'Z') {
+      if (stat->ppid == ::getpid()) {
+        ::waitpid(pid, nullptr, WNOHANG);
+      }
+      return true;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+pid_t read_pid(const fs::path& file) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(file);
+    pid_t pid = 0;
+    if (in >> pid && pid > 0) {
+      return pid;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return 0;
+}
+
+// The tree of pid (pid and its descendants), killed by pid at the end.
+struct KillTree {
+  pid_t pid = 0;
+  ~KillTree() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      wait_pid_gone(pid, 2s);
+    }
+  }
+};
+
+class AShellJob : public FlagsTest {
+protected:
+  // Starts an interactive bash in a pane of tmux and, from it, the loop as a
+  // background job; returns the shell's pid and fills job.pid.
+  pid_t start_job(const Tmux& tmux, KillTree& job) {
+    const auto loop = workload_binary("stasis-wl-shell-job-loop");
+    EXPECT_TRUE(fs::exists(loop)) << loop;
+    const pid_t shell = tmux.start("job", "exec /bin/bash --norc --noprofile -i");
+    EXPECT_GT(shell, 0);
+    tmux.run(
+        {"send-keys", "-t", "job",
+         loop.string() + " " + status().string() + " & echo $! > " + pidfile().string(),
+         "Enter"});
+    job.pid = read_pid(pidfile());
+    EXPECT_GT(job.pid, 0) << "the shell did not start the loop";
+    EXPECT_TRUE(wait_ticks(status(), 2));
+    return shell;
+  }
+  fs::path pidfile() const { return dir() / "loop.pid"; }
+  fs::path status() const { return dir() / "loop.status"; }
+};
+
+TEST_F(AShellJob, IsRestoredOntoTheDaemonsTerminalAndNamesTheKeyWhenItIsMissing) {
+  Tmux tmux;
+  KillTree job;
+  const pid_t shell = start_job(tmux, job);
+  ASSERT_GT(job.pid, 0);
+  const auto pidfile = this->pidfile();
+  const auto status = this->status();
+  const auto before = read_proc_stat(job.pid);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->session, shell); // the shell leads the job's session
+
+  install_example("shell-job", {{"/run/stasis-examples/shell-job.pid", pidfile}});
+  install_job("unset.yaml", pidfile_job("shell-job-unset", pidfile));
+  // stasisd runs in a terminal of its own: the restored job is attached to it.
+  const pid_t daemon = tmux.start(
+      "daemon",
+      fmt::format("exec {} --bus '{}' --policy-dir {} --state-dir {} -v >>{} 2>&1",
+                  STASISD_PATH, bus_address(), policy_dir().string(),
+                  state_dir().string(), (dir() / "stasisd.log").string()));
+  ASSERT_GT(daemon, 0);
+  KillTree daemon_tree{daemon};
+  bool answers = false;
+  for (int i = 0; i < 300 && !answers; ++i) {
+    auto connected = dbus::Client::connect(bus_address());
+    answers = connected && (*connected)->list_jobs();
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(answers) << log();
+
+  auto refused = checkpoint("shell-job-unset");
+  EXPECT_EQ(refused.state, manager::RunState::Failed);
+  EXPECT_NE(refused.error.find("set `criu.shell-job: true` in the policy of job "
+                               "'shell-job-unset'"),
+            std::string::npos)
+      << refused.error;
+  const auto ticks = ticks_of(status);
+  EXPECT_TRUE(wait_ticks(status, ticks)) << "the loop stopped after the refused dump";
+
+  auto dumped = checkpoint("shell-job");
+  ASSERT_EQ(dumped.state, manager::RunState::Succeeded) << dumped.error << "\n" << log();
+  ASSERT_TRUE(wait_pid_free(job.pid, 10s));
+  const auto dumped_ticks = ticks_of(status);
+
+  auto restored = restore("shell-job");
+  ASSERT_EQ(restored.state, manager::RunState::Succeeded) << restored.error << "\n"
+                                                          << log();
+  job.pid = restored.pid;
+  ASSERT_TRUE(wait_ticks(status, dumped_ticks));
+  const auto loop_status = read_status(status);
+  EXPECT_EQ(loop_status.at("check"), "pass") << loop_status.at("detail");
+  EXPECT_EQ(loop_status.at("tty"), "yes");
+  // The job lives on in the daemon's terminal session.
+  const auto after = read_proc_stat(restored.pid);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->session, daemon);
+}
+
+TEST_F(AShellJob, FailsToRestoreWithoutATerminalAndLeavesNothingRunning) {
+  Tmux tmux;
+  KillTree job;
+  start_job(tmux, job);
+  ASSERT_GT(job.pid, 0);
+  install_example("shell-job", {{"/run/stasis-examples/shell-job.pid", pidfile()}});
+  // stasisd without a terminal: its standard input is /dev/null.
+  const int saved = ::dup(STDIN_FILENO);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::dup2(null_fd, STDIN_FILENO);
+  start_daemon();
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+  ::close(null_fd);
+
+  auto dumped = checkpoint("shell-job");
+  ASSERT_EQ(dumped.state, manager::RunState::Succeeded) << dumped.error << "\n" << log();
+  ASSERT_TRUE(wait_pid_free(job.pid, 10s));
+  const auto dumped_ticks = ticks_of(status());
+  auto restored = restore("shell-job");
+  EXPECT_EQ(restored.state, manager::RunState::Failed);
+  EXPECT_NE(restored.error.find("run stasisd in a terminal"), std::string::npos)
+      << restored.error;
+  // Nothing half-restored runs on: the pid stays free, the loop stays still.
+  EXPECT_TRUE(stops_running(job.pid)) << proc_line(job.pid);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(ticks_of(status()), dumped_ticks);
+}
+
+} // namespace
+} // namespace stasis::test
