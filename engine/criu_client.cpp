@@ -225,6 +225,7 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   const fs::path log_file = work_dir / opts->log_file();
 
   WorkerSpec spec;
+  spec.request_dir_fds = {images_fd.get(), work_fd.get()};
   if (options.page_server && options.page_server->fd >= 0) {
     spec.inherited_fds.push_back(options.page_server->fd);
   }
@@ -288,6 +289,7 @@ Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& opt
 
   WorkerSpec spec;
   spec.own_process_group = !options.shell_job;
+  spec.request_dir_fds = {images_fd.get(), work_fd.get()};
   for (const auto& inherit : options.inherit_fds) {
     spec.inherited_fds.push_back(inherit.fd);
   }

@@ -38,7 +38,66 @@ std::string describe_status(int status) {
   return "stopped";
 }
 
+[[noreturn]] void report_and_exit(int report_fd, int error) {
+  [[maybe_unused]] auto written = ::write(report_fd, &error, sizeof(error));
+  ::_exit(127);
+}
+
+// Sends fd over socket (SCM_RIGHTS with one byte); 0 or an errno value.
+int send_fd(int socket, int fd) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr header{};
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  header.msg_control = control;
+  header.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&header);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return ::sendmsg(socket, &header, MSG_NOSIGNAL) == 1 ? 0 : errno;
+}
+
+// Receives the descriptor send_fd sent.
+Result<util::UniqueFd> receive_fd(int socket) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr header{};
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  header.msg_control = control;
+  header.msg_controllen = sizeof(control);
+  ssize_t got;
+  do {
+    got = ::recvmsg(socket, &header, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    return make_error("receiving the CRIU worker's socket failed: {}",
+                      std::strerror(errno));
+  }
+  for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+      return util::UniqueFd(fd);
+    }
+  }
+  return make_error("the CRIU worker sent no socket");
+}
+
 // Runs in the forked child: only async-signal-safe calls until exec.
+//
+// With a setup (the worker runs with other credentials than ours), the
+// worker's socket is made after the setup, in the child, and its other end is
+// handed to us over the first pair: CRIU takes the socket's peer as the
+// client and opens the images and work dirs as /proc/PEER/fd/N, which a
+// worker without CAP_DAC_READ_SEARCH may do only for its own descriptors.
+// (The worker inherits those descriptors, spec.request_dir_fds, under the
+// same numbers.)
 [[noreturn]] void exec_worker(char* const* argv, int worker_fd, const WorkerSpec& spec,
                               int devnull, int report_fd, const ChildSetup& setup) {
   if (spec.own_process_group) {
@@ -60,14 +119,27 @@ std::string describe_status(int status) {
   ::signal(SIGCHLD, SIG_DFL);
   if (setup) {
     if (const int failed = setup(); failed != 0) {
-      [[maybe_unused]] auto written = ::write(report_fd, &failed, sizeof(failed));
-      ::_exit(127);
+      report_and_exit(report_fd, failed);
     }
+    for (int fd : spec.request_dir_fds) {
+      ::fcntl(fd, F_SETFD, 0);
+    }
+    int fresh[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fresh) != 0) {
+      report_and_exit(report_fd, errno);
+    }
+    if (const int failed = send_fd(worker_fd, fresh[0]); failed != 0) {
+      report_and_exit(report_fd, failed);
+    }
+    // dup2 leaves the new worker_fd without FD_CLOEXEC.
+    if (::dup2(fresh[1], worker_fd) < 0) {
+      report_and_exit(report_fd, errno);
+    }
+    ::close(fresh[0]);
+    ::close(fresh[1]);
   }
   ::execv(argv[0], argv);
-  const int error = errno;
-  [[maybe_unused]] auto written = ::write(report_fd, &error, sizeof(error));
-  ::_exit(127);
+  report_and_exit(report_fd, errno);
 }
 
 } // namespace
@@ -117,6 +189,15 @@ SwrkTransport::spawn(const std::filesystem::path& criu, const WorkerSpec& spec,
   if (got == sizeof(exec_errno)) {
     ::waitpid(pid, nullptr, 0);
     return make_error("cannot run {}: {}", binary, std::strerror(exec_errno));
+  }
+  if (setup) {
+    auto handed = receive_fd(ours.get());
+    if (!handed) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return Unexpected(std::move(handed).error());
+    }
+    ours = std::move(*handed);
   }
   stasis::log::get("engine")->debug("started CRIU worker {} (pid {})", binary, pid);
   return std::unique_ptr<SwrkTransport>(

@@ -15,7 +15,10 @@ using ChildSetup = std::function<int()>;
 class SwrkTransport final : public CriuTransport {
 public:
   // Starts `criu swrk <fd>` with the child's end of a fresh socketpair,
-  // running `setup` (if given) in the child before the exec.
+  // running `setup` (if given) in the child before the exec. With a setup the
+  // socketpair is made by the child after the setup, so that the worker is
+  // its socket's peer: CRIU then opens the images and work dir descriptors of
+  // a request in the worker itself (spec.request_dir_fds).
   static Result<std::unique_ptr<SwrkTransport>> spawn(const std::filesystem::path& criu,
                                                       const WorkerSpec& spec,
                                                       const ChildSetup& setup = {});

@@ -59,6 +59,10 @@ struct WorkerSpec {
   std::vector<int> inherited_fds;
   bool quiet = false;
   bool own_process_group = true;
+  // The images and work dir descriptors a request names. CRIU opens them as
+  // /proc/PEER/fd/N; a worker that runs with other credentials is its own
+  // peer (see SwrkTransport::spawn) and inherits them under the same numbers.
+  std::vector<int> request_dir_fds{};
 };
 
 } // namespace stasis::engine

@@ -249,7 +249,10 @@ MResult<ReloadChanges> Manager::reload(const Caller& caller) {
       auto old = m_jobs.find(job.name);
       if (old == m_jobs.end() || old->second.adhoc) {
         changes.added.push_back(job.name);
-      } else if (old->second.job->fingerprint != job.fingerprint) {
+      } else if (old->second.job->fingerprint != job.fingerprint ||
+                 old->second.job->description != job.description) {
+        // The fingerprint leaves out the description (it names what a job
+        // does), but users edit descriptions and expect to see that change.
         changes.changed.push_back(job.name);
       }
     }

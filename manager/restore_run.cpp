@@ -5,7 +5,9 @@
 #include "manager/criu_mapping.hpp"
 #include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
+#include "manager/inherit_fds.hpp"
 #include "manager/manager.hpp"
+#include "manager/pid_namespace_restore.hpp"
 #include "util/log.hpp"
 
 #include <fstream>
@@ -39,10 +41,6 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
                                       const std::string& checkpoint,
                                       const RestoreOptions& options) {
   auto entry = STASIS_TRY(authorized_job(caller, job, Action::Restore));
-  if (options.new_pid_namespace.value_or(entry.job->restore.new_pid_namespace)) {
-    return fail(ErrorCode::InvalidArgument,
-                "restoring into a new PID namespace is not supported yet");
-  }
   if (options.lazy.value_or(entry.job->restore.lazy) && !m_features.lazy_pages) {
     return fail(ErrorCode::InvalidArgument, "lazy restore is unavailable here: {}",
                 m_features.lazy_pages_reason);
@@ -105,11 +103,17 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   }
   event.images_dir = images.string();
 
-  // The pid the checkpoint was taken of must be free again.
+  // The pid the checkpoint was taken of must be free again (unless the tree
+  // goes into a PID namespace of its own).
+  const bool new_pid_namespace =
+      request.new_pid_namespace.value_or(job.restore.new_pid_namespace);
+  if (lazy && new_pid_namespace) {
+    return failed("lazy restore into a new PID namespace is not supported");
+  }
   context.progress("waiting for pid", 1, 3);
   // (A container's init gets a fresh host pid from its runtime.)
   for (const auto& run : m_history->list(job.name)) {
-    if (policy::is_container(job.target)) {
+    if (new_pid_namespace || policy::is_container(job.target)) {
       break;
     }
     if (run.kind == RunKind::Checkpoint && run.state == RunState::Succeeded &&
@@ -122,8 +126,8 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
       if (pid_taken(run.pid)) {
         return failed(fmt::format(
             "pid {} of the checkpointed process is still taken by '{}' after {} s; stop "
-            "that process first (restoring into a new PID namespace, NewPidNamespace, "
-            "would avoid the clash but is not supported yet)",
+            "that process first, or restore into a new PID namespace (policy key "
+            "restore.pid-namespace: new, or the Restore option NewPidNamespace)",
             run.pid, command_of(run.pid), k_pid_wait.count()));
       }
       break;
@@ -134,10 +138,16 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   auto options = to_restore_options(job.criu, job.restore);
   options.images_dir = images;
   options.work_dir = log_dir;
-  options.restore_detached = request.detached.value_or(job.restore.detached);
+  // restore.sibling and detached=false both make the tree a child of stasisd.
+  options.restore_detached =
+      request.detached.value_or(job.restore.detached) && !job.restore.sibling;
   auto external_unix = inherit_external_unix(images, options);
   if (!external_unix) {
     return failed(external_unix.error().message);
+  }
+  auto inherited = open_inherit_fds(job.restore.inherit_fds, options.inherit_fds);
+  if (!inherited) {
+    return failed(inherited.error().message);
   }
   engine::NotifyHandler notify;
   if (!job.hooks.empty()) {
@@ -152,10 +162,19 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     }
     outcome.pid = *pid;
   } else {
-    engine::CriuClient client(m_criu);
-    auto restored = lazy ? m_lazy.restore(m_criu, lazy_source, work, options, notify,
-                                          control)
-                         : client.restore(options, notify, control);
+    auto restored = [&]() -> Result<engine::RestoreResult, engine::EngineError> {
+      if (lazy) {
+        return m_lazy.restore(m_criu, lazy_source, work, options, notify, control);
+      }
+      if (!new_pid_namespace) {
+        return engine::CriuClient(m_criu).restore(options, notify, control);
+      }
+      auto in_namespace = restore_in_new_pid_namespace(m_criu, options, notify, control);
+      if (!in_namespace) {
+        return Unexpected(std::move(in_namespace).error());
+      }
+      return std::move(in_namespace->result);
+    }();
     if (!restored) {
       return failed(run_error_message(restored.error(), job.name));
     }

@@ -31,6 +31,7 @@ tmp=$(mktemp -d /tmp/stasis-demo-XXXXXX)
 bus_pid=
 daemon_pid=
 workload_pid=
+watch_pid=
 
 # Waits (up to $2 tenths of a second) until pid $1 is gone.
 wait_gone() {
@@ -46,6 +47,9 @@ cleanup() {
   if [[ -n $workload_pid ]] && kill -0 "$workload_pid" 2>/dev/null; then
     kill -KILL "$workload_pid" 2>/dev/null || true
     wait_gone "$workload_pid" 30
+  fi
+  if [[ -n $watch_pid ]]; then
+    kill -TERM "$watch_pid" 2>/dev/null || true
   fi
   if [[ -n $daemon_pid ]] && kill -0 "$daemon_pid" 2>/dev/null; then
     kill -TERM "$daemon_pid" 2>/dev/null || true
@@ -87,7 +91,9 @@ cat >"$tmp/bus.conf" <<EOF
   <listen>unix:path=$tmp/bus</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
-    <allow send_destination="*"/>
+    <!-- as in dbus' session.conf: without these, replies are not received -->
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
     <allow own="*"/>
     <allow user="*"/>
   </policy>
@@ -148,6 +154,9 @@ say "stasisd running as pid $daemon_pid"
 echo
 ctl jobs | sed 's/^/    /'
 
+ctl --json watch >"$tmp/events.jsonl" 2>/dev/null &
+watch_pid=$!
+
 step "Letting the schedule take 3 checkpoints (the workload changes 1% of its pages in between)"
 checkpoints() {
   ctl jobs --json | python3 -c 'import json,sys; print(next((j["checkpoints"] for j in json.load(sys.stdin) if j["name"] == "demo"), 0))'
@@ -166,6 +175,13 @@ done
 ((seen >= 3)) || fail "only $seen checkpoints after 30 s"
 
 step "Crash: kill -9 the workload"
+# Right after a run finished, so that the crash does not hit a dump midway
+# (that run would fail, as it should, but the demo is about the restore).
+finished=$(grep -c '"RunFinished"' "$tmp/events.jsonl" || true)
+for _ in $(seq 100); do
+  (($(grep -c '"RunFinished"' "$tmp/events.jsonl" || true) > finished)) && break
+  sleep 0.05
+done
 kill -KILL "$workload_pid"
 wait "$workload_pid" 2>/dev/null || true
 say "pid $workload_pid is gone: $([[ -e /proc/$workload_pid ]] && echo no || echo yes)"

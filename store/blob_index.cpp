@@ -25,6 +25,8 @@ Result<BlobIndex> BlobIndex::load(const fs::path& dir,
                                   std::vector<std::string>& problems) {
   BlobIndex index;
   index.m_dir = dir;
+  std::vector<std::vector<PackEntry>> tables;
+  std::size_t total = 0;
   for (const auto& name : STASIS_TRY(list_packs(dir))) {
     util::UniqueFd fd{::open((dir / name).c_str(), O_RDONLY | O_CLOEXEC)};
     if (!fd) {
@@ -36,13 +38,18 @@ Result<BlobIndex> BlobIndex::load(const fs::path& dir,
       problems.push_back(entries.error().message);
       continue;
     }
-    auto pack = static_cast<std::uint32_t>(index.m_packs.size());
     index.m_packs.push_back(name);
     index.m_fds.push_back(std::move(fd));
-    index.m_map.reserve(index.m_map.size() + entries->size());
-    for (const auto& e : *entries) {
-      index.m_map.try_emplace(
-          e.hash, BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
+    total += entries->size();
+    tables.push_back(std::move(*entries));
+  }
+  // One allocation of buckets for all blobs instead of a rehash per pack.
+  index.m_map.reserve(total);
+  for (std::size_t pack = 0; pack < tables.size(); ++pack) {
+    for (const auto& e : tables[pack]) {
+      index.m_map.try_emplace(e.hash,
+                              BlobLocation{static_cast<std::uint32_t>(pack), e.stored_len,
+                                           e.offset, e.raw_len, e.codec});
     }
   }
   return index;
@@ -62,6 +69,9 @@ Result<void> BlobIndex::add_pack(const std::string& name,
   auto pack = static_cast<std::uint32_t>(m_packs.size());
   m_packs.push_back(name);
   m_fds.push_back(std::move(fd));
+  if (m_map.size() + entries.size() > m_map.bucket_count() * m_map.max_load_factor()) {
+    m_map.reserve(2 * (m_map.size() + entries.size()));
+  }
   for (const auto& e : entries) {
     m_map.try_emplace(e.hash,
                       BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
@@ -75,6 +85,31 @@ Result<void> BlobIndex::read_stored(const BlobLocation& loc,
   return pread_exact(m_fds[loc.pack].get(), out, loc.offset, pack_path(loc.pack));
 }
 
+Result<void> BlobIndex::read_span(std::uint32_t pack, std::uint64_t offset,
+                                  std::span<std::uint8_t> out) const {
+  return pread_exact(m_fds[pack].get(), out, offset, pack_path(pack));
+}
+
+Result<void> BlobIndex::check(const Hash& hash, const BlobLocation& loc,
+                              std::span<const std::uint8_t> data) const {
+  if (sha256(data) != hash) {
+    return make_error("blob {} in pack {} is damaged (content hash mismatch)",
+                      to_hex(hash), m_packs[loc.pack]);
+  }
+  return ok();
+}
+
+Result<void> BlobIndex::decode(const Hash& hash, const BlobLocation& loc,
+                               std::span<const std::uint8_t> stored,
+                               std::span<std::uint8_t> out) const {
+  auto decoded = decompress(loc.codec, stored, out);
+  if (!decoded) {
+    return make_error("blob {} in pack {} is damaged: {}", to_hex(hash),
+                      m_packs[loc.pack], decoded.error().message);
+  }
+  return check(hash, loc, out);
+}
+
 Result<void> BlobIndex::read(const Hash& hash, std::vector<std::uint8_t>& out) const {
   if (hash.is_zero()) {
     return make_error("the zero hash names no stored blob");
@@ -86,16 +121,7 @@ Result<void> BlobIndex::read(const Hash& hash, std::vector<std::uint8_t>& out) c
   thread_local std::vector<std::uint8_t> stored;
   STASIS_TRY(read_stored(*loc, stored));
   out.resize(loc->raw_len);
-  auto decoded = decompress(loc->codec, stored, out);
-  if (!decoded) {
-    return make_error("blob {} in pack {} is damaged: {}", to_hex(hash),
-                      m_packs[loc->pack], decoded.error().message);
-  }
-  if (sha256(out) != hash) {
-    return make_error("blob {} in pack {} is damaged (content hash mismatch)",
-                      to_hex(hash), m_packs[loc->pack]);
-  }
-  return ok();
+  return decode(hash, *loc, stored, out);
 }
 
 } // namespace stasis::store

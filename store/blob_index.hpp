@@ -41,6 +41,18 @@ public:
   // Reads a blob's stored (possibly compressed) bytes without decoding them.
   Result<void> read_stored(const BlobLocation& loc, std::vector<std::uint8_t>& out) const;
 
+  // Decodes a blob whose stored bytes are in stored into out (raw_len bytes)
+  // and checks its content hash; errors name the blob and its pack.
+  Result<void> decode(const Hash& hash, const BlobLocation& loc,
+                      std::span<const std::uint8_t> stored,
+                      std::span<std::uint8_t> out) const;
+  // Checks that data (a decoded blob) has the content hash.
+  Result<void> check(const Hash& hash, const BlobLocation& loc,
+                     std::span<const std::uint8_t> data) const;
+  // Reads len bytes of pack at offset (e.g. several adjacent blobs at once).
+  Result<void> read_span(std::uint32_t pack, std::uint64_t offset,
+                         std::span<std::uint8_t> out) const;
+
   const std::vector<std::string>& pack_names() const { return m_packs; }
   fs::path pack_path(std::uint32_t pack) const { return m_dir / m_packs[pack]; }
   std::size_t size() const { return m_map.size(); }

@@ -46,6 +46,7 @@ private:
   BlobIndex& m_index;
   fs::path m_dir;
   std::unique_ptr<PackWriter> m_writer;
+  std::vector<std::unique_ptr<PackWriter>> m_sealed; // full, not yet committed
   std::unordered_set<Hash, HashHasher> m_pending;
   std::vector<std::string> m_committed;
   std::uint64_t m_stored_bytes = 0;

@@ -26,7 +26,7 @@ Codec compress(std::span<const std::uint8_t> data, std::vector<std::uint8_t>& ou
     out.resize(n);
     return Codec::Zstd;
   }
-  out.assign(data.begin(), data.end());
+  out.clear();
   return Codec::Raw;
 }
 

@@ -16,7 +16,7 @@ enum class Codec : std::uint8_t { Raw = 0, Zstd = 1 };
 inline constexpr int k_zstd_level = 1;
 
 // Compresses data into out (replacing its content) and returns the codec used:
-// Raw (out = a copy of data) when zstd saves less than 1/32 of the size.
+// Raw (out left empty: store data itself) when zstd saves less than 1/32.
 Codec compress(std::span<const std::uint8_t> data, std::vector<std::uint8_t>& out);
 
 // Decodes stored bytes into out, which must be exactly raw_size bytes.

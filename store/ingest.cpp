@@ -1,94 +1,46 @@
 #include "store/ingest.hpp"
 
 #include "store/pagemap.hpp"
-#include "store/parallel.hpp"
+#include "store/pieces.hpp"
 #include "store/reader.hpp"
 #include "util/log.hpp"
 
 #include <algorithm>
 #include <fcntl.h>
 #include <map>
-#include <sys/mman.h>
+#include <set>
 #include <sys/stat.h>
 #include <unordered_map>
 
 namespace stasis::store {
 namespace {
 
-constexpr std::size_t k_segment = 8192;
 constexpr std::uint64_t k_trailer_group = 1ULL << 63;
 
-// A read-only mapping of an image file.
-class MappedFile {
-public:
-  static Result<MappedFile> open(const fs::path& path, std::uint64_t size) {
-    MappedFile f;
-    f.m_size = size;
-    if (size == 0) {
-      return f;
-    }
-    util::UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (!fd) {
-      return make_error("cannot open {}: {}", path.string(), errno_text());
-    }
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
-    if (p == MAP_FAILED) {
-      return make_error("cannot map {}: {}", path.string(), errno_text());
-    }
-    f.m_data = static_cast<const std::uint8_t*>(p);
-    return f;
-  }
-  MappedFile() = default;
-  MappedFile(MappedFile&& o) noexcept
-      : m_data(std::exchange(o.m_data, nullptr)), m_size(std::exchange(o.m_size, 0)) {}
-  MappedFile& operator=(MappedFile&&) = delete;
-  ~MappedFile() {
-    if (m_data != nullptr) {
-      ::munmap(const_cast<std::uint8_t*>(m_data), m_size);
-    }
-  }
-  std::span<const std::uint8_t> bytes() const { return {m_data, m_size}; }
-
-private:
-  const std::uint8_t* m_data = nullptr;
-  std::uint64_t m_size = 0;
-};
-
-// One chunk to store: bytes to hash, or a reference resolved from the parent.
-struct Piece {
-  const std::uint8_t* data = nullptr;
-  std::uint32_t size = 0;
-  std::uint64_t group = 0;
-  ChunkRef ref;
-  bool resolved = false;
-};
-
-void add_generic_pieces(std::span<const std::uint8_t> data, std::uint64_t group_base,
+void add_generic_pieces(std::uint64_t begin, std::uint64_t end, std::uint64_t group_base,
                         std::vector<Piece>& out) {
-  for (std::size_t off = 0, i = 0; off < data.size(); off += k_file_chunk_size, ++i) {
-    auto size = static_cast<std::uint32_t>(
-        std::min<std::size_t>(k_file_chunk_size, data.size() - off));
+  for (std::uint64_t off = begin, i = 0; off < end; off += k_file_chunk_size, ++i) {
+    auto size =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(k_file_chunk_size, end - off));
     out.push_back(
-        {data.data() + off, size, group_base | (i / k_file_chunks_per_list), {}, false});
+        {off, nullptr, size, group_base | (i / k_file_chunks_per_list), {}, false});
   }
 }
 
 using PageMap = std::unordered_map<std::uint64_t, ChunkRef>;
 
 // Pieces of a pages image in pagemap order; PE_PARENT pages come from parent.
-Result<std::vector<Piece>> page_pieces(const Pagemap& pm,
-                                       std::span<const std::uint8_t> data,
+Result<std::vector<Piece>> page_pieces(const Pagemap& pm, std::uint64_t size,
                                        const PageMap* parent, const std::string& name) {
   std::vector<Piece> out;
-  out.reserve(data.size() / k_page_size);
+  out.reserve(size / k_page_size);
   std::uint64_t offset = 0;
   for (const auto& e : pm.entries) {
     if (!e.present() && !e.in_parent()) {
       continue;
     }
-    if (e.present() && e.nr_pages > (data.size() - offset) / k_page_size) {
-      return make_error("{} is shorter than its pagemap says ({} bytes)", name,
-                        data.size());
+    if (e.present() && e.nr_pages > (size - offset) / k_page_size) {
+      return make_error("{} is shorter than its pagemap says ({} bytes)", name, size);
     }
     for (std::uint64_t k = 0; k < e.nr_pages; ++k) {
       std::uint64_t vaddr = e.vaddr + k * k_page_size;
@@ -96,7 +48,7 @@ Result<std::vector<Piece>> page_pieces(const Pagemap& pm,
       piece.size = static_cast<std::uint32_t>(k_page_size);
       piece.group = vaddr >> 17;
       if (e.present()) {
-        piece.data = data.data() + offset;
+        piece.offset = offset;
         offset += k_page_size;
       } else {
         auto it = parent == nullptr ? PageMap::const_iterator{} : parent->find(vaddr);
@@ -111,87 +63,8 @@ Result<std::vector<Piece>> page_pieces(const Pagemap& pm,
       out.push_back(piece);
     }
   }
-  add_generic_pieces(data.subspan(offset), k_trailer_group, out);
+  add_generic_pieces(offset, size, k_trailer_group, out);
   return out;
-}
-
-// Hashes the pieces, stores the new ones and returns the chunk list hashes.
-Result<std::vector<Hash>> store_pieces(BlobSink& sink, std::vector<Piece>& pieces,
-                                       std::size_t per_list) {
-  std::vector<std::vector<std::uint8_t>> encoded;
-  std::vector<Codec> codecs;
-  for (std::size_t base = 0; base < pieces.size(); base += k_segment) {
-    std::size_t n = std::min(k_segment, pieces.size() - base);
-    parallel_for(n, [&](std::size_t b, std::size_t e) {
-      for (std::size_t i = base + b; i < base + e; ++i) {
-        Piece& p = pieces[i];
-        if (p.resolved) {
-          continue;
-        }
-        std::span<const std::uint8_t> bytes{p.data, p.size};
-        p.ref = {all_zero(bytes) ? Hash{} : sha256(bytes), p.size};
-        p.resolved = true;
-      }
-    });
-    std::vector<std::size_t> todo;
-    std::unordered_set<Hash, HashHasher> seen;
-    for (std::size_t i = base; i < base + n; ++i) {
-      const auto& p = pieces[i];
-      if (p.ref.hash.is_zero() || sink.has(p.ref.hash) ||
-          !seen.insert(p.ref.hash).second) {
-        continue;
-      }
-      if (p.data == nullptr) {
-        return make_error("chunk {} of the parent checkpoint is missing from the store",
-                          to_hex(p.ref.hash));
-      }
-      todo.push_back(i);
-    }
-    encoded.resize(todo.size());
-    codecs.resize(todo.size());
-    parallel_for(
-        todo.size(),
-        [&](std::size_t b, std::size_t e) {
-          // Incompressible runs (random or encrypted data) skip zstd except
-          // for every 16th chunk, which probes whether that has changed.
-          std::size_t misses = 0;
-          for (std::size_t j = b; j < e; ++j) {
-            const auto& p = pieces[todo[j]];
-            if (misses >= 32 && j % 16 != 0) {
-              codecs[j] = Codec::Raw;
-              encoded[j].assign(p.data, p.data + p.size);
-              continue;
-            }
-            codecs[j] = compress({p.data, p.size}, encoded[j]);
-            misses = codecs[j] == Codec::Raw ? misses + 1 : 0;
-          }
-        },
-        16);
-    for (std::size_t j = 0; j < todo.size(); ++j) {
-      const auto& p = pieces[todo[j]];
-      STASIS_TRY(sink.put(p.ref.hash, codecs[j], p.size, encoded[j]));
-    }
-  }
-  std::vector<Hash> lists;
-  std::vector<ChunkRef> current;
-  std::uint64_t group = 0;
-  auto flush_list = [&]() -> Result<void> {
-    auto blob = encode_chunk_list(current);
-    lists.push_back(STASIS_TRY(sink.put_raw(blob)));
-    current.clear();
-    return ok();
-  };
-  for (const auto& p : pieces) {
-    if (!current.empty() && (p.group != group || current.size() >= per_list)) {
-      STASIS_TRY(flush_list());
-    }
-    group = p.group;
-    current.push_back(p.ref);
-  }
-  if (!current.empty()) {
-    STASIS_TRY(flush_list());
-  }
-  return lists;
 }
 
 const FileRecord* find_file(const Manifest& m, const std::string& name) {
@@ -278,18 +151,19 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
   // pages image name -> its pagemap, and pagemap name -> decoded pagemap.
   std::map<std::string, std::string> pages_owner;
   std::map<std::string, Pagemap> pagemaps;
-  std::map<std::string, MappedFile> mapped;
+  std::set<std::string> present;
   for (const auto& f : images) {
-    auto file = STASIS_TRY(MappedFile::open(images_dir / f.name, f.size));
+    present.insert(f.name);
     if (is_pagemap_name(f.name)) {
-      auto pm = parse_pagemap(file.bytes());
+      auto text = STASIS_TRY(read_file(images_dir / f.name));
+      auto pm = parse_pagemap(
+          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
       if (!pm) {
         return make_error("{}: {}", (images_dir / f.name).string(), pm.error().message);
       }
       pages_owner[pm->pages_file()] = f.name;
       pagemaps.emplace(f.name, std::move(*pm));
     }
-    mapped.emplace(f.name, std::move(file));
   }
 
   Manifest m;
@@ -308,7 +182,14 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
   std::map<std::string, PageMap> parent_maps;
   for (const auto& f : images) {
     FileRecord rec{f.name, f.mode, f.size, {}};
-    auto data = mapped.at(f.name).bytes();
+    Source source;
+    source.path = images_dir / f.name;
+    util::UniqueFd fd{::open(source.path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (!fd) {
+      return make_error("cannot open {}: {}", source.path.string(), errno_text());
+    }
+    source.fd = fd.get();
+    std::uint64_t size = f.size;
     std::vector<Piece> pieces;
     std::size_t per_list = k_file_chunks_per_list;
     std::string rewritten;
@@ -322,8 +203,10 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
         }
       }
       rewritten = encode_pagemap(full);
-      data = {reinterpret_cast<const std::uint8_t*>(rewritten.data()), rewritten.size()};
-      rec.size = rewritten.size();
+      source.fd = -1;
+      source.memory = {reinterpret_cast<const std::uint8_t*>(rewritten.data()),
+                       rewritten.size()};
+      size = rec.size = rewritten.size();
     }
     if (auto owner = pages_owner.find(f.name); owner != pages_owner.end()) {
       const Pagemap& pm = pagemaps.at(owner->second);
@@ -341,21 +224,21 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
         }
         from_parent = &parent_maps.at(owner->second);
       }
-      pieces = STASIS_TRY(page_pieces(pm, data, from_parent, f.name));
+      pieces = STASIS_TRY(page_pieces(pm, size, from_parent, f.name));
       per_list = k_pages_per_list;
       rec.size = 0;
       for (const auto& p : pieces) {
         rec.size += p.size;
       }
     } else {
-      add_generic_pieces(data, 0, pieces);
+      add_generic_pieces(0, size, 0, pieces);
     }
-    rec.lists = STASIS_TRY(store_pieces(sink, pieces, per_list));
+    rec.lists = STASIS_TRY(store_pieces(sink, pieces, per_list, source));
     m.logical_bytes += rec.size;
     m.files.push_back(std::move(rec));
   }
   for (const auto& [pages_name, pm_name] : pages_owner) {
-    if (!mapped.contains(pages_name) && pagemaps.at(pm_name).present_pages() > 0) {
+    if (!present.contains(pages_name) && pagemaps.at(pm_name).present_pages() > 0) {
       return make_error("{} is missing (named by {})", (images_dir / pages_name).string(),
                         pm_name);
     }

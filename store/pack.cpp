@@ -54,6 +54,13 @@ PackWriter::~PackWriter() {
 
 Result<void> PackWriter::flush() {
   auto r = write_all(m_fd.get(), m_buffer, m_temp);
+  if (r) {
+    // Let the disk work while we go on hashing: the commit's fsync then
+    // waits only for the tail instead of the whole pack.
+    ::sync_file_range(m_fd.get(), static_cast<off_t>(m_written),
+                      static_cast<off_t>(m_buffer.size()), SYNC_FILE_RANGE_WRITE);
+    m_written += m_buffer.size();
+  }
   m_buffer.clear();
   return r;
 }
@@ -61,6 +68,9 @@ Result<void> PackWriter::flush() {
 Result<std::uint64_t> PackWriter::append(const Hash& hash, Codec codec,
                                          std::uint32_t raw_len,
                                          std::span<const std::uint8_t> stored) {
+  if (m_sealed) {
+    return make_error("pack {} is sealed", m_temp.string());
+  }
   std::uint64_t offset = m_offset;
   m_buffer.insert(m_buffer.end(), stored.begin(), stored.end());
   m_offset += stored.size();
@@ -72,7 +82,10 @@ Result<std::uint64_t> PackWriter::append(const Hash& hash, Codec codec,
   return offset;
 }
 
-Result<void> PackWriter::commit() {
+Result<void> PackWriter::seal() {
+  if (m_sealed) {
+    return ok();
+  }
   std::vector<std::uint8_t> table;
   table.reserve(m_entries.size() * k_entry_size);
   for (const auto& e : m_entries) {
@@ -91,6 +104,13 @@ Result<void> PackWriter::commit() {
   m_buffer.insert(m_buffer.end(), sum.bytes.begin(), sum.bytes.end());
   m_buffer.insert(m_buffer.end(), k_foot_magic, k_foot_magic + 8);
   STASIS_TRY(flush());
+  m_sealed = true;
+  m_buffer.shrink_to_fit();
+  return ok();
+}
+
+Result<void> PackWriter::commit(bool sync_dir) {
+  STASIS_TRY(seal());
   if (::fsync(m_fd.get()) != 0) {
     return make_error("cannot fsync pack {}: {}", m_temp.string(), errno_text());
   }
@@ -100,7 +120,7 @@ Result<void> PackWriter::commit() {
     return make_error("cannot rename pack {}: {}", m_temp.string(), errno_text());
   }
   m_committed = true;
-  return fsync_dir(m_dir);
+  return sync_dir ? fsync_dir(m_dir) : ok();
 }
 
 void PackWriter::abandon() {

@@ -50,8 +50,12 @@ public:
   const std::string& name() const { return m_name; }
   const std::vector<PackEntry>& entries() const { return m_entries; }
 
-  // Writes the entries and footer, fsyncs, renames into place, fsyncs dir.
-  Result<void> commit();
+  // Writes the entries and footer and starts writing the pack back to disk
+  // (no waiting); no more blobs can be appended.
+  Result<void> seal();
+  // Seals, fsyncs and renames into place; with sync_dir also fsyncs the dir
+  // (a caller committing several packs fsyncs it once itself).
+  Result<void> commit(bool sync_dir = true);
   // Removes the temporary file (no-op after commit).
   void abandon();
 
@@ -60,6 +64,8 @@ private:
   Result<void> flush();
 
   util::UniqueFd m_fd;
+  std::uint64_t m_written = 0;
+  bool m_sealed = false;
   fs::path m_dir;
   fs::path m_temp;
   std::string m_name;

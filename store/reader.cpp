@@ -2,11 +2,7 @@
 
 #include "store/parallel.hpp"
 
-#include <fcntl.h>
 #include <mutex>
-#include <set>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace stasis::store {
 
@@ -114,87 +110,6 @@ CheckpointCheck check_checkpoint(const BlobIndex& index, const Manifest& manifes
     }
   }
   return out;
-}
-
-Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
-                              const fs::path& dir) {
-  struct Job {
-    std::size_t file;
-    std::uint64_t offset;
-    Hash hash;
-  };
-  std::vector<Job> jobs;
-  std::vector<util::UniqueFd> fds;
-  std::set<std::string> bad_files;
-  std::string first_problem;
-  auto note = [&](const std::string& file, const std::string& problem) {
-    bad_files.insert(file);
-    if (first_problem.empty()) {
-      first_problem = problem;
-    }
-  };
-  for (std::size_t i = 0; i < manifest.files.size(); ++i) {
-    const auto& f = manifest.files[i];
-    auto path = dir / f.name;
-    util::UniqueFd fd{
-        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, f.mode)};
-    if (!fd) {
-      return make_error("cannot create {}: {}", path.string(), errno_text());
-    }
-    if (::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0) {
-      return make_error("cannot size {}: {}", path.string(), errno_text());
-    }
-    ::fchmod(fd.get(), f.mode);
-    auto refs = file_chunks(index, f);
-    if (!refs) {
-      note(f.name, refs.error().message);
-    } else {
-      std::uint64_t offset = 0;
-      for (const auto& r : *refs) {
-        if (!r.hash.is_zero()) {
-          jobs.push_back({i, offset, r.hash});
-        }
-        offset += r.size;
-      }
-    }
-    fds.push_back(std::move(fd));
-  }
-  std::mutex mutex;
-  std::string write_error;
-  parallel_for(jobs.size(), [&](std::size_t b, std::size_t e) {
-    std::vector<std::uint8_t> buffer;
-    for (std::size_t j = b; j < e; ++j) {
-      const auto& job = jobs[j];
-      const auto& name = manifest.files[job.file].name;
-      auto r = index.read(job.hash, buffer);
-      if (!r) {
-        std::lock_guard lock(mutex);
-        note(name, fmt::format("{}: {}", name, r.error().message));
-        continue;
-      }
-      auto w = ::pwrite(fds[job.file].get(), buffer.data(), buffer.size(),
-                        static_cast<off_t>(job.offset));
-      if (w != static_cast<ssize_t>(buffer.size())) {
-        std::lock_guard lock(mutex);
-        if (write_error.empty()) {
-          write_error = fmt::format("cannot write {}: {}", (dir / name).string(),
-                                    w < 0 ? errno_text() : "short write");
-        }
-      }
-    }
-  });
-  if (!bad_files.empty()) {
-    std::string names;
-    for (const auto& n : bad_files) {
-      names += (names.empty() ? "" : ", ") + n;
-    }
-    return make_error("checkpoint {}/{} is damaged; cannot restore {} ({})", manifest.job,
-                      manifest.id, names, first_problem);
-  }
-  if (!write_error.empty()) {
-    return make_error("{}", write_error);
-  }
-  return ok();
 }
 
 } // namespace stasis::store

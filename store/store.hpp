@@ -43,7 +43,9 @@ public:
   Result<CheckpointSummary> summary(const std::string& job, std::uint64_t id) const;
 
   // Writes a checkpoint as a plain CRIU images dir (dir must be absent or
-  // empty), verifying every chunk; a damaged checkpoint is refused.
+  // empty), verifying every chunk; a damaged checkpoint is refused. Nothing
+  // is fsynced (the dir is a throwaway input of `criu restore`); zero pages
+  // become holes. A dir on a tmpfs (e.g. under /run or /dev/shm) is fastest.
   Result<void> materialize(const std::string& job, std::uint64_t id,
                            const fs::path& dir) const;
 

@@ -2,6 +2,8 @@
 #include "store/store.hpp"
 #include "tests/unit/store_test_images.hpp"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 using namespace stasis::store;
@@ -180,4 +182,43 @@ TEST_F(StoreFixture, RejectsInvalidJobNames) {
   for (const char* bad : {"", "../x", ".hidden", "a/b"}) {
     EXPECT_FALSE(store.ingest(bad, tmp.path() / "d", {})) << bad;
   }
+}
+
+TEST_F(StoreFixture, StoresAndRestoresImagesLargerThanOneReadSegment) {
+  // 2200 pages (over 8 MiB): two ingest segments and several materialize
+  // extents, with zero pages and CRIU parent pages spread across them.
+  FakeMemory mem;
+  mem.fill(k_base, 2200, rng);
+  for (std::uint64_t i = 0; i < 2200; i += 97) {
+    mem.pages[k_base + i * 4096] = std::string(4096, '\0');
+  }
+  ingest(mem);
+  std::set<std::uint64_t> unchanged;
+  for (std::uint64_t i = 0; i < 2200; ++i) {
+    if (i % 13 == 0) {
+      mem.pages[k_base + i * 4096] = FakeMemory::random_page(rng);
+    } else if (i % 3 == 0) {
+      unchanged.insert(k_base + i * 4096);
+    }
+  }
+  auto second = ingest(mem, unchanged);
+  EXPECT_LT(second.stored_bytes, 170U * 4096 + 100 * 1200);
+  EXPECT_EQ(restored_pages(1).size(), 2200U);
+  EXPECT_EQ(restored_pages(2), mem.pages);
+}
+
+TEST_F(StoreFixture, WritesZeroPagesAsHolesWhenMaterializing) {
+  FakeMemory mem;
+  mem.fill(k_base, 16, rng);
+  for (int i = 16; i < 1040; ++i) {
+    mem.pages[k_base + i * 4096] = std::string(4096, '\0');
+  }
+  ingest(mem);
+  auto out = tmp.path() / "holes";
+  ASSERT_TRUE(store.materialize("job", 1, out));
+  EXPECT_EQ(slurp(out / "pages-1.img"), slurp(tmp.path() / "dump1" / "pages-1.img"));
+  struct stat st {};
+  ASSERT_EQ(::stat((out / "pages-1.img").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1040 * 4096);
+  EXPECT_LT(static_cast<std::uint64_t>(st.st_blocks) * 512, 64U * 4096);
 }

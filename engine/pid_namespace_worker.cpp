@@ -1,0 +1,188 @@
+#include "engine/pid_namespace_worker.hpp"
+
+#include "engine/criu_rpc.pb.h"
+#include "engine/swrk_transport.hpp"
+#include "util/unique_fd.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <fmt/format.h>
+
+namespace stasis::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Closes every descriptor from 3 up except `keep`.
+void close_all_but(int keep) {
+  if (keep > 3) {
+    ::close_range(3, static_cast<unsigned>(keep - 1), 0);
+  }
+  ::close_range(static_cast<unsigned>(keep + 1), UINT_MAX, 0);
+}
+
+// The namespace's init: reports the worker's exit code on `status_fd`, then
+// reaps whatever the namespace holds until it is empty.
+[[noreturn]] void run_init(pid_t worker, int status_fd) {
+  ::setsid();
+  ::prctl(PR_SET_NAME, "stasis-pidns", 0, 0, 0); // not another "stasisd" in ps
+  close_all_but(status_fd);
+  // It outlives the request: hold none of the daemon's stdio (journal streams).
+  if (const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC); null_fd >= 0) {
+    for (int fd = 0; fd < 3; ++fd) {
+      ::dup2(null_fd, fd);
+    }
+    if (null_fd > 2) {
+      ::close(null_fd);
+    }
+  }
+  for (;;) {
+    int status = 0;
+    const pid_t got = ::waitpid(-1, &status, 0);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      ::_exit(0); // ECHILD: the namespace is empty
+    }
+    if (got == worker && status_fd >= 0) {
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      [[maybe_unused]] auto written = ::write(status_fd, &code, sizeof(code));
+      ::close(status_fd);
+      status_fd = -1;
+    }
+  }
+}
+
+// Runs in the forked worker process before its exec (async-signal-safe calls
+// only). It unshares the namespaces and forks the init; the init forks the
+// real worker, which returns 0 here and execs `criu swrk`. The forked process
+// itself never execs: it writes the init's host pid to `info_fd`, waits for
+// the worker's exit code and exits with it, so that the transport's reaping
+// and killing of "the worker" keep working.
+int enter_new_pid_namespace(int info_fd) {
+  if (::unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) {
+    return errno;
+  }
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    return errno;
+  }
+  const pid_t init = ::_Fork();
+  if (init < 0) {
+    return errno;
+  }
+  if (init > 0) {
+    [[maybe_unused]] auto written = ::write(info_fd, &init, sizeof(init));
+    ::close(status_pipe[1]);
+    close_all_but(status_pipe[0]);
+    int code = 127;
+    ssize_t got;
+    do {
+      got = ::read(status_pipe[0], &code, sizeof(code));
+    } while (got < 0 && errno == EINTR);
+    ::_exit(got == sizeof(code) ? code : 127);
+  }
+  ::close(status_pipe[0]);
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    return errno;
+  }
+  const pid_t worker = ::_Fork();
+  if (worker < 0) {
+    return errno;
+  }
+  if (worker == 0) {
+    ::close(status_pipe[1]);
+    return 0;
+  }
+  run_init(worker, status_pipe[1]);
+}
+
+// The path a descriptor of ours refers to.
+std::string path_of_fd(int fd) {
+  std::error_code error;
+  return fs::read_symlink(fmt::format("/proc/self/fd/{}", fd), error).string();
+}
+
+// A swrk transport whose requests name their directories by path (see the
+// header).
+class PidNamespaceTransport final : public CriuTransport {
+public:
+  explicit PidNamespaceTransport(std::unique_ptr<SwrkTransport> inner)
+      : m_inner(std::move(inner)) {}
+
+  Result<void, TransportError> send(std::string_view bytes) override {
+    wire::Request request;
+    if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+        !request.has_opts() || request.opts().images_dir_fd() < 0) {
+      return m_inner->send(bytes);
+    }
+    auto* opts = request.mutable_opts();
+    const std::string images = path_of_fd(opts->images_dir_fd());
+    const std::string work =
+        opts->has_work_dir_fd() ? path_of_fd(opts->work_dir_fd()) : images;
+    if (images.empty() || work.empty() ||
+        images.find_first_of(" \t\n\"") != std::string::npos ||
+        work.find_first_of(" \t\n\"") != std::string::npos) {
+      return Unexpected(TransportError{
+          TransportError::Kind::System,
+          fmt::format("cannot name the images dir ({}) and work dir ({}) of a restore "
+                      "in a new PID namespace by path (paths must not be empty or hold "
+                      "blanks or quotes)",
+                      images, work)});
+    }
+    const fs::path config = fs::path(work) / "criu-pid-namespace.conf";
+    std::ofstream(config) << "images-dir " << images << "\nwork-dir " << work << "\n";
+    opts->set_config_file(config.string());
+    return m_inner->send(request.SerializeAsString());
+  }
+  Result<WireMessage, TransportError> receive(Deadline deadline,
+                                              const std::stop_token& stop) override {
+    return m_inner->receive(deadline, stop);
+  }
+  void kill_worker() override { m_inner->kill_worker(); }
+  pid_t worker_pid() const override { return m_inner->worker_pid(); }
+
+private:
+  std::unique_ptr<SwrkTransport> m_inner;
+};
+
+} // namespace
+
+TransportFactory pid_namespace_workers(fs::path criu, std::shared_ptr<pid_t> init_pid) {
+  return [criu = std::move(criu), init_pid = std::move(init_pid)](
+             const WorkerSpec& spec) -> Result<std::unique_ptr<CriuTransport>> {
+    int info[2];
+    if (::pipe2(info, O_CLOEXEC | O_NONBLOCK) != 0) {
+      return make_error("cannot create a pipe for a CRIU worker: {}",
+                        std::strerror(errno));
+    }
+    util::UniqueFd info_read(info[0]);
+    util::UniqueFd info_write(info[1]);
+    const int fd = info_write.get();
+    auto transport =
+        SwrkTransport::spawn(criu, spec, [fd] { return enter_new_pid_namespace(fd); });
+    if (!transport) {
+      return make_error("starting a CRIU worker in a new PID namespace: {}",
+                        transport.error().message);
+    }
+    pid_t init = 0;
+    if (::read(info_read.get(), &init, sizeof(init)) == sizeof(init)) {
+      *init_pid = init;
+    }
+    return std::unique_ptr<CriuTransport>(
+        std::make_unique<PidNamespaceTransport>(std::move(*transport)));
+  };
+}
+
+} // namespace stasis::engine
