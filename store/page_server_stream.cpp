@@ -74,7 +74,6 @@ void store_batch(BlobSink& sink, Batch& b) {
           std::span<const std::uint8_t> bytes{b.page(todo[j]), k_page_size};
           if (misses >= 32 && j % 16 != 0) {
             codecs[j] = Codec::Raw;
-            encoded[j].assign(bytes.begin(), bytes.end());
             continue;
           }
           codecs[j] = compress(bytes, encoded[j]);
@@ -83,8 +82,13 @@ void store_batch(BlobSink& sink, Batch& b) {
       },
       64);
   for (std::size_t j = 0; j < todo.size(); ++j) {
+    // Raw pages are stored as they are (compress() leaves them out).
+    std::span<const std::uint8_t> stored =
+        codecs[j] == Codec::Raw
+            ? std::span<const std::uint8_t>(b.page(todo[j]), k_page_size)
+            : std::span<const std::uint8_t>(encoded[j]);
     auto put = sink.put(b.refs[todo[j]].hash, codecs[j],
-                        static_cast<std::uint32_t>(k_page_size), encoded[j]);
+                        static_cast<std::uint32_t>(k_page_size), stored);
     if (!put) {
       b.result = put;
       return;
