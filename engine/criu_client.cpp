@@ -226,6 +226,9 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
 
   WorkerSpec spec;
   spec.request_dir_fds = {images_fd.get(), work_fd.get()};
+  if (options.page_server && options.page_server->fd >= 0) {
+    spec.inherited_fds.push_back(options.page_server->fd);
+  }
   auto worker = STASIS_TRY(start_worker(spec, what));
   auto reply = exchange(*worker, request, notify, control, what);
   worker.reset(); // reap the worker before looking at the target

@@ -68,6 +68,15 @@ struct InheritFd {
   int fd = -1;
 };
 
+// Where a dump sends its pages instead of the images dir (CRIU's page server
+// options): a connected stream socket of ours (fd >= 0, inherited by the
+// worker), or an address and port to connect to.
+struct PageServerTarget {
+  std::string address;
+  std::uint16_t port = 0;
+  int fd = -1;
+};
+
 // Options of a dump (and of a pre-dump, which ignores leave_running/stopped).
 struct DumpOptions {
   pid_t pid = 0;                    // root of the tree to dump
@@ -106,6 +115,7 @@ struct DumpOptions {
   bool auto_dedup = false;
   std::filesystem::path parent_img; // parent images, relative to images_dir
   bool track_mem = false;           // needs soft-dirty tracking (Features::mem_track)
+  std::optional<PageServerTarget> page_server; // stream pages instead of writing them
   bool unprivileged = false;        // run as non-root with CAP_CHECKPOINT_RESTORE
   bool display_stats = false;
   bool skip_file_rwx_check = false;
@@ -160,6 +170,9 @@ struct RestoreOptions {
   bool unprivileged = false;
   bool display_stats = false;
   bool skip_file_rwx_check = false;
+  // Restore memory on demand (criu --lazy-pages): needs a LazyPagesDaemon
+  // (engine/lazy_pages.hpp) started on the same images and work dir.
+  bool lazy_pages = false;
   std::string log_file; // file name in work_dir; empty = "restore.log"
   int log_level = 2;
 };

@@ -216,6 +216,10 @@ Result<void> validate(const DumpOptions& o) {
                    (o.images_dir / o.parent_img).string());
     }
   }
+  if (o.page_server && o.page_server->fd < 0 &&
+      (o.page_server->address.empty() || o.page_server->port == 0)) {
+    problems.add("page_server needs a connected socket (fd) or an address and a port");
+  }
   if (!o.freeze_cgroup.empty() && !is_dir(o.freeze_cgroup)) {
     problems.add("freeze_cgroup {} is not a cgroup directory", o.freeze_cgroup.string());
   }

@@ -161,6 +161,15 @@ void to_wire(const DumpOptions& o, std::string_view default_log, wire::Options& 
   if (o.track_mem) {
     out.set_track_mem(true);
   }
+  if (o.page_server) {
+    auto* ps = out.mutable_page_server();
+    if (o.page_server->fd >= 0) {
+      ps->set_fd(o.page_server->fd);
+    } else {
+      ps->set_address(o.page_server->address);
+      ps->set_port(o.page_server->port);
+    }
+  }
 }
 
 void to_wire(const RestoreOptions& o, std::string_view default_log, wire::Options& out) {
@@ -212,6 +221,9 @@ void to_wire(const RestoreOptions& o, std::string_view default_log, wire::Option
   }
   if (o.weak_sysctls) {
     out.set_weak_sysctls(true);
+  }
+  if (o.lazy_pages) {
+    out.set_lazy_pages(true);
   }
 }
 

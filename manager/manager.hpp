@@ -16,6 +16,7 @@
 #include "manager/authorization.hpp"
 #include "manager/clock.hpp"
 #include "manager/daemon_config.hpp"
+#include "manager/lazy_restore.hpp"
 #include "manager/process_table.hpp"
 #include "manager/run_history.hpp"
 #include "manager/run_queue.hpp"
@@ -141,6 +142,8 @@ private:
 
   std::unique_ptr<RunQueue> m_queue;
   std::unique_ptr<Scheduler> m_scheduler;
+  // Last: destroyed first, it waits for lazy restores still serving pages.
+  LazyRestores m_lazy;
 };
 
 // Parses a checkpoint id ("42"); InvalidArgument when it is not one.

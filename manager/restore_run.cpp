@@ -41,11 +41,9 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
                                       const std::string& checkpoint,
                                       const RestoreOptions& options) {
   auto entry = STASIS_TRY(authorized_job(caller, job, Action::Restore));
-  if (options.lazy.value_or(false)) {
-    return fail(ErrorCode::InvalidArgument, "lazy restore is not supported yet{}",
-                m_features.lazy_pages ? ""
-                                      : fmt::format(" (and unavailable here: {})",
-                                                    m_features.lazy_pages_reason));
+  if (options.lazy.value_or(entry.job->restore.lazy) && !m_features.lazy_pages) {
+    return fail(ErrorCode::InvalidArgument, "lazy restore is unavailable here: {}",
+                m_features.lazy_pages_reason);
   }
   auto id = STASIS_TRY(existing_checkpoint(job, checkpoint));
   RunRequest request;
@@ -89,7 +87,18 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   work = *dir;
   const fs::path images = work / "images";
   fs::create_directories(log_dir, ignored);
-  if (auto written = m_store.materialize(job.name, checkpoint, images); !written) {
+  const bool lazy = request.lazy.value_or(job.restore.lazy);
+  std::shared_ptr<store::LazySource> lazy_source;
+  if (lazy && policy::is_container(job.target)) {
+    return failed("lazy restore of container jobs is not supported");
+  }
+  if (lazy) { // all images but the pages, which are served from the store
+    auto prepared = LazyRestores::prepare(m_store, job.name, checkpoint, images);
+    if (!prepared) {
+      return failed(prepared.error().message);
+    }
+    lazy_source = *prepared;
+  } else if (auto written = m_store.materialize(job.name, checkpoint, images); !written) {
     return failed(written.error().message);
   }
   event.images_dir = images.string();
@@ -98,6 +107,9 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   // goes into a PID namespace of its own).
   const bool new_pid_namespace =
       request.new_pid_namespace.value_or(job.restore.new_pid_namespace);
+  if (lazy && new_pid_namespace) {
+    return failed("lazy restore into a new PID namespace is not supported");
+  }
   context.progress("waiting for pid", 1, 3);
   // (A container's init gets a fresh host pid from its runtime.)
   for (const auto& run : m_history->list(job.name)) {
@@ -151,6 +163,9 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     outcome.pid = *pid;
   } else {
     auto restored = [&]() -> Result<engine::RestoreResult, engine::EngineError> {
+      if (lazy) {
+        return m_lazy.restore(m_criu, lazy_source, work, options, notify, control);
+      }
       if (!new_pid_namespace) {
         return engine::CriuClient(m_criu).restore(options, notify, control);
       }
@@ -169,7 +184,9 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   if (!job.restore.pidfile.empty()) {
     std::ofstream(job.restore.pidfile) << outcome.pid << '\n';
   }
-  fs::remove_all(work, ignored);
+  if (!lazy) { // a lazy restore's work dir is removed once all pages are in
+    fs::remove_all(work, ignored);
+  }
   fs::remove_all(log_dir, ignored);
   work.clear();
   logger->info("run {}: checkpoint {} of job {} restored as pid {}", run_id, checkpoint,

@@ -110,6 +110,7 @@ RestoreSettings build_restore(const json& r) {
   s.detached = flag(r, "detached");
   s.sibling = flag(r, "sibling");
   s.new_pid_namespace = r.at("pid-namespace").get<std::string>() == "new";
+  s.lazy = flag(r, "lazy");
   s.root = text(r, "root");
   s.pidfile = text(r, "pidfile");
   s.cgroup_root = strings(r, "cgroup-root");

@@ -178,6 +178,10 @@ std::vector<KeySpec> restore_keys() {
       key("sibling", boolean(), false,
           "Restore the root task as a sibling of CRIU (requires detached).",
           "criu -S/--restore-sibling"),
+      key("lazy", boolean(), false,
+          "Resume at once and restore memory on demand: stasisd serves the pages "
+          "from the store to CRIU's lazy-pages daemon until all are in.",
+          "criu restore --lazy-pages + criu lazy-pages --page-server"),
       key("pid-namespace", enumeration({"inherit", "new"}), "inherit",
           "new: restore into a fresh PID namespace, so that the original PIDs cannot "
           "collide with running processes.",

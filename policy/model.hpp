@@ -173,6 +173,7 @@ struct RestoreSettings {
   bool detached = true;
   bool sibling = false;
   bool new_pid_namespace = false; // restore inside a fresh PID namespace
+  bool lazy = false;              // memory on demand from the store (lazy pages)
   std::string root;
   std::string pidfile;
   std::vector<std::string> cgroup_root; // "[controller:]/path"

@@ -1,0 +1,210 @@
+// Lazy restore and streaming checkpoint benchmark. Prints name=value lines.
+//
+//   lazy_bench [--bytes 1G] [--work-dir DIR]
+//
+// Resume: a stasis-wl-memory of --bytes restored lazily from the store (stasis
+// serves the pages to CRIU's lazy-pages daemon) vs a full `criu restore` from a
+// plain images dir; also the time until every page is in.
+// Dump: a streaming checkpoint into the store (criu dump --page-server to
+// stasis) vs `criu dump` to a local dir (and vs that dump plus an ingest).
+#include "engine/lazy_pages.hpp"
+#include "store/lazy_source.hpp"
+#include "store/page_server_socket.hpp"
+#include "store/page_server_stream.hpp"
+#include "tests/support/workload.hpp"
+
+#include <chrono>
+#include <future>
+#include <iostream>
+#include <signal.h>
+#include <sys/socket.h>
+
+using namespace stasis;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void criu(const std::vector<std::string>& args, const std::filesystem::path& logs) {
+  std::vector<std::string> argv{test::criu_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = test::run_command(argv, std::chrono::minutes(5));
+  if (r.exit_code != 0) {
+    throw std::runtime_error("criu " + args.at(0) + " failed: " + r.error + " (logs in " +
+                             logs.string() + ")");
+  }
+}
+
+template <typename T>
+T must(Result<T> r, const char* what) {
+  if (!r) {
+    throw std::runtime_error(std::string(what) + ": " + r.error().message);
+  }
+  return std::move(*r);
+}
+
+std::uint64_t pages_file_bytes(const std::filesystem::path& dir) {
+  std::uint64_t total = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().starts_with("pages-")) {
+      total += e.file_size();
+    }
+  }
+  return total;
+}
+
+void stop(test::Workload& wl) {
+  pid_t pid = wl.pid();
+  ::kill(pid, SIGKILL);
+  wl.reap_after_dump();
+  if (!test::wait_pid_free(pid, 10s)) {
+    throw std::runtime_error("pid stays taken");
+  }
+}
+
+void print(const std::string& name, double value) {
+  std::cout << name << "=" << value << std::endl;
+}
+
+} // namespace
+
+int main(int argc, char** argv) try {
+  std::string bytes = "1G";
+  std::filesystem::path work = "/tmp/stasis-lazy-bench";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string_view arg = argv[i];
+    if (arg == "--bytes") {
+      bytes = argv[i + 1];
+    } else if (arg == "--work-dir") {
+      work = argv[i + 1];
+    } else {
+      std::cerr << "usage: lazy_bench [--bytes 1G] [--work-dir DIR]\n";
+      return 2;
+    }
+  }
+  std::filesystem::remove_all(work);
+  std::filesystem::create_directories(work);
+  test::SubreaperScope subreaper;
+  auto store = must(store::Store::open(work / "state"), "store");
+  auto wl = test::Workload::start("stasis-wl-memory", {"--bytes", bytes}, work / "wl");
+  std::cout << "workload_bytes=" << bytes << std::endl;
+
+  // Dumps: raw to a dir, streamed into the store, raw again.
+  auto raw_dump = [&](const std::string& name) {
+    auto dir = work / name;
+    std::filesystem::create_directories(dir);
+    auto t = Clock::now();
+    criu({"dump", "-t", std::to_string(wl.pid()), "-D", dir.string(), "--leave-running",
+          "-o", "dump.log"},
+         dir);
+    return std::pair{seconds_since(t), dir};
+  };
+  auto [raw1_s, raw_dir] = raw_dump("raw1");
+  auto t = Clock::now();
+  auto streamed_dir = work / "streamed";
+  std::filesystem::create_directories(streamed_dir);
+  auto listener = must(store::page_server::Listener::loopback("127.0.0.1", 0), "listen");
+  auto streaming = must(store::StreamingCheckpoint::begin(store, "mem"), "begin");
+  auto received = std::async(std::launch::async, [&]() -> Result<void> {
+    auto conn = STASIS_TRY(listener.accept(60s));
+    return streaming->receive(conn.get());
+  });
+  criu({"dump", "-t", std::to_string(wl.pid()), "-D", streamed_dir.string(),
+        "--leave-running", "--page-server", "--address", "127.0.0.1", "--port",
+        std::to_string(listener.port()), "-o", "dump.log"},
+       streamed_dir);
+  if (auto got = received.get(); !got) {
+    throw std::runtime_error("receive: " + got.error().message);
+  }
+  double stream_dump_s = seconds_since(t);
+  auto stored = must(streaming->commit(streamed_dir, {}), "commit");
+  double stream_total_s = seconds_since(t);
+  streaming.reset();
+  auto [raw2_s, raw2_dir] = raw_dump("raw2");
+  t = Clock::now();
+  must(store.ingest("ingested", raw2_dir, {}), "ingest");
+  double ingest_s = seconds_since(t);
+  double raw_s = (raw1_s + raw2_s) / 2;
+  print("raw_dump_s", raw_s);
+  print("stream_dump_s", stream_dump_s);
+  print("stream_checkpoint_s", stream_total_s);
+  print("stream_vs_raw_ratio", stream_total_s / raw_s);
+  print("raw_dump_plus_ingest_s", raw2_s + ingest_s);
+  print("stream_pages_file_bytes", static_cast<double>(pages_file_bytes(streamed_dir)));
+  print("stream_pages", static_cast<double>(stored.logical_bytes / 4096));
+  std::filesystem::remove_all(raw2_dir);
+
+  // Full restore from the plain dir.
+  stop(wl);
+  t = Clock::now();
+  criu({"restore", "-d", "-D", raw_dir.string(), "-o", "restore.log"}, raw_dir);
+  double full_s = seconds_since(t);
+  wl.adopt(wl.pid());
+  if (auto v = wl.verify(60s); !v.empty()) {
+    throw std::runtime_error("full restore: " + v);
+  }
+  print("full_restore_s", full_s);
+
+  // Lazy restore from the store.
+  stop(wl);
+  auto images = work / "lazy";
+  auto lazy_work = work / "lazy-work";
+  std::filesystem::create_directories(lazy_work);
+  t = Clock::now();
+  auto source = must(store::LazySource::open(store, "mem", stored.id), "lazy open");
+  double open_s = seconds_since(t);
+  if (auto written = source->write_images(images); !written) {
+    throw std::runtime_error("write images: " + written.error().message);
+  }
+  double write_s = seconds_since(t) - open_s;
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw std::runtime_error("socketpair");
+  }
+  util::UniqueFd serve_end(fds[0]), daemon_end(fds[1]);
+  auto served = std::async(std::launch::async,
+                           [&, fd = serve_end.get()] { return source->serve(fd); });
+  engine::LazyPagesOptions lo;
+  lo.images_dir = images;
+  lo.work_dir = lazy_work;
+  lo.page_server_fd = daemon_end.get();
+  auto daemon = engine::LazyPagesDaemon::start(test::criu_binary(), lo);
+  if (!daemon) {
+    throw std::runtime_error(daemon.error().message());
+  }
+  daemon_end.reset();
+  double prepare_s = seconds_since(t);
+  criu({"restore", "-d", "-D", images.string(), "-W", lazy_work.string(), "--lazy-pages",
+        "-o", "restore.log"},
+       lazy_work);
+  double lazy_s = seconds_since(t);
+  auto all_in = daemon->wait(5min);
+  double all_pages_s = seconds_since(t);
+  if (!all_in) {
+    throw std::runtime_error(all_in.error().message());
+  }
+  auto stats = must(served.get(), "serve");
+  wl.adopt(wl.pid());
+  if (auto v = wl.verify(60s); !v.empty()) {
+    throw std::runtime_error("lazy restore: " + v);
+  }
+  print("lazy_open_s", open_s);
+  print("lazy_write_images_s", write_s);
+  print("lazy_prepare_s", prepare_s);
+  print("lazy_resume_s", lazy_s);
+  print("lazy_speedup", full_s / lazy_s);
+  print("lazy_all_pages_in_s", all_pages_s);
+  print("lazy_pages_served", static_cast<double>(stats.pages_sent));
+  print("lazy_requests", static_cast<double>(stats.requests));
+  print("lazy_restore_dir_pages_bytes", static_cast<double>(pages_file_bytes(images)));
+  wl.terminate();
+  std::filesystem::remove_all(work);
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "lazy_bench: " << e.what() << "\n";
+  return 1;
+}

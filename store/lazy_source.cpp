@@ -1,0 +1,314 @@
+#include "store/lazy_source.hpp"
+
+#include "store/page_server_images.hpp"
+#include "store/page_server_socket.hpp"
+#include "store/page_server_wire.hpp"
+#include "store/pagemap.hpp"
+#include "store/parallel.hpp"
+#include "store/reader.hpp"
+#include "util/log.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fcntl.h>
+#include <mutex>
+#include <set>
+#include <unistd.h>
+
+namespace stasis::store {
+namespace ps = page_server;
+namespace {
+
+// Largest GET answered (64 MiB of pages); CRIU asks for far less.
+constexpr std::uint64_t k_max_get_pages = 1ULL << 14;
+
+// The pid of "pagemap-<pid>.img"; nullopt for shmem and other pagemaps.
+std::optional<std::uint64_t> pagemap_pid(std::string_view name) {
+  constexpr std::string_view prefix = "pagemap-";
+  constexpr std::string_view suffix = ".img";
+  if (!name.starts_with(prefix) || !name.ends_with(suffix)) {
+    return std::nullopt;
+  }
+  auto digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  std::uint64_t pid = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty()) {
+    return std::nullopt;
+  }
+  return pid;
+}
+
+// file_chunks() with the list blobs read (and verified) in parallel.
+Result<std::vector<ChunkRef>> expand_lists(const BlobIndex& index, const FileRecord& f) {
+  std::vector<std::vector<ChunkRef>> parts(f.lists.size());
+  std::mutex mutex;
+  std::string failure;
+  parallel_for(
+      f.lists.size(),
+      [&](std::size_t begin, std::size_t end) {
+        std::vector<std::uint8_t> blob;
+        for (std::size_t i = begin; i < end; ++i) {
+          auto read = index.read(f.lists[i], blob);
+          if (read) {
+            read = decode_chunk_list(blob, parts[i]);
+          }
+          if (!read) {
+            std::lock_guard lock(mutex);
+            failure = read.error().message;
+            return;
+          }
+        }
+      },
+      64);
+  if (!failure.empty()) {
+    return make_error("chunk list of {}: {}", f.name, failure);
+  }
+  std::vector<ChunkRef> out;
+  std::uint64_t total = 0;
+  for (auto& part : parts) {
+    for (const auto& r : part) {
+      total += r.size;
+    }
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  if (total != f.size) {
+    return make_error("chunks of {} add up to {} bytes, manifest says {}", f.name, total,
+                      f.size);
+  }
+  return out;
+}
+
+Result<void> refuse(const ps::Header& h, const std::string& why) {
+  auto message =
+      fmt::format("lazy page server: refusing {} (nr_pages {}, vaddr {:#x}, "
+                  "dst_id {:#x}) from the lazy-pages daemon: {}; closing the "
+                  "connection",
+                  ps::command_name(h.command()), h.nr_pages, h.vaddr, h.dst_id, why);
+  log::get("store")->error("{}", message);
+  return make_error("{}", message);
+}
+
+Result<void> write_new_file(const fs::path& path, std::span<const std::uint8_t> data) {
+  util::UniqueFd fd{::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+  if (!fd) {
+    return make_error("cannot create {}: {}", path.string(), errno_text());
+  }
+  return write_all(fd.get(), data, path);
+}
+
+} // namespace
+
+Result<std::unique_ptr<LazySource>>
+LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
+  if (!valid_job_name(job)) {
+    return make_error("invalid job name '{}'", job);
+  }
+  auto held = STASIS_TRY(FileLock::acquire(store.root() / "store.lock", false));
+  std::unique_ptr<LazySource> src(new LazySource());
+  src->m_manifest = STASIS_TRY(Catalog(store.root() / "jobs").load(job, id));
+  std::vector<std::string> problems;
+  src->m_index = STASIS_TRY(BlobIndex::load(store.root() / "packs", problems));
+  // Every chunk must be present before a process depends on it; the chunk
+  // refs of the pages images are kept for the page maps below.
+  std::map<std::string, std::vector<ChunkRef>> file_refs;
+  for (const auto& f : src->m_manifest.files) {
+    auto refs = expand_lists(src->m_index, f);
+    if (!refs) {
+      return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,
+                        id, refs.error().message);
+    }
+    for (const auto& r : *refs) {
+      if (!r.hash.is_zero() && !src->m_index.contains(r.hash)) {
+        return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({}: "
+                          "chunk {} is missing from the store)",
+                          job, id, f.name, to_hex(r.hash));
+      }
+    }
+    file_refs.emplace(f.name, std::move(*refs));
+  }
+  const auto& m = src->m_manifest;
+  for (const auto& f : m.files) {
+    if (!is_pagemap_name(f.name)) {
+      continue;
+    }
+    auto text = STASIS_TRY(read_stored_file(src->m_index, f));
+    auto pm =
+        parse_pagemap({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    if (!pm) {
+      return make_error("checkpoint {}/{}: {}: {}", job, id, f.name, pm.error().message);
+    }
+    std::vector<ChunkRef> refs;
+    if (auto pages = file_refs.find(pm->pages_file()); pages != file_refs.end()) {
+      refs = std::move(pages->second);
+    }
+    if (refs.size() != pm->present_pages()) {
+      return make_error("checkpoint {}/{}: {} does not match {}", job, id,
+                        pm->pages_file(), f.name);
+    }
+    auto pid = pagemap_pid(f.name);
+    PagesImage image{f.name, "", pm->pages_file(), {}};
+    Pagemap rewritten = *pm;
+    std::size_t next = 0;
+    for (auto& e : rewritten.entries) {
+      if (!e.present()) {
+        continue;
+      }
+      auto first = refs.begin() + static_cast<std::ptrdiff_t>(next);
+      auto last = first + static_cast<std::ptrdiff_t>(e.nr_pages);
+      next += e.nr_pages;
+      if (pid && (e.flags & k_pe_lazy) != 0) {
+        auto& proc = src->m_processes[*pid];
+        proc.runs.push_back({e.vaddr, e.nr_pages, proc.refs.size()});
+        proc.refs.insert(proc.refs.end(), first, last);
+        e.flags &= ~k_pe_present;
+        src->m_lazy_pages += e.nr_pages;
+      } else {
+        image.eager.insert(image.eager.end(), first, last);
+      }
+    }
+    image.pagemap = ps::encode_criu_pagemap(rewritten);
+    src->m_images.push_back(std::move(image));
+  }
+  for (auto& [pid, proc] : src->m_processes) {
+    std::sort(proc.runs.begin(), proc.runs.end(),
+              [](const Run& a, const Run& b) { return a.vaddr < b.vaddr; });
+  }
+  log::get("store")->debug("lazy restore of {}/{}: {} pages served on demand", job, id,
+                           src->m_lazy_pages);
+  return src;
+}
+
+Result<void> LazySource::write_images(const fs::path& dir) const {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)) {
+      return make_error("{} exists and is not an empty directory", dir.string());
+    }
+  } else {
+    STASIS_TRY(ensure_dir(dir));
+  }
+  std::set<std::string> page_images;
+  for (const auto& image : m_images) {
+    page_images.insert(image.pagemap_name);
+    page_images.insert(image.pages_name);
+  }
+  Manifest others = m_manifest;
+  std::erase_if(others.files,
+                [&](const FileRecord& f) { return page_images.contains(f.name); });
+  STASIS_TRY(write_checkpoint(m_index, others, dir));
+  std::vector<std::uint8_t> blob;
+  for (const auto& image : m_images) {
+    STASIS_TRY(
+        write_new_file(dir / image.pagemap_name,
+                       {reinterpret_cast<const std::uint8_t*>(image.pagemap.data()),
+                        image.pagemap.size()}));
+    std::vector<std::uint8_t> pages(image.eager.size() * k_page_size);
+    for (std::size_t i = 0; i < image.eager.size(); ++i) {
+      STASIS_TRY(m_index.read(image.eager[i].hash, blob));
+      std::copy(blob.begin(), blob.end(),
+                pages.begin() + static_cast<std::ptrdiff_t>(i * k_page_size));
+    }
+    STASIS_TRY(write_new_file(dir / image.pages_name, pages));
+  }
+  return ok();
+}
+
+const ChunkRef* LazySource::find(std::uint64_t pid, std::uint64_t vaddr) const {
+  auto p = m_processes.find(pid);
+  if (p == m_processes.end()) {
+    return nullptr;
+  }
+  const auto& runs = p->second.runs;
+  auto it = std::upper_bound(runs.begin(), runs.end(), vaddr,
+                             [](std::uint64_t v, const Run& r) { return v < r.vaddr; });
+  if (it == runs.begin()) {
+    return nullptr;
+  }
+  --it;
+  std::uint64_t k = (vaddr - it->vaddr) / k_page_size;
+  if (k >= it->nr_pages || (vaddr - it->vaddr) % k_page_size != 0) {
+    return nullptr;
+  }
+  return &p->second.refs[it->first + k];
+}
+
+Result<LazyServeStats> LazySource::serve(int fd, const std::stop_token& stop) {
+  LazyServeStats stats;
+  std::array<std::uint8_t, ps::k_header_size> raw{};
+  std::vector<std::uint8_t> reply;
+  for (;;) {
+    auto more = ps::read_full(fd, raw, true, stop);
+    if (!more) {
+      log::get("store")->error("lazy page server: {}", more.error().message);
+      return Unexpected(std::move(more).error());
+    }
+    if (!*more) {
+      auto message = fmt::format("the lazy-pages daemon closed the connection without "
+                                 "CLOSE after {} of {} pages",
+                                 m_pages_sent.load(), m_lazy_pages);
+      log::get("store")->error("lazy page server: {}", message);
+      return make_error("{}", message);
+    }
+    auto h = ps::decode_header(raw);
+    if (h.command() == ps::k_close || h.command() == ps::k_force_close) {
+      const std::uint32_t status = 0;
+      STASIS_TRY(ps::send_full(fd, {reinterpret_cast<const std::uint8_t*>(&status), 4}));
+      log::get("store")->debug("lazy page server: {} requests, {} pages sent",
+                               stats.requests, stats.pages_sent);
+      return stats;
+    }
+    if (h.command() != ps::k_get) {
+      STASIS_TRY(refuse(h, "a lazy restore only sends GET and CLOSE"));
+    }
+    if (h.nr_pages == 0 || h.nr_pages > k_max_get_pages) {
+      STASIS_TRY(refuse(h, "bad page count"));
+    }
+    std::vector<const ChunkRef*> refs(h.nr_pages);
+    for (std::uint64_t k = 0; k < h.nr_pages; ++k) {
+      refs[k] = find(h.dst_id, h.vaddr + k * k_page_size);
+      if (refs[k] == nullptr) {
+        STASIS_TRY(refuse(h, fmt::format("page {:#x} of pid {} is not a lazy page of "
+                                         "checkpoint {}/{}",
+                                         h.vaddr + k * k_page_size, h.dst_id,
+                                         m_manifest.job, m_manifest.id)));
+      }
+    }
+    reply.resize(ps::k_header_size + h.nr_pages * k_page_size);
+    std::copy(raw.begin(), raw.end(), reply.begin());
+    std::mutex mutex;
+    std::string failure;
+    parallel_for(
+        refs.size(),
+        [&](std::size_t begin, std::size_t end) {
+          std::vector<std::uint8_t> blob;
+          for (std::size_t k = begin; k < end; ++k) {
+            auto* out = reply.data() + ps::k_header_size + k * k_page_size;
+            if (refs[k]->hash.is_zero()) {
+              std::fill(out, out + k_page_size, 0);
+              continue;
+            }
+            auto read = m_index.read(refs[k]->hash, blob);
+            if (!read || blob.size() != k_page_size) {
+              std::lock_guard lock(mutex);
+              failure = read ? "a page chunk has the wrong size" : read.error().message;
+              return;
+            }
+            std::copy(blob.begin(), blob.end(), out);
+          }
+        },
+        64);
+    if (!failure.empty()) {
+      auto message = fmt::format("cannot serve pages of checkpoint {}/{}: {}",
+                                 m_manifest.job, m_manifest.id, failure);
+      log::get("store")->error("lazy page server: {}", message);
+      return make_error("{}", message);
+    }
+    STASIS_TRY(ps::send_full(fd, reply));
+    ++stats.requests;
+    stats.pages_sent += h.nr_pages;
+    stats.bytes_sent += h.nr_pages * k_page_size;
+    m_pages_sent += h.nr_pages;
+  }
+}
+
+} // namespace stasis::store
