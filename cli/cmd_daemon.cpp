@@ -16,10 +16,10 @@ namespace {
 using nlohmann::json;
 
 void print_runs(const std::vector<manager::RunInfo>& runs) {
-  fmt::print("{:<20} {:<16} {:<10} {:<10} {:<19} {}\n", "RUN", "JOB", "KIND", "STATE",
+  fmt::print("{:<22} {:<16} {:<10} {:<10} {:<19} {}\n", "RUN", "JOB", "KIND", "STATE",
              "STARTED", "CHECKPOINT / ERROR");
   for (const auto& run : runs) {
-    fmt::print("{:<20} {:<16} {:<10} {:<10} {:<19} {}\n", run.id, run.job,
+    fmt::print("{:<22} {:<16} {:<10} {:<10} {:<19} {}\n", run.id, run.job,
                manager::to_string(run.kind), manager::to_string(run.state),
                format_time(run.started), run.error.empty() ? run.checkpoint : run.error);
   }
