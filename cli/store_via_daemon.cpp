@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
+#include <type_traits>
 
 namespace stasis::cli::via_daemon {
 namespace {
@@ -20,16 +22,43 @@ void print_table(const std::vector<manager::CheckpointInfo>& items) {
   }
 }
 
+// Connects to stasisd and makes one call; returns its value, or nothing after
+// reporting why (no daemon, refused, not found, ...).
+template <typename Call>
+auto call_daemon(GlobalOptions& options, Call&& call)
+    -> std::optional<typename std::invoke_result_t<Call, dbus::Client&>::value_type> {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return std::nullopt;
+  }
+  auto result = call(*client);
+  if (!result) {
+    report(result.error(), options);
+    return std::nullopt;
+  }
+  return std::move(result).value();
+}
+
+// The same for calls that return nothing; true when the call succeeded.
+template <typename Call>
+bool call_daemon_void(GlobalOptions& options, Call&& call) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return false;
+  }
+  if (auto result = call(*client); !result) {
+    report(result.error(), options);
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 void list_checkpoints(GlobalOptions& options, const std::string& job) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  auto items = client->list_checkpoints(job);
+  auto items =
+      call_daemon(options, [&](dbus::Client& c) { return c.list_checkpoints(job); });
   if (!items) {
-    report(items.error(), options);
     return;
   }
   if (options.json) {
@@ -45,13 +74,9 @@ void list_checkpoints(GlobalOptions& options, const std::string& job) {
 
 void show_checkpoint(GlobalOptions& options, const std::string& job,
                      const std::string& id) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  auto items = client->list_checkpoints(job);
+  auto items =
+      call_daemon(options, [&](dbus::Client& c) { return c.list_checkpoints(job); });
   if (!items) {
-    report(items.error(), options);
     return;
   }
   const auto found = std::find_if(items->begin(), items->end(),
@@ -81,12 +106,8 @@ void show_checkpoint(GlobalOptions& options, const std::string& job,
 
 void delete_checkpoint(GlobalOptions& options, const std::string& job,
                        const std::string& id) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  if (auto done = client->delete_checkpoint(job, id); !done) {
-    report(done.error(), options);
+  if (!call_daemon_void(options,
+                        [&](dbus::Client& c) { return c.delete_checkpoint(job, id); })) {
     return;
   }
   if (options.json) {
@@ -98,12 +119,8 @@ void delete_checkpoint(GlobalOptions& options, const std::string& job,
 
 void pin_checkpoint(GlobalOptions& options, const std::string& job, const std::string& id,
                     bool pin) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  if (auto done = client->pin_checkpoint(job, id, pin); !done) {
-    report(done.error(), options);
+  if (!call_daemon_void(
+          options, [&](dbus::Client& c) { return c.pin_checkpoint(job, id, pin); })) {
     return;
   }
   if (options.json) {
@@ -112,13 +129,9 @@ void pin_checkpoint(GlobalOptions& options, const std::string& job, const std::s
 }
 
 void prune(GlobalOptions& options, const std::string& job, bool dry_run) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  auto lines = client->prune(job, dry_run);
+  auto lines =
+      call_daemon(options, [&](dbus::Client& c) { return c.prune(job, dry_run); });
   if (!lines) {
-    report(lines.error(), options);
     return;
   }
   if (options.json) {
@@ -135,13 +148,8 @@ void prune(GlobalOptions& options, const std::string& job, bool dry_run) {
 }
 
 void verify(GlobalOptions& options, const std::string& job, const std::string& id) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  auto result = client->verify(job, id);
+  auto result = call_daemon(options, [&](dbus::Client& c) { return c.verify(job, id); });
   if (!result) {
-    report(result.error(), options);
     return;
   }
   if (options.json) {
