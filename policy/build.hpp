@@ -28,6 +28,11 @@ private:
   Diagnostics& m_diagnostics;
 };
 
+// The string at key (empty when absent) and the list of strings at key (empty
+// when absent) of a canonical JSON object.
+std::string text(const nlohmann::json& object, const char* key);
+std::vector<std::string> strings(const nlohmann::json& object, const char* key);
+
 Target build_target(const nlohmann::json& target);
 CriuSettings build_criu(const nlohmann::json& criu, bool scheduled);
 RestoreSettings build_restore(const nlohmann::json& restore);

@@ -9,13 +9,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string text(const json& object, const char* key) {
-  return object.contains(key) ? object[key].get<std::string>() : std::string();
-}
-
-std::vector<std::string> strings(const json& object, const char* key) {
-  return object.at(key).get<std::vector<std::string>>();
-}
 
 std::map<std::string, std::string> string_map(const json& object, const char* key) {
   return object.at(key).get<std::map<std::string, std::string>>();

@@ -6,8 +6,6 @@ namespace stasis::policy::detail {
 
 using nlohmann::json;
 
-namespace {
-
 std::string text(const json& object, const char* key) {
   return object.contains(key) ? object[key].get<std::string>() : std::string();
 }
@@ -16,6 +14,9 @@ std::vector<std::string> strings(const json& object, const char* key) {
   return object.contains(key) ? object[key].get<std::vector<std::string>>()
                               : std::vector<std::string>();
 }
+
+namespace {
+
 
 Principals principals(const json& object, const char* key) {
   if (!object.contains(key)) {
