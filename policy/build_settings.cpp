@@ -9,7 +9,6 @@ using nlohmann::json;
 
 namespace {
 
-
 std::map<std::string, std::string> string_map(const json& object, const char* key) {
   return object.at(key).get<std::map<std::string, std::string>>();
 }

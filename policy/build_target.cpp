@@ -17,7 +17,6 @@ std::vector<std::string> strings(const json& object, const char* key) {
 
 namespace {
 
-
 Principals principals(const json& object, const char* key) {
   if (!object.contains(key)) {
     return {};
