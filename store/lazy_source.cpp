@@ -1,5 +1,6 @@
 #include "store/lazy_source.hpp"
 
+#include "store/lazy_source_index.hpp"
 #include "store/page_server_images.hpp"
 #include "store/page_server_socket.hpp"
 #include "store/page_server_wire.hpp"
@@ -106,47 +107,96 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
   auto held = STASIS_TRY(FileLock::acquire(store.root() / "store.lock", false));
   std::unique_ptr<LazySource> src(new LazySource());
   src->m_manifest = STASIS_TRY(Catalog(store.root() / "jobs").load(job, id));
-  std::vector<std::string> problems;
-  src->m_index = STASIS_TRY(BlobIndex::load(store.root() / "packs", problems));
-  // Every chunk must be present before a process depends on it; the chunk
-  // refs of the pages images are kept for the page maps below.
-  std::map<std::string, std::vector<ChunkRef>> file_refs;
+  const auto packs = store.root() / "packs";
+  // Only this checkpoint's blobs are looked up: the store's full BlobIndex
+  // (every blob of every checkpoint) costs far more to build.
+  auto all = STASIS_TRY(LazySourceIndex::load(packs));
+  std::vector<Hash> lists;
   for (const auto& f : src->m_manifest.files) {
-    auto refs = expand_lists(src->m_index, f);
+    for (const auto& h : f.lists) {
+      if (!all.find(h)) {
+        return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({}: "
+                          "chunk list {} is missing from the store)",
+                          job, id, f.name, to_hex(h));
+      }
+      lists.push_back(h);
+    }
+  }
+  auto list_index = STASIS_TRY(all.subset(packs, lists));
+  // Every chunk must be present before a process depends on it; the chunk
+  // refs and locations of the pages images are kept for the page maps below.
+  std::map<std::string, std::vector<ChunkRef>> file_refs;
+  std::map<std::string, std::vector<BlobLocation>> file_locs;
+  for (const auto& f : src->m_manifest.files) {
+    auto refs = expand_lists(list_index, f);
     if (!refs) {
       return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,
                         id, refs.error().message);
     }
-    for (const auto& r : *refs) {
-      if (!r.hash.is_zero() && !src->m_index.contains(r.hash)) {
-        return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({}: "
-                          "chunk {} is missing from the store)",
-                          job, id, f.name, to_hex(r.hash));
-      }
+    std::vector<BlobLocation> locs(refs->size());
+    std::atomic<std::size_t> missing{refs->size()};
+    parallel_for(
+        refs->size(),
+        [&](std::size_t begin, std::size_t end) {
+          for (std::size_t i = begin; i < end; ++i) {
+            const auto& r = (*refs)[i];
+            if (r.hash.is_zero()) {
+              continue;
+            }
+            if (auto loc = all.find(r.hash)) {
+              locs[i] = *loc;
+            } else {
+              auto expected = missing.load();
+              while (i < expected && !missing.compare_exchange_weak(expected, i)) {
+              }
+            }
+          }
+        },
+        4096);
+    if (missing < refs->size()) {
+      return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({}: "
+                        "chunk {} is missing from the store)",
+                        job, id, f.name, to_hex((*refs)[missing].hash));
     }
     file_refs.emplace(f.name, std::move(*refs));
+    file_locs.emplace(f.name, std::move(locs));
   }
+  auto chunks_of = [&](auto&& wanted) {
+    std::vector<Hash> hashes = lists;
+    for (const auto& f : src->m_manifest.files) {
+      if (wanted(f)) {
+        for (const auto& r : file_refs[f.name]) {
+          hashes.push_back(r.hash);
+        }
+      }
+    }
+    return hashes;
+  };
+  auto pagemap_index = STASIS_TRY(all.subset(
+      packs, chunks_of([](const FileRecord& f) { return is_pagemap_name(f.name); })));
   const auto& m = src->m_manifest;
   for (const auto& f : m.files) {
     if (!is_pagemap_name(f.name)) {
       continue;
     }
-    auto text = STASIS_TRY(read_stored_file(src->m_index, f));
+    auto text = STASIS_TRY(read_stored_file(pagemap_index, f));
     auto pm =
         parse_pagemap({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
     if (!pm) {
       return make_error("checkpoint {}/{}: {}: {}", job, id, f.name, pm.error().message);
     }
     std::vector<ChunkRef> refs;
+    std::vector<BlobLocation> locs;
     if (auto pages = file_refs.find(pm->pages_file()); pages != file_refs.end()) {
       refs = std::move(pages->second);
+      locs = std::move(file_locs[pm->pages_file()]);
     }
     if (refs.size() != pm->present_pages()) {
       return make_error("checkpoint {}/{}: {} does not match {}", job, id,
                         pm->pages_file(), f.name);
     }
     auto pid = pagemap_pid(f.name);
-    PagesImage image{f.name, "", pm->pages_file(), {}};
+    PagesImage image{f.name, "", pm->pages_file(), {}, {}};
     Pagemap rewritten = *pm;
     std::size_t next = 0;
     for (auto& e : rewritten.entries) {
@@ -155,16 +205,27 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
       }
       auto first = refs.begin() + static_cast<std::ptrdiff_t>(next);
       auto last = first + static_cast<std::ptrdiff_t>(e.nr_pages);
+      auto first_loc = locs.begin() + static_cast<std::ptrdiff_t>(next);
+      auto last_loc = first_loc + static_cast<std::ptrdiff_t>(e.nr_pages);
       next += e.nr_pages;
       if (pid && (e.flags & k_pe_lazy) != 0) {
-        auto& proc = src->m_processes[*pid];
-        proc.runs.push_back({e.vaddr, e.nr_pages, proc.refs.size()});
-        proc.refs.insert(proc.refs.end(), first, last);
+        // Runs index the whole pages image's refs (moved below, not copied).
+        src->m_processes[*pid].runs.push_back(
+            {e.vaddr, e.nr_pages, static_cast<std::size_t>(first - refs.begin())});
         e.flags &= ~k_pe_present;
         src->m_lazy_pages += e.nr_pages;
       } else {
         image.eager.insert(image.eager.end(), first, last);
+        image.eager_locs.insert(image.eager_locs.end(), first_loc, last_loc);
       }
+    }
+    if (auto proc = pid ? src->m_processes.find(*pid) : src->m_processes.end();
+        proc != src->m_processes.end()) {
+      if (!proc->second.refs.empty()) {
+        return make_error("checkpoint {}/{}: two pagemaps of pid {}", job, id, *pid);
+      }
+      proc->second.refs = std::move(refs);
+      proc->second.locs = std::move(locs);
     }
     image.pagemap = ps::encode_criu_pagemap(rewritten);
     src->m_images.push_back(std::move(image));
@@ -173,6 +234,13 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
     std::sort(proc.runs.begin(), proc.runs.end(),
               [](const Run& a, const Run& b) { return a.vaddr < b.vaddr; });
   }
+  std::set<std::string> page_images;
+  for (const auto& image : src->m_images) {
+    page_images.insert(image.pages_name);
+  }
+  src->m_index = STASIS_TRY(all.subset(packs, chunks_of([&](const FileRecord& f) {
+                                         return !page_images.contains(f.name);
+                                       })));
   log::get("store")->debug("lazy restore of {}/{}: {} pages served on demand", job, id,
                            src->m_lazy_pages);
   return src;
@@ -196,7 +264,6 @@ Result<void> LazySource::write_images(const fs::path& dir) const {
   std::erase_if(others.files,
                 [&](const FileRecord& f) { return page_images.contains(f.name); });
   STASIS_TRY(write_checkpoint(m_index, others, dir));
-  std::vector<std::uint8_t> blob;
   for (const auto& image : m_images) {
     STASIS_TRY(
         write_new_file(dir / image.pagemap_name,
@@ -204,32 +271,47 @@ Result<void> LazySource::write_images(const fs::path& dir) const {
                         image.pagemap.size()}));
     std::vector<std::uint8_t> pages(image.eager.size() * k_page_size);
     for (std::size_t i = 0; i < image.eager.size(); ++i) {
-      STASIS_TRY(m_index.read(image.eager[i].hash, blob));
-      std::copy(blob.begin(), blob.end(),
-                pages.begin() + static_cast<std::ptrdiff_t>(i * k_page_size));
+      STASIS_TRY(read_page(image.eager[i], image.eager_locs[i],
+                           std::span(pages).subspan(i * k_page_size, k_page_size)));
     }
     STASIS_TRY(write_new_file(dir / image.pages_name, pages));
   }
   return ok();
 }
 
-const ChunkRef* LazySource::find(std::uint64_t pid, std::uint64_t vaddr) const {
+Result<void> LazySource::read_page(const ChunkRef& ref, const BlobLocation& loc,
+                                   std::span<std::uint8_t> out) const {
+  if (ref.hash.is_zero()) {
+    std::fill(out.begin(), out.end(), 0);
+    return ok();
+  }
+  if (ref.size != k_page_size || loc.raw_len != k_page_size) {
+    return make_error("page chunk {} has {} bytes, not a page", to_hex(ref.hash),
+                      loc.raw_len);
+  }
+  thread_local std::vector<std::uint8_t> stored;
+  STASIS_TRY(m_index.read_stored(loc, stored));
+  return m_index.decode(ref.hash, loc, stored, out);
+}
+
+std::pair<const ChunkRef*, const BlobLocation*>
+LazySource::find(std::uint64_t pid, std::uint64_t vaddr) const {
   auto p = m_processes.find(pid);
   if (p == m_processes.end()) {
-    return nullptr;
+    return {nullptr, nullptr};
   }
   const auto& runs = p->second.runs;
   auto it = std::upper_bound(runs.begin(), runs.end(), vaddr,
                              [](std::uint64_t v, const Run& r) { return v < r.vaddr; });
   if (it == runs.begin()) {
-    return nullptr;
+    return {nullptr, nullptr};
   }
   --it;
   std::uint64_t k = (vaddr - it->vaddr) / k_page_size;
   if (k >= it->nr_pages || (vaddr - it->vaddr) % k_page_size != 0) {
-    return nullptr;
+    return {nullptr, nullptr};
   }
-  return &p->second.refs[it->first + k];
+  return {&p->second.refs[it->first + k], &p->second.locs[it->first + k]};
 }
 
 Result<LazyServeStats> LazySource::serve(int fd, const std::stop_token& stop) {
@@ -263,10 +345,10 @@ Result<LazyServeStats> LazySource::serve(int fd, const std::stop_token& stop) {
     if (h.nr_pages == 0 || h.nr_pages > k_max_get_pages) {
       STASIS_TRY(refuse(h, "bad page count"));
     }
-    std::vector<const ChunkRef*> refs(h.nr_pages);
+    std::vector<std::pair<const ChunkRef*, const BlobLocation*>> refs(h.nr_pages);
     for (std::uint64_t k = 0; k < h.nr_pages; ++k) {
       refs[k] = find(h.dst_id, h.vaddr + k * k_page_size);
-      if (refs[k] == nullptr) {
+      if (refs[k].first == nullptr) {
         STASIS_TRY(refuse(h, fmt::format("page {:#x} of pid {} is not a lazy page of "
                                          "checkpoint {}/{}",
                                          h.vaddr + k * k_page_size, h.dst_id,
@@ -280,20 +362,15 @@ Result<LazyServeStats> LazySource::serve(int fd, const std::stop_token& stop) {
     parallel_for(
         refs.size(),
         [&](std::size_t begin, std::size_t end) {
-          std::vector<std::uint8_t> blob;
           for (std::size_t k = begin; k < end; ++k) {
-            auto* out = reply.data() + ps::k_header_size + k * k_page_size;
-            if (refs[k]->hash.is_zero()) {
-              std::fill(out, out + k_page_size, 0);
-              continue;
-            }
-            auto read = m_index.read(refs[k]->hash, blob);
-            if (!read || blob.size() != k_page_size) {
+            auto read = read_page(*refs[k].first, *refs[k].second,
+                                  std::span(reply).subspan(
+                                      ps::k_header_size + k * k_page_size, k_page_size));
+            if (!read) {
               std::lock_guard lock(mutex);
-              failure = read ? "a page chunk has the wrong size" : read.error().message;
+              failure = read.error().message;
               return;
             }
-            std::copy(blob.begin(), blob.end(), out);
           }
         },
         64);

@@ -62,6 +62,7 @@ private:
   struct Process {
     std::vector<Run> runs; // sorted by vaddr
     std::vector<ChunkRef> refs;
+    std::vector<BlobLocation> locs; // of refs (unused for zero pages)
   };
   // A pagemap and its pages image as written to the restore dir.
   struct PagesImage {
@@ -69,13 +70,19 @@ private:
     std::string pagemap; // rewritten image
     std::string pages_name;
     std::vector<ChunkRef> eager; // pages still written to the pages image
+    std::vector<BlobLocation> eager_locs;
   };
 
   LazySource() = default;
-  const ChunkRef* find(std::uint64_t pid, std::uint64_t vaddr) const;
+  // The chunk and location of a lazy page, or nulls.
+  std::pair<const ChunkRef*, const BlobLocation*> find(std::uint64_t pid,
+                                                       std::uint64_t vaddr) const;
+  // Reads the page of ref at loc into out (k_page_size bytes).
+  Result<void> read_page(const ChunkRef& ref, const BlobLocation& loc,
+                         std::span<std::uint8_t> out) const;
 
   Manifest m_manifest;
-  BlobIndex m_index;
+  BlobIndex m_index; // only the blobs of the images written by write_images()
   std::map<std::uint64_t, Process> m_processes;
   std::vector<PagesImage> m_images;
   std::uint64_t m_lazy_pages = 0;

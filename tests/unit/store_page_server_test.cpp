@@ -179,5 +179,19 @@ TEST(ALazySource, ServesLazyPagesFromChunksAndRefusesOthers) {
       << got.error().message;
 }
 
+TEST(ALazySource, RefusesACheckpointWhoseBlobsAreMissing) {
+  ScratchDir tmp;
+  auto store = Store::open(tmp.path() / "state").value();
+  auto summary = stream_checkpoint(store, tmp.path() / "dump");
+  for (const auto& e : fs::directory_iterator(tmp.path() / "state" / "packs")) {
+    fs::remove(e.path());
+  }
+  auto source = LazySource::open(store, "job", summary.id);
+  ASSERT_FALSE(source);
+  EXPECT_NE(source.error().message.find("is damaged; cannot restore it lazily"),
+            std::string::npos)
+      << source.error().message;
+}
+
 } // namespace
 } // namespace stasis::store
