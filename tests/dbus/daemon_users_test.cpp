@@ -67,7 +67,15 @@ std::map<std::string, std::string> read_status(const fs::path& file) {
 pid_t start_counter_as(const TestUser& user, const fs::path& dir) {
   fs::create_directories(dir);
   ::chown(dir.c_str(), user.uid(), user.gid());
-  const std::string binary = workload_binary("stasis-wl-counter").string();
+  // A copy the user can run: the build dir may sit where only root may go
+  // (a checkout under /root).
+  const fs::path copy = dir / "stasis-wl-counter";
+  fs::copy_file(workload_binary("stasis-wl-counter"), copy,
+                fs::copy_options::overwrite_existing);
+  fs::permissions(copy, fs::perms::owner_all | fs::perms::group_read |
+                            fs::perms::group_exec | fs::perms::others_read |
+                            fs::perms::others_exec);
+  const std::string binary = copy.string();
   const std::string status = (dir / "status").string();
   const pid_t pid = ::fork();
   if (pid == 0) {
