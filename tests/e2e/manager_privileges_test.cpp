@@ -133,6 +133,7 @@ TEST(AnUnprivilegedDumpWorker, DumpsANobodyProcessThatRootThenRestores) {
     dup2(null_fd, 0);
     dup2(null_fd, 1);
     dup2(null_fd, 2);
+    close_range(3, ~0U, 0); // nothing of ours (ctest's files) in the image
     if (!drop_to_user_without_caps(*nobody)) {
       _exit(126);
     }
@@ -141,9 +142,17 @@ TEST(AnUnprivilegedDumpWorker, DumpsANobodyProcessThatRootThenRestores) {
   }
   std::this_thread::sleep_for(100ms);
 
-  auto dump = run_child([&] { return drop_to_user_keep_checkpoint_caps(*nobody); },
-                        {k_criu, "dump", "--unprivileged", "-t", std::to_string(target),
-                         "-D", dir.string(), "-o", "dump.log"});
+  // CRIU as nobody, in a cwd nobody can reach (ctest runs us in the build dir).
+  auto dump = run_child(
+      [&]() -> Result<void> {
+        STASIS_TRY(drop_to_user_keep_checkpoint_caps(*nobody));
+        if (chdir("/") != 0) {
+          return make_error("chdir /: {}", std::strerror(errno));
+        }
+        return ok();
+      },
+      {k_criu, "dump", "--unprivileged", "-t", std::to_string(target), "-D", dir.string(),
+       "-o", "dump.log"});
   std::string log_text = read_text(dir / "dump.log");
   EXPECT_TRUE(WIFEXITED(dump.status) && WEXITSTATUS(dump.status) == 0)
       << dump.output << "\n--- dump.log tail:\n"
