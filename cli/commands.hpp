@@ -24,6 +24,8 @@ void register_engine_commands(CLI::App& app, GlobalOptions& options);
 void register_policy_commands(CLI::App& app, GlobalOptions& options);
 // Offline store commands: checkpoints, show, verify, fsck, delete, pin, ...
 void register_store_commands(CLI::App& app, GlobalOptions& options);
+// Store maintenance and transfer: fsck, gc, export, import, du (cmd_store_admin.cpp).
+void register_store_admin_commands(CLI::App& app, GlobalOptions& options);
 // Daemon commands over D-Bus: jobs, status, checkpoint, restore, cancel,
 // history, reload, engine-info, watch; and the global --bus option.
 void register_daemon_commands(CLI::App& app, GlobalOptions& options);

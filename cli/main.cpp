@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   register_engine_commands(app, options);
   register_policy_commands(app, options);
   register_store_commands(app, options);
+  register_store_admin_commands(app, options);
   register_daemon_commands(app, options);
 
   try {
