@@ -26,13 +26,9 @@ void print_runs(const std::vector<manager::RunInfo>& runs) {
 }
 
 void jobs(GlobalOptions& options) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  auto jobs = client->list_jobs();
+  auto jobs = call_daemon(options, [](dbus::Client& c) { return c.list_jobs(); });
   if (!jobs) {
-    return report(jobs.error(), options);
+    return;
   }
   if (options.json) {
     json list = json::array();
@@ -120,13 +116,10 @@ void status(const std::string& job, GlobalOptions& options) {
 }
 
 void history(const std::string& job, std::uint32_t limit, GlobalOptions& options) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  auto runs = client->list_runs(job, limit);
+  auto runs =
+      call_daemon(options, [&](dbus::Client& c) { return c.list_runs(job, limit); });
   if (!runs) {
-    return report(runs.error(), options);
+    return;
   }
   if (options.json) {
     json list = json::array();
@@ -140,13 +133,9 @@ void history(const std::string& job, std::uint32_t limit, GlobalOptions& options
 }
 
 void reload(GlobalOptions& options) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  auto changes = client->reload();
+  auto changes = call_daemon(options, [](dbus::Client& c) { return c.reload(); });
   if (!changes) {
-    return report(changes.error(), options);
+    return;
   }
   if (options.json) {
     std::cout << json{{"added", changes->added},
@@ -161,13 +150,9 @@ void reload(GlobalOptions& options) {
 }
 
 void engine_info(GlobalOptions& options) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return;
-  }
-  auto engine = client->engine_info();
+  auto engine = call_daemon(options, [](dbus::Client& c) { return c.engine_info(); });
   if (!engine) {
-    return report(engine.error(), options);
+    return;
   }
   if (options.json) {
     std::cout << json{{"criu_path", engine->criu_path},

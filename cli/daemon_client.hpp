@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,37 @@ void report(const dbus::ClientError& error, GlobalOptions& options);
 // Connects to the bus chosen by --bus or STASIS_BUS_ADDRESS (default system);
 // on failure reports it and returns nullptr.
 std::unique_ptr<dbus::Client> connect_daemon(GlobalOptions& options);
+
+// Connects to stasisd and makes one call; returns its value, or nothing after
+// reporting why (no daemon, refused, not found, ...).
+template <typename Call>
+auto call_daemon(GlobalOptions& options, Call&& call)
+    -> std::optional<typename std::invoke_result_t<Call, dbus::Client&>::value_type> {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return std::nullopt;
+  }
+  auto result = call(*client);
+  if (!result) {
+    report(result.error(), options);
+    return std::nullopt;
+  }
+  return std::move(result).value();
+}
+
+// The same for calls that return nothing; true when the call succeeded.
+template <typename Call>
+bool call_daemon_void(GlobalOptions& options, Call&& call) {
+  auto client = connect_daemon(options);
+  if (!client) {
+    return false;
+  }
+  if (auto result = call(*client); !result) {
+    report(result.error(), options);
+    return false;
+  }
+  return true;
+}
 
 // "2024-05-01 12:00:00" in local time, "-" for none.
 std::string format_time(const std::optional<manager::TimePoint>& time);

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <iostream>
-#include <optional>
-#include <type_traits>
 
 namespace stasis::cli::via_daemon {
 namespace {
@@ -20,37 +18,6 @@ void print_table(const std::vector<manager::CheckpointInfo>& items) {
                              format_time(c.created), format_bytes(c.logical_bytes),
                              format_bytes(c.stored_bytes), c.pinned ? "pinned" : "");
   }
-}
-
-// Connects to stasisd and makes one call; returns its value, or nothing after
-// reporting why (no daemon, refused, not found, ...).
-template <typename Call>
-auto call_daemon(GlobalOptions& options, Call&& call)
-    -> std::optional<typename std::invoke_result_t<Call, dbus::Client&>::value_type> {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return std::nullopt;
-  }
-  auto result = call(*client);
-  if (!result) {
-    report(result.error(), options);
-    return std::nullopt;
-  }
-  return std::move(result).value();
-}
-
-// The same for calls that return nothing; true when the call succeeded.
-template <typename Call>
-bool call_daemon_void(GlobalOptions& options, Call&& call) {
-  auto client = connect_daemon(options);
-  if (!client) {
-    return false;
-  }
-  if (auto result = call(*client); !result) {
-    report(result.error(), options);
-    return false;
-  }
-  return true;
 }
 
 } // namespace
