@@ -10,10 +10,7 @@
 #include <sstream>
 
 namespace stasis::manager {
-namespace {
 
-// The last pid of the "NSpid:" line of /proc/PID/status (the pid in the
-// innermost namespace), or 0.
 pid_t innermost_pid(pid_t pid) {
   auto status = engine::read_file(fmt::format("/proc/{}/status", pid), 64 * 1024);
   if (!status) {
@@ -32,8 +29,6 @@ pid_t innermost_pid(pid_t pid) {
   }
   return 0;
 }
-
-} // namespace
 
 pid_t host_pid_in_namespace(pid_t init_pid, pid_t ns_pid) {
   for (pid_t pid : engine::descendants_of(init_pid)) {

@@ -26,6 +26,10 @@ Result<PidNamespaceRestore, engine::EngineError> restore_in_new_pid_namespace(
     const std::filesystem::path& criu, const engine::RestoreOptions& options,
     const engine::NotifyHandler& notify, const engine::RunControl& control);
 
+// The pid of a host process in its innermost PID namespace (the last pid of
+// the "NSpid:" line of /proc/PID/status), or 0.
+pid_t innermost_pid(pid_t pid);
+
 // The host pid of the process that has pid `ns_pid` in the PID namespace
 // whose init has host pid `init_pid`; 0 when there is none.
 pid_t host_pid_in_namespace(pid_t init_pid, pid_t ns_pid);

@@ -1,32 +1,14 @@
 // PID collisions: a checkpointed tree restored while its pid is still taken
 // (the original keeps running) goes into a fresh PID namespace, where it keeps
 // its pids. Policy: examples/flags/new-pid-namespace.yaml.
+#include "manager/pid_namespace_restore.hpp"
 #include "tests/dbus/daemon_fixture.hpp"
 #include "tests/dbus/ns_example_support.hpp"
-
-#include <fstream>
-#include <sstream>
 
 namespace stasis::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The pid of a host process inside its innermost PID namespace (NSpid), or 0.
-pid_t innermost_pid(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("NSpid:")) {
-      std::istringstream fields(line.substr(6));
-      pid_t last = 0;
-      for (pid_t value; fields >> value;) {
-        last = value;
-      }
-      return last;
-    }
-  }
-  return 0;
-}
 
 class ANewPidNamespaceRestore : public DaemonTest {
 protected:
@@ -52,7 +34,7 @@ protected:
     const pid_t original = m_workload.pid();
     ASSERT_GT(copy, 0);
     EXPECT_NE(copy, original);
-    EXPECT_EQ(innermost_pid(copy), original);
+    EXPECT_EQ(manager::innermost_pid(copy), original);
     EXPECT_TRUE(m_workload.alive()) << "the original must be left alone";
     m_workload.terminate();
     m_workload.adopt(copy);
