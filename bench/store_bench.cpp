@@ -189,7 +189,7 @@ void run(const Scenario& s, const std::string& bytes, int count,
     if (!test::wait_pid_free(pid, std::chrono::seconds(10))) {
       throw std::runtime_error("pid stays taken");
     }
-    std::filesystem::remove(wl.status_file());
+    wl.reset_status();
     auto t = Clock::now();
     double cpu = cpu_seconds();
     if (dir != last_dump) {

@@ -121,7 +121,7 @@ protected:
     lo.port = listener.port();
     auto daemon = engine::LazyPagesDaemon::start(test::criu_binary(), lo);
     ASSERT_TRUE(daemon) << daemon.error().message();
-    std::filesystem::remove(wl.status_file());
+    wl.reset_status();
     auto r = test::run_command({test::criu_binary().string(), "restore", "-d", "-D",
                                 (dir / "images").string(), "-W", work.string(),
                                 "--lazy-pages", "-o", "restore.log"});

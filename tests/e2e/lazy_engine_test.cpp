@@ -60,7 +60,7 @@ TEST_F(ALazyRestoreThroughTheEngine, StreamsADumpIntoTheStoreAndRestoresItLazily
   auto daemon = engine::LazyPagesDaemon::start(client.binary(), lo);
   ASSERT_TRUE(daemon) << daemon.error().message();
   daemon_end.reset();
-  std::filesystem::remove(wl.status_file());
+  wl.reset_status();
   engine::RestoreOptions restore;
   restore.images_dir = images;
   restore.work_dir = work;

@@ -68,7 +68,7 @@ protected:
     auto m = store.materialize(job, id, dir);
     ASSERT_TRUE(m) << m.error().message;
     // A stale status of the previous incarnation must not answer for this one.
-    std::filesystem::remove(wl.status_file());
+    wl.reset_status();
     auto r = test::run_command({test::criu_binary().string(), "restore", "-d", "-D",
                                 dir.string(), "-o", "restore.log"});
     ASSERT_EQ(r.exit_code, 0) << "checkpoint " << id << ": " << r.error << "\n"

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <signal.h>
 #include <string>
@@ -278,6 +279,44 @@ TEST_F(ACounterWorkload, SurvivesACriuDumpAndRestore) {
   EXPECT_EQ(wl.verify(), "");
   EXPECT_GE(wl.status_number("counter"), before);
   EXPECT_EQ(wl.status_number("verified"), 2u);
+}
+
+// A dump that catches a workload with its status file open must restore after
+// the original went on writing: the status file keeps its path and size
+// (status_format.hpp). The workload holds the file open 90 % of the time here.
+TEST_F(ACounterWorkload, RestoresWhenDumpedWithItsStatusFileOpen) {
+  const auto criu = criu_binary();
+  auto wl = start(k_counter, {"--interval-ms", "10", "--status-hold-ms", "90"});
+  ASSERT_TRUE(wl.wait_for_ticks(2, 5s));
+  const auto images = m_dir.path() / "images";
+  bool caught_open = false;
+  for (int attempt = 0; attempt < 10 && !caught_open; ++attempt) {
+    std::filesystem::remove_all(images);
+    std::filesystem::create_directories(images);
+    const auto dump = run_command({criu.string(), "dump", "-t", std::to_string(wl.pid()),
+                                   "-D", images.string(), "-o", "dump.log", "-R"});
+    ASSERT_EQ(dump.exit_code, 0) << dump.error << " see " << (images / "dump.log");
+    std::ifstream files(images / "files.img", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(files)),
+                           std::istreambuf_iterator<char>());
+    caught_open = text.find(wl.status_file().string()) != std::string::npos;
+  }
+  ASSERT_TRUE(caught_open) << "no dump caught the status file open";
+  const std::uint64_t dumped_ticks = wl.ticks();
+  ASSERT_TRUE(wl.wait_for_ticks(dumped_ticks + 3, 5s)) << "the original kept writing";
+  ::kill(-wl.pid(), SIGKILL);
+  wl.reap_after_dump();
+  ASSERT_TRUE(wait_pid_free(wl.pid(), 10s));
+  // Without the hold, the original is almost never killed between writes, so
+  // no temp file is left: the restore must not need one.
+  std::filesystem::remove(wl.dir() / "status.tmp");
+  wl.reset_status();
+  const auto restore = run_command(
+      {criu.string(), "restore", "-d", "-D", images.string(), "-o", "restore.log"});
+  ASSERT_EQ(restore.exit_code, 0) << restore.error << " see " << (images / "restore.log");
+  wl.adopt(wl.pid());
+  ASSERT_TRUE(wl.wait_for_ticks(1, 5s)) << "the restored copy wrote no status";
+  EXPECT_EQ(wl.verify(), "");
 }
 
 // The other workloads survive a checkpoint too, and keep working afterwards.

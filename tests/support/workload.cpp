@@ -1,10 +1,13 @@
 #include "tests/support/workload.hpp"
 
+#include "tests/workloads/status_format.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
 #include <poll.h>
 #include <signal.h>
 #include <stdexcept>
@@ -252,15 +255,55 @@ int Workload::try_reap() {
 }
 
 std::map<std::string, std::string> Workload::status() const {
-  std::map<std::string, std::string> values;
-  std::ifstream file(status_file());
-  std::string line;
-  while (std::getline(file, line)) {
-    if (const auto eq = line.find('='); eq != std::string::npos) {
-      values[line.substr(0, eq)] = line.substr(eq + 1);
+  // A read that overlaps the workload's in-place rewrite fails its checksum
+  // (status_format.hpp): read again.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::ifstream file(status_file(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+    const auto end =
+        text.find(std::string("\n") + std::string(workloads::k_status_end_key));
+    if (end == std::string::npos) {
+      return {}; // missing, reset or not written yet
     }
+    const std::string body = text.substr(0, end + 1);
+    const auto sum_at = end + 1 + workloads::k_status_end_key.size();
+    const auto sum_end = text.find('\n', sum_at);
+    if (sum_end == std::string::npos ||
+        text.substr(sum_at, sum_end - sum_at) != workloads::status_checksum(body)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    std::map<std::string, std::string> values;
+    std::size_t at = 0;
+    while (at < body.size()) {
+      const auto nl = body.find('\n', at);
+      const std::string line = body.substr(at, nl - at);
+      if (const auto eq = line.find('='); eq != std::string::npos) {
+        values[line.substr(0, eq)] = line.substr(eq + 1);
+      }
+      at = nl + 1;
+    }
+    return values;
   }
-  return values;
+  return {};
+}
+
+void Workload::reset_status() const {
+  // In place, keeping the size: a restored copy may hold the file open.
+  const auto file = status_file();
+  std::error_code ec;
+  if (std::filesystem::file_size(file, ec) != workloads::k_status_size || ec) {
+    std::filesystem::remove(file, ec);
+    return;
+  }
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return;
+  }
+  const std::string blank(workloads::k_status_size, '\n');
+  [[maybe_unused]] const ssize_t n = ::pwrite(fd, blank.data(), blank.size(), 0);
+  ::close(fd);
 }
 
 std::uint64_t Workload::status_number(const std::string& key) const {

@@ -50,8 +50,12 @@ public:
   const std::filesystem::path& dir() const { return m_dir; }
   std::filesystem::path status_file() const { return m_dir / "status"; }
 
-  // The parsed status file (empty map if unreadable).
+  // The parsed status file (empty map if unreadable, reset or not yet written).
   std::map<std::string, std::string> status() const;
+  // Blanks the status file so that a stale status of an earlier incarnation does
+  // not answer for a restored one. Keeps the file (and its size): the restored
+  // process may have been dumped while it held the file open.
+  void reset_status() const;
   // status()["ticks"], or 0.
   std::uint64_t ticks() const;
   // A numeric status key, or 0 if missing or not a number.

@@ -1,5 +1,8 @@
 #include "tests/workloads/workload_common.hpp"
 
+#include "tests/workloads/status_format.hpp"
+
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -7,8 +10,10 @@
 #include <ctime>
 #include <exception>
 #include <fcntl.h>
+#include <optional>
 #include <signal.h>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 namespace stasis::workloads {
@@ -55,6 +60,12 @@ public:
     for (;;) {
       const std::int64_t left = m_deadline - now_ns();
       if (left <= 0) {
+        // A pending signal first: a loop that is always behind (slow ticks,
+        // --status-hold-ms) must still answer.
+        const timespec now{0, 0};
+        if (const auto event = to_event(sigtimedwait(&m_signals, nullptr, &now))) {
+          return *event;
+        }
         m_deadline += m_interval_ns;
         if (m_deadline <= now_ns()) {
           // Far behind (a long verification, or time passed while checkpointed).
@@ -64,21 +75,27 @@ public:
       }
       const timespec timeout{static_cast<time_t>(left / 1'000'000'000),
                              static_cast<long>(left % 1'000'000'000)};
-      const int sig = sigtimedwait(&m_signals, nullptr, &timeout);
-      if (sig == SIGUSR1) {
-        return Event::verify;
-      }
-      if (sig == SIGUSR2) {
-        return Event::step;
-      }
-      if (sig == SIGTERM || sig == SIGINT) {
-        return Event::terminate;
+      if (const auto event = to_event(sigtimedwait(&m_signals, nullptr, &timeout))) {
+        return *event;
       }
       // EAGAIN (timeout) or EINTR (e.g. after a restore): re-check the deadline.
     }
   }
 
 private:
+  static std::optional<Event> to_event(int sig) {
+    if (sig == SIGUSR1) {
+      return Event::verify;
+    }
+    if (sig == SIGUSR2) {
+      return Event::step;
+    }
+    if (sig == SIGTERM || sig == SIGINT) {
+      return Event::terminate;
+    }
+    return std::nullopt;
+  }
+
   std::int64_t m_interval_ns;
   std::int64_t m_deadline;
   sigset_t m_signals;
@@ -100,6 +117,7 @@ Options parse_options(int argc, char** argv, const std::set<std::string>& extra_
       has_value = true;
     }
     const bool known = arg == "--status" || arg == "--interval-ms" ||
+                       arg == "--status-hold-ms" ||
                        (arg.starts_with("--") && extra_options.count(arg.substr(2)) > 0);
     if (!known) {
       throw std::invalid_argument("unknown option '" + arg + "'");
@@ -118,6 +136,9 @@ Options parse_options(int argc, char** argv, const std::set<std::string>& extra_
         throw std::invalid_argument("--interval-ms must be between 1 and 60000");
       }
       options.interval = std::chrono::milliseconds(ms);
+    } else if (arg == "--status-hold-ms") {
+      options.status_hold = std::chrono::milliseconds(
+          std::min<std::uint64_t>(parse_number(value, "--status-hold-ms"), 10'000));
     } else {
       options.extra[arg.substr(2)] = value;
     }
@@ -144,7 +165,8 @@ void Status::set(std::string_view key, std::uint64_t value) {
   set(key, std::to_string(value));
 }
 
-bool Status::write(const std::filesystem::path& file) const {
+bool Status::write(const std::filesystem::path& file,
+                   std::chrono::milliseconds hold_open) const {
   std::string text;
   for (const auto& [key, value] : m_lines) {
     text += key;
@@ -152,14 +174,30 @@ bool Status::write(const std::filesystem::path& file) const {
     text += value;
     text += '\n';
   }
-  const std::string tmp = file.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const std::string sum = status_checksum(text);
+  text += k_status_end_key;
+  text += sum;
+  text += '\n';
+  if (text.size() > k_status_size) {
+    return false;
+  }
+  text.resize(k_status_size, '\n');
+  // In place when the file is already whole (see status_format.hpp); the first
+  // write (and one after somebody removed the file) goes through a temp file so
+  // that "status" never exists with another size. The workload is not dumped
+  // before its first status exists.
+  std::error_code ec;
+  const bool whole = std::filesystem::file_size(file, ec) == k_status_size && !ec;
+  const std::string target = whole ? file.string() : file.string() + ".tmp";
+  const int fd = ::open(target.c_str(),
+                        O_WRONLY | O_CLOEXEC | (whole ? 0 : O_CREAT | O_TRUNC), 0644);
   if (fd < 0) {
     return false;
   }
   std::size_t done = 0;
   while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    const ssize_t n =
+        ::pwrite(fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -169,8 +207,11 @@ bool Status::write(const std::filesystem::path& file) const {
     }
     done += static_cast<std::size_t>(n);
   }
+  if (hold_open.count() > 0) {
+    std::this_thread::sleep_for(hold_open);
+  }
   ::close(fd);
-  return ::rename(tmp.c_str(), file.c_str()) == 0;
+  return whole || ::rename(target.c_str(), file.c_str()) == 0;
 }
 
 std::uint64_t parse_number(std::string_view text, std::string_view what) {
@@ -275,7 +316,7 @@ int workload_main(int argc, char** argv, const std::set<std::string>& extra_opti
     status.set("detail", detail);
     status.set("steps", steps);
     program->report(status);
-    status.write(options.status_file);
+    status.write(options.status_file, options.status_hold);
   };
 
   write_status();

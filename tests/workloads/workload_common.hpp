@@ -1,7 +1,7 @@
 // The shared run loop of the self-checking workloads (CRIU zdtm style).
 //
 // Every workload takes `--status FILE` and `--interval-ms N` (default 50) and
-// rewrites FILE atomically (FILE.tmp + rename) every interval as key=value lines:
+// rewrites FILE in place (status_format.hpp) every interval as key=value lines:
 // pid, ticks, verified, check (pass|fail; "pass" before the first verification),
 // detail, steps, plus the program's own keys. Signals are blocked and taken
 // synchronously with sigtimedwait() in the main loop, so no work runs in a
@@ -31,6 +31,9 @@ namespace stasis::workloads {
 struct Options {
   std::filesystem::path status_file;
   std::chrono::milliseconds interval{50};
+  // Test aid: keep the status file open this long after each write, so that a
+  // dump reliably catches the workload with the file open.
+  std::chrono::milliseconds status_hold{0};
   bool self_test_corrupt = false;
   std::map<std::string, std::string> extra;
 };
@@ -41,8 +44,10 @@ public:
   // Sets key to value, replacing an earlier value of the same key.
   void set(std::string_view key, std::string value);
   void set(std::string_view key, std::uint64_t value);
-  // Writes FILE.tmp and renames it over FILE; returns false on any error.
-  bool write(const std::filesystem::path& file) const;
+  // Writes the status file in the form of status_format.hpp, keeping it open
+  // hold_open longer (Options::status_hold); false on any error.
+  bool write(const std::filesystem::path& file,
+             std::chrono::milliseconds hold_open = std::chrono::milliseconds(0)) const;
 
 private:
   std::vector<std::pair<std::string, std::string>> m_lines;
