@@ -1,5 +1,6 @@
 #include "store/lazy_source.hpp"
 
+#include "store/ingest.hpp"
 #include "store/lazy_source_index.hpp"
 #include "store/page_server_images.hpp"
 #include "store/page_server_socket.hpp"
@@ -39,44 +40,40 @@ std::optional<std::uint64_t> pagemap_pid(std::string_view name) {
   return pid;
 }
 
-// file_chunks() with the list blobs read (and verified) in parallel.
-Result<std::vector<ChunkRef>> expand_lists(const BlobIndex& index, const FileRecord& f) {
-  std::vector<std::vector<ChunkRef>> parts(f.lists.size());
-  std::mutex mutex;
-  std::string failure;
-  parallel_for(
-      f.lists.size(),
-      [&](std::size_t begin, std::size_t end) {
-        std::vector<std::uint8_t> blob;
-        for (std::size_t i = begin; i < end; ++i) {
-          auto read = index.read(f.lists[i], blob);
-          if (read) {
-            read = decode_chunk_list(blob, parts[i]);
-          }
-          if (!read) {
-            std::lock_guard lock(mutex);
-            failure = read.error().message;
-            return;
-          }
-        }
-      },
-      64);
-  if (!failure.empty()) {
-    return make_error("chunk list of {}: {}", f.name, failure);
-  }
-  std::vector<ChunkRef> out;
-  std::uint64_t total = 0;
-  for (auto& part : parts) {
-    for (const auto& r : part) {
-      total += r.size;
+constexpr std::uint8_t k_list_new = 0;
+constexpr std::uint8_t k_list_busy = 1;
+constexpr std::uint8_t k_list_done = 2;
+constexpr std::uint8_t k_list_failed = 3;
+
+// Where each chunk list of a pages image starts, as stasis stores pages: a new
+// list at each 128 KiB window and after k_pages_per_list pages (ingest.cpp,
+// page_server_images.cpp). Empty if the pagemap's pages cannot make up
+// `lists` lists of `size` bytes that way.
+std::vector<std::uint64_t> list_starts(const Pagemap& pm, std::size_t lists,
+                                       std::uint64_t size) {
+  std::vector<std::uint64_t> starts;
+  std::uint64_t page = 0;
+  std::uint64_t group = 0;
+  std::uint64_t in_list = 0;
+  for (const auto& e : pm.entries) {
+    if (!e.present()) {
+      continue;
     }
-    out.insert(out.end(), part.begin(), part.end());
+    for (std::uint64_t k = 0; k < e.nr_pages; ++k, ++page) {
+      const std::uint64_t g = (e.vaddr + k * k_page_size) >> 17;
+      if (starts.empty() || g != group || in_list >= k_pages_per_list) {
+        starts.push_back(page);
+        in_list = 0;
+      }
+      group = g;
+      ++in_list;
+    }
   }
-  if (total != f.size) {
-    return make_error("chunks of {} add up to {} bytes, manifest says {}", f.name, total,
-                      f.size);
+  if (starts.size() != lists || page * k_page_size != size) {
+    return {};
   }
-  return out;
+  starts.push_back(page);
+  return starts;
 }
 
 Result<void> refuse(const ps::Header& h, const std::string& why) {
@@ -110,140 +107,288 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
   const auto packs = store.root() / "packs";
   // Only this checkpoint's blobs are looked up: the store's full BlobIndex
   // (every blob of every checkpoint) costs far more to build.
-  auto all = STASIS_TRY(LazySourceIndex::load(packs));
-  std::vector<Hash> lists;
-  for (const auto& f : src->m_manifest.files) {
-    for (const auto& h : f.lists) {
-      if (!all.find(h)) {
-        return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({}: "
-                          "chunk list {} is missing from the store)",
-                          job, id, f.name, to_hex(h));
-      }
-      lists.push_back(h);
-    }
-  }
-  auto list_index = STASIS_TRY(all.subset(packs, lists));
-  // Every chunk must be present before a process depends on it; the chunk
-  // refs and locations of the pages images are kept for the page maps below.
-  std::map<std::string, std::vector<ChunkRef>> file_refs;
-  std::map<std::string, std::vector<BlobLocation>> file_locs;
-  for (const auto& f : src->m_manifest.files) {
-    auto refs = expand_lists(list_index, f);
-    if (!refs) {
-      return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,
-                        id, refs.error().message);
-    }
-    std::vector<BlobLocation> locs(refs->size());
-    std::atomic<std::size_t> missing{refs->size()};
-    parallel_for(
-        refs->size(),
-        [&](std::size_t begin, std::size_t end) {
-          for (std::size_t i = begin; i < end; ++i) {
-            const auto& r = (*refs)[i];
-            if (r.hash.is_zero()) {
-              continue;
-            }
-            if (auto loc = all.find(r.hash)) {
-              locs[i] = *loc;
-            } else {
-              auto expected = missing.load();
-              while (i < expected && !missing.compare_exchange_weak(expected, i)) {
-              }
-            }
-          }
-        },
-        4096);
-    if (missing < refs->size()) {
-      return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({}: "
-                        "chunk {} is missing from the store)",
-                        job, id, f.name, to_hex((*refs)[missing].hash));
-    }
-    file_refs.emplace(f.name, std::move(*refs));
-    file_locs.emplace(f.name, std::move(locs));
-  }
-  auto chunks_of = [&](auto&& wanted) {
-    std::vector<Hash> hashes = lists;
-    for (const auto& f : src->m_manifest.files) {
-      if (wanted(f)) {
-        for (const auto& r : file_refs[f.name]) {
-          hashes.push_back(r.hash);
-        }
-      }
-    }
-    return hashes;
+  src->m_all = STASIS_TRY(LazySourceIndex::load(packs));
+  src->m_reader = STASIS_TRY(src->m_all.subset(packs, {}));
+  auto damaged = [&](const std::string& why) {
+    return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,
+                      id, why);
   };
-  auto pagemap_index = STASIS_TRY(all.subset(
-      packs, chunks_of([](const FileRecord& f) { return is_pagemap_name(f.name); })));
-  const auto& m = src->m_manifest;
-  for (const auto& f : m.files) {
+  std::map<std::string, const FileRecord*> files;
+  for (const auto& f : src->m_manifest.files) {
+    files[f.name] = &f;
+    for (const auto& h : f.lists) {
+      if (!src->m_all.find(h)) {
+        return damaged(fmt::format("{}: chunk list {} is missing from the store", f.name,
+                                   to_hex(h)));
+      }
+    }
+  }
+  // The pagemaps first: they say which images hold pages.
+  std::vector<std::pair<const FileRecord*, Pagemap>> pagemaps;
+  std::set<std::string> page_images;
+  for (const auto& f : src->m_manifest.files) {
     if (!is_pagemap_name(f.name)) {
       continue;
     }
-    auto text = STASIS_TRY(read_stored_file(pagemap_index, f));
+    auto refs = src->chunks_of(f);
+    if (!refs) {
+      return damaged(refs.error().message);
+    }
+    std::string text;
+    std::vector<std::uint8_t> chunk;
+    for (const auto& r : *refs) {
+      if (r.hash.is_zero()) {
+        text.append(r.size, '\0');
+        continue;
+      }
+      if (auto read = src->read_blob(r.hash, chunk); !read) {
+        return damaged(fmt::format("{}: {}", f.name, read.error().message));
+      }
+      text.append(chunk.begin(), chunk.end());
+    }
     auto pm =
         parse_pagemap({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
     if (!pm) {
       return make_error("checkpoint {}/{}: {}: {}", job, id, f.name, pm.error().message);
     }
-    std::vector<ChunkRef> refs;
-    std::vector<BlobLocation> locs;
-    if (auto pages = file_refs.find(pm->pages_file()); pages != file_refs.end()) {
-      refs = std::move(pages->second);
-      locs = std::move(file_locs[pm->pages_file()]);
+    page_images.insert(pm->pages_file());
+    pagemaps.emplace_back(&f, std::move(*pm));
+  }
+  for (auto& [f, pm] : pagemaps) {
+    const auto pid = pagemap_pid(f->name);
+    PagesImage image{f->name, "", pm.pages_file(), {}, {}};
+    auto file = std::make_unique<PagesFile>();
+    file->name = pm.pages_file();
+    if (auto pages = files.find(pm.pages_file()); pages != files.end()) {
+      file->lists = pages->second->lists;
+      file->first_page = list_starts(pm, file->lists.size(), pages->second->size);
+      if (file->first_page.empty() && !file->lists.empty()) {
+        // Not grouped the way stasis stores pages: read every list now.
+        auto refs = src->chunks_of(*pages->second);
+        if (!refs) {
+          return damaged(refs.error().message);
+        }
+        file->first_page.push_back(0);
+        std::vector<std::uint8_t> blob;
+        std::vector<ChunkRef> list;
+        for (const auto& h : file->lists) {
+          list.clear();
+          STASIS_TRY(src->read_blob(h, blob));
+          STASIS_TRY(decode_chunk_list(blob, list));
+          file->first_page.push_back(file->first_page.back() + list.size());
+        }
+      }
+    } else {
+      file->first_page.push_back(0);
     }
-    if (refs.size() != pm->present_pages()) {
+    const std::uint64_t pages = file->first_page.back();
+    if (pages != pm.present_pages()) {
       return make_error("checkpoint {}/{}: {} does not match {}", job, id,
-                        pm->pages_file(), f.name);
+                        pm.pages_file(), f->name);
     }
-    auto pid = pagemap_pid(f.name);
-    PagesImage image{f.name, "", pm->pages_file(), {}, {}};
-    Pagemap rewritten = *pm;
-    std::size_t next = 0;
+    file->pages.reset(new ListPages[file->lists.size()]);
+    file->state.reset(new std::atomic<std::uint8_t>[file->lists.size()]);
+    for (std::size_t i = 0; i < file->lists.size(); ++i) {
+      file->state[i].store(k_list_new);
+    }
+    const std::size_t file_index = src->m_files.size();
+    Pagemap rewritten = pm;
+    std::uint64_t next = 0;
     for (auto& e : rewritten.entries) {
       if (!e.present()) {
         continue;
       }
-      auto first = refs.begin() + static_cast<std::ptrdiff_t>(next);
-      auto last = first + static_cast<std::ptrdiff_t>(e.nr_pages);
-      auto first_loc = locs.begin() + static_cast<std::ptrdiff_t>(next);
-      auto last_loc = first_loc + static_cast<std::ptrdiff_t>(e.nr_pages);
+      const std::uint64_t first = next;
       next += e.nr_pages;
       if (pid && (e.flags & k_pe_lazy) != 0) {
-        // Runs index the whole pages image's refs (moved below, not copied).
-        src->m_processes[*pid].runs.push_back(
-            {e.vaddr, e.nr_pages, static_cast<std::size_t>(first - refs.begin())});
+        src->m_processes[*pid].push_back({e.vaddr, e.nr_pages, file_index, first});
         e.flags &= ~k_pe_present;
         src->m_lazy_pages += e.nr_pages;
-      } else {
-        image.eager.insert(image.eager.end(), first, last);
-        image.eager_locs.insert(image.eager_locs.end(), first_loc, last_loc);
+        continue;
       }
-    }
-    if (auto proc = pid ? src->m_processes.find(*pid) : src->m_processes.end();
-        proc != src->m_processes.end()) {
-      if (!proc->second.refs.empty()) {
-        return make_error("checkpoint {}/{}: two pagemaps of pid {}", job, id, *pid);
+      // A page CRIU restores itself: its lists are read now.
+      for (std::uint64_t p = first; p < next; ++p) {
+        const auto list = file->list_of(p);
+        if (auto read = src->expand(*file, list); !read) {
+          return damaged(read.error().message);
+        }
+        const auto k = p - file->first_page[list];
+        image.eager.push_back(file->pages[list].refs[k]);
+        image.eager_locs.push_back(file->pages[list].locs[k]);
       }
-      proc->second.refs = std::move(refs);
-      proc->second.locs = std::move(locs);
     }
     image.pagemap = ps::encode_criu_pagemap(rewritten);
     src->m_images.push_back(std::move(image));
+    src->m_files.push_back(std::move(file));
   }
-  for (auto& [pid, proc] : src->m_processes) {
-    std::sort(proc.runs.begin(), proc.runs.end(),
+  for (auto& [pid, runs] : src->m_processes) {
+    std::sort(runs.begin(), runs.end(),
               [](const Run& a, const Run& b) { return a.vaddr < b.vaddr; });
+    for (std::size_t i = 1; i < runs.size(); ++i) {
+      if (runs[i].vaddr < runs[i - 1].vaddr + runs[i - 1].nr_pages * k_page_size) {
+        return make_error("checkpoint {}/{}: two pagemaps of pid {}", job, id, pid);
+      }
+    }
   }
-  std::set<std::string> page_images;
-  for (const auto& image : src->m_images) {
-    page_images.insert(image.pages_name);
+  // The other images are small: their chunks are looked up now.
+  std::vector<Hash> others;
+  for (const auto& f : src->m_manifest.files) {
+    if (is_pagemap_name(f.name) || page_images.contains(f.name)) {
+      continue;
+    }
+    auto refs = src->chunks_of(f);
+    if (!refs) {
+      return damaged(refs.error().message);
+    }
+    for (const auto& r : *refs) {
+      if (r.hash.is_zero()) {
+        continue;
+      }
+      if (!src->m_all.find(r.hash)) {
+        return damaged(fmt::format("{}: chunk {} is missing from the store", f.name,
+                                   to_hex(r.hash)));
+      }
+      others.push_back(r.hash);
+    }
+    others.insert(others.end(), f.lists.begin(), f.lists.end());
   }
-  src->m_index = STASIS_TRY(all.subset(packs, chunks_of([&](const FileRecord& f) {
-                                         return !page_images.contains(f.name);
-                                       })));
+  src->m_index = STASIS_TRY(src->m_all.subset(packs, others));
+  src->m_checker =
+      std::jthread([s = src.get()](std::stop_token stop) { s->check_all(stop); });
   log::get("store")->debug("lazy restore of {}/{}: {} pages served on demand", job, id,
                            src->m_lazy_pages);
   return src;
+}
+
+LazySource::~LazySource() {
+  if (m_checker.joinable()) {
+    m_checker.request_stop();
+    m_checker.join();
+  }
+}
+
+Result<void> LazySource::read_blob(const Hash& hash,
+                                   std::vector<std::uint8_t>& out) const {
+  const auto loc = m_all.find(hash);
+  if (!loc) {
+    return make_error("blob {} is missing from the store", to_hex(hash));
+  }
+  thread_local std::vector<std::uint8_t> stored;
+  STASIS_TRY(m_reader.read_stored(*loc, stored));
+  out.resize(loc->raw_len);
+  return m_reader.decode(hash, *loc, stored, out);
+}
+
+Result<std::vector<ChunkRef>> LazySource::chunks_of(const FileRecord& f) const {
+  std::vector<ChunkRef> out;
+  std::vector<std::uint8_t> blob;
+  for (const auto& h : f.lists) {
+    if (auto read = read_blob(h, blob); !read) {
+      return make_error("chunk list of {}: {}", f.name, read.error().message);
+    }
+    STASIS_TRY(decode_chunk_list(blob, out));
+  }
+  std::uint64_t total = 0;
+  for (const auto& r : out) {
+    total += r.size;
+  }
+  if (total != f.size) {
+    return make_error("chunks of {} add up to {} bytes, manifest says {}", f.name, total,
+                      f.size);
+  }
+  return out;
+}
+
+Result<void> LazySource::expand(PagesFile& file, std::size_t i) const {
+  auto& state = file.state[i];
+  for (;;) {
+    std::uint8_t s = state.load(std::memory_order_acquire);
+    if (s == k_list_done) {
+      return ok();
+    }
+    if (s == k_list_failed) {
+      std::lock_guard lock(m_failure_mutex);
+      return make_error("{}", m_failure);
+    }
+    if (s == k_list_new &&
+        state.compare_exchange_strong(s, k_list_busy, std::memory_order_acq_rel)) {
+      auto read = expand_now(file, i);
+      if (!read) {
+        std::lock_guard lock(m_failure_mutex);
+        if (m_failure.empty()) {
+          m_failure = read.error().message;
+        }
+      }
+      state.store(read ? k_list_done : k_list_failed, std::memory_order_release);
+      state.notify_all();
+      return read;
+    }
+    state.wait(k_list_busy, std::memory_order_acquire);
+  }
+}
+
+Result<void> LazySource::expand_now(PagesFile& file, std::size_t i) const {
+  thread_local std::vector<std::uint8_t> blob;
+  thread_local std::vector<ChunkRef> list;
+  list.clear();
+  STASIS_TRY(read_blob(file.lists[i], blob));
+  STASIS_TRY(decode_chunk_list(blob, list));
+  const std::uint64_t first = file.first_page[i];
+  auto& out = file.pages[i];
+  out.locs.resize(list.size());
+  if (list.size() != file.first_page[i + 1] - first) {
+    return make_error("{}: chunk list {} has {} pages where its pagemap says {}",
+                      file.name, to_hex(file.lists[i]), list.size(),
+                      file.first_page[i + 1] - first);
+  }
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const auto& r = list[k];
+    if (r.size != k_page_size) {
+      return make_error("{}: chunk {} has {} bytes, not a page", file.name,
+                        to_hex(r.hash), r.size);
+    }
+    if (!r.hash.is_zero()) {
+      const auto loc = m_all.find(r.hash);
+      if (!loc) {
+        return make_error("{}: chunk {} is missing from the store", file.name,
+                          to_hex(r.hash));
+      }
+      out.locs[k] = *loc;
+    }
+  }
+  out.refs = list;
+  return ok();
+}
+
+std::size_t LazySource::PagesFile::list_of(std::uint64_t page) const {
+  return static_cast<std::size_t>(
+      std::upper_bound(first_page.begin(), first_page.end(), page) - first_page.begin() -
+      1);
+}
+
+void LazySource::check_all(const std::stop_token& stop) {
+  for (auto& file : m_files) {
+    for (std::size_t i = 0; i < file->lists.size(); ++i) {
+      if (stop.stop_requested()) {
+        return;
+      }
+      if (auto read = expand(*file, i); !read) {
+        m_checked =
+            make_error("checkpoint {}/{} is damaged: {}; a lazily restored process "
+                       "that touches those pages cannot get them",
+                       m_manifest.job, m_manifest.id, read.error().message);
+        log::get("store")->error("lazy page server: {}", m_checked.error().message);
+        return;
+      }
+    }
+  }
+}
+
+Result<void> LazySource::checked() {
+  if (m_checker.joinable()) {
+    m_checker.join();
+  }
+  return m_checked;
 }
 
 Result<void> LazySource::write_images(const fs::path& dir) const {
@@ -290,28 +435,8 @@ Result<void> LazySource::read_page(const ChunkRef& ref, const BlobLocation& loc,
                       loc.raw_len);
   }
   thread_local std::vector<std::uint8_t> stored;
-  STASIS_TRY(m_index.read_stored(loc, stored));
-  return m_index.decode(ref.hash, loc, stored, out);
-}
-
-std::pair<const ChunkRef*, const BlobLocation*>
-LazySource::find(std::uint64_t pid, std::uint64_t vaddr) const {
-  auto p = m_processes.find(pid);
-  if (p == m_processes.end()) {
-    return {nullptr, nullptr};
-  }
-  const auto& runs = p->second.runs;
-  auto it = std::upper_bound(runs.begin(), runs.end(), vaddr,
-                             [](std::uint64_t v, const Run& r) { return v < r.vaddr; });
-  if (it == runs.begin()) {
-    return {nullptr, nullptr};
-  }
-  --it;
-  std::uint64_t k = (vaddr - it->vaddr) / k_page_size;
-  if (k >= it->nr_pages || (vaddr - it->vaddr) % k_page_size != 0) {
-    return {nullptr, nullptr};
-  }
-  return {&p->second.refs[it->first + k], &p->second.locs[it->first + k]};
+  STASIS_TRY(m_reader.read_stored(loc, stored));
+  return m_reader.decode(ref.hash, loc, stored, out);
 }
 
 Result<LazyServeStats> LazySource::serve(int fd, const std::stop_token& stop) {
@@ -345,27 +470,47 @@ Result<LazyServeStats> LazySource::serve(int fd, const std::stop_token& stop) {
     if (h.nr_pages == 0 || h.nr_pages > k_max_get_pages) {
       STASIS_TRY(refuse(h, "bad page count"));
     }
-    std::vector<std::pair<const ChunkRef*, const BlobLocation*>> refs(h.nr_pages);
-    for (std::uint64_t k = 0; k < h.nr_pages; ++k) {
-      refs[k] = find(h.dst_id, h.vaddr + k * k_page_size);
-      if (refs[k].first == nullptr) {
-        STASIS_TRY(refuse(h, fmt::format("page {:#x} of pid {} is not a lazy page of "
-                                         "checkpoint {}/{}",
-                                         h.vaddr + k * k_page_size, h.dst_id,
-                                         m_manifest.job, m_manifest.id)));
+    // The request must lie within one run of lazy pages of that pid.
+    const Run* run = nullptr;
+    if (auto p = m_processes.find(h.dst_id); p != m_processes.end()) {
+      auto it =
+          std::upper_bound(p->second.begin(), p->second.end(), h.vaddr,
+                           [](std::uint64_t v, const Run& r) { return v < r.vaddr; });
+      if (it != p->second.begin()) {
+        --it;
+        const std::uint64_t offset = h.vaddr - it->vaddr;
+        if (offset % k_page_size == 0 &&
+            offset / k_page_size + h.nr_pages <= it->nr_pages) {
+          run = &*it;
+        }
       }
     }
+    if (run == nullptr) {
+      STASIS_TRY(refuse(
+          h, fmt::format("pages {:#x}+{} of pid {} are not a lazy page run of "
+                         "checkpoint {}/{}",
+                         h.vaddr, h.nr_pages, h.dst_id, m_manifest.job, m_manifest.id)));
+    }
+    PagesFile& file = *m_files[run->file];
+    const std::uint64_t first = run->first + (h.vaddr - run->vaddr) / k_page_size;
     reply.resize(ps::k_header_size + h.nr_pages * k_page_size);
     std::copy(raw.begin(), raw.end(), reply.begin());
     std::mutex mutex;
     std::string failure;
     parallel_for(
-        refs.size(),
+        h.nr_pages,
         [&](std::size_t begin, std::size_t end) {
           for (std::size_t k = begin; k < end; ++k) {
-            auto read = read_page(*refs[k].first, *refs[k].second,
-                                  std::span(reply).subspan(
-                                      ps::k_header_size + k * k_page_size, k_page_size));
+            const std::uint64_t page = first + k;
+            const auto list = file.list_of(page);
+            auto read = expand(file, list);
+            if (read) {
+              const auto in_list = page - file.first_page[list];
+              read = read_page(file.pages[list].refs[in_list],
+                               file.pages[list].locs[in_list],
+                               std::span(reply).subspan(
+                                   ps::k_header_size + k * k_page_size, k_page_size));
+            }
             if (!read) {
               std::lock_guard lock(mutex);
               failure = read.error().message;

@@ -11,16 +11,29 @@
 // the process cannot get the rest of its memory and must be considered lost
 // (the store is only read, so it stays intact). stasisd therefore does not
 // stop while a lazy restore is in flight (manager/lazy_restore.hpp).
+//
+// Time to resume is what counts, so open() does only what the restore dir
+// needs: the manifest, the store's pack tables, the small images, the
+// pagemaps and the few chunk lists that hold non-lazy pages. Where the lists
+// of the lazy pages start follows from the pagemap (stasis groups pages by
+// 128 KiB window, 32 at most, when it stores them; checked on every list
+// read, and a checkpoint stored some other way is expanded up front). Those
+// lists are read when a GET first needs them, and a background check reads
+// the rest and confirms that every chunk is in the store, logging a damaged
+// checkpoint at once instead of when the process touches the page.
 #pragma once
 
 #include "store/blob_index.hpp"
 #include "store/chunk_list.hpp"
+#include "store/lazy_source_index.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stop_token>
+#include <thread>
 
 namespace stasis::store {
 
@@ -34,10 +47,13 @@ struct LazyServeStats {
 class LazySource {
 public:
   // Opens checkpoint job/id for a lazy restore: loads its page maps and checks
-  // that every chunk is present (a damaged checkpoint is refused up front,
-  // before any process depends on it).
+  // that every chunk list is present (a checkpoint missing one is refused up
+  // front); the chunks themselves are checked in the background from here on.
   static Result<std::unique_ptr<LazySource>>
   open(const Store& store, const std::string& job, std::uint64_t id);
+  ~LazySource();
+  LazySource(const LazySource&) = delete;
+  LazySource& operator=(const LazySource&) = delete;
 
   // Writes the restore dir (absent or empty): all images but the lazy pages.
   Result<void> write_images(const fs::path& dir) const;
@@ -47,22 +63,36 @@ public:
   // with a log line and an error.
   Result<LazyServeStats> serve(int fd, const std::stop_token& stop = {});
 
+  // Waits for the background check of every chunk list and chunk: its result.
+  Result<void> checked();
+
   // Pages the restore dir leaves to the page server, and how many were sent.
   std::uint64_t lazy_pages() const { return m_lazy_pages; }
   std::uint64_t pages_sent() const { return m_pages_sent.load(); }
   const Manifest& manifest() const { return m_manifest; }
 
 private:
+  // The pages of one chunk list, once read.
+  struct ListPages {
+    std::vector<ChunkRef> refs;
+    std::vector<BlobLocation> locs; // of refs (unused for zero pages)
+  };
+  // A pages image and its chunk lists, read on first use.
+  struct PagesFile {
+    std::string name;
+    std::vector<Hash> lists;
+    std::vector<std::uint64_t> first_page; // of each list, then the page count
+    std::unique_ptr<ListPages[]> pages;    // per list
+    std::unique_ptr<std::atomic<std::uint8_t>[]> state; // per list
+
+    std::size_t list_of(std::uint64_t page) const;
+  };
   // A run of lazily served pages of one process.
   struct Run {
     std::uint64_t vaddr = 0;
     std::uint64_t nr_pages = 0;
-    std::size_t first = 0; // index into Process::refs
-  };
-  struct Process {
-    std::vector<Run> runs; // sorted by vaddr
-    std::vector<ChunkRef> refs;
-    std::vector<BlobLocation> locs; // of refs (unused for zero pages)
+    std::size_t file = 0;    // index into m_files
+    std::uint64_t first = 0; // page index in that file
   };
   // A pagemap and its pages image as written to the restore dir.
   struct PagesImage {
@@ -74,19 +104,32 @@ private:
   };
 
   LazySource() = default;
-  // The chunk and location of a lazy page, or nulls.
-  std::pair<const ChunkRef*, const BlobLocation*> find(std::uint64_t pid,
-                                                       std::uint64_t vaddr) const;
+  // Reads list i of file (once; other callers wait for the first).
+  Result<void> expand(PagesFile& file, std::size_t i) const;
+  Result<void> expand_now(PagesFile& file, std::size_t i) const;
+  // Reads one blob through the pack tables.
+  Result<void> read_blob(const Hash& hash, std::vector<std::uint8_t>& out) const;
+  // The chunks of a (small) file, read now.
+  Result<std::vector<ChunkRef>> chunks_of(const FileRecord& f) const;
   // Reads the page of ref at loc into out (k_page_size bytes).
   Result<void> read_page(const ChunkRef& ref, const BlobLocation& loc,
                          std::span<std::uint8_t> out) const;
+  // Every list of every pages file, then every chunk's presence.
+  void check_all(const std::stop_token& stop);
 
   Manifest m_manifest;
-  BlobIndex m_index; // only the blobs of the images written by write_images()
-  std::map<std::uint64_t, Process> m_processes;
+  LazySourceIndex m_all; // every blob of the store
+  BlobIndex m_reader;    // the packs, for reads by location
+  BlobIndex m_index;     // the blobs of the images written by write_images()
+  std::vector<std::unique_ptr<PagesFile>> m_files;
+  std::map<std::uint64_t, std::vector<Run>> m_processes; // pid -> runs by vaddr
   std::vector<PagesImage> m_images;
   std::uint64_t m_lazy_pages = 0;
   std::atomic<std::uint64_t> m_pages_sent{0};
+  mutable std::mutex m_failure_mutex;
+  mutable std::string m_failure; // first damage found
+  Result<void> m_checked = ok();
+  std::jthread m_checker;
 };
 
 } // namespace stasis::store

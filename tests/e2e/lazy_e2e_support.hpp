@@ -134,6 +134,7 @@ protected:
     auto stats = served.get();
     ASSERT_TRUE(stats) << stats.error().message;
     EXPECT_EQ((*source)->pages_sent(), (*source)->lazy_pages());
+    EXPECT_TRUE((*source)->checked()) << "the background check found damage";
     EXPECT_GT((*source)->lazy_pages(), 0U);
     EXPECT_EQ(wl.verify(), "") << "after all pages are in";
     std::filesystem::remove_all(dir);

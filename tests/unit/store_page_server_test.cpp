@@ -157,6 +157,7 @@ TEST(ALazySource, ServesLazyPagesFromChunksAndRefusesOthers) {
   auto summary = stream_checkpoint(store, tmp.path() / "dump");
   auto source = LazySource::open(store, "job", summary.id).value();
   EXPECT_EQ(source->lazy_pages(), 3U);
+  EXPECT_TRUE(source->checked()) << "every chunk list and chunk is in the store";
   auto dir = tmp.path() / "restore";
   ASSERT_TRUE(source->write_images(dir));
   EXPECT_EQ(fs::file_size(dir / "pages-65537.img"), 0U) << "lazy pages stay in the store";
