@@ -22,9 +22,13 @@ protected:
     } else {
       m_workload.reap_after_dump();
     }
+    // The original may have verified since the checkpoint: its status must not
+    // answer for the copy (whose count of verifications is the checkpoint's).
+    m_workload.reset_status();
     auto restored = restore(job);
     ASSERT_EQ(restored.state, RunState::Succeeded) << restored.error << "\n" << log();
     m_workload.adopt(restored.pid);
+    ASSERT_TRUE(m_workload.wait_for_ticks(1, 10s)) << "the copy wrote no status";
     EXPECT_EQ(m_workload.verify(), "");
     EXPECT_TRUE(m_workload.wait_for_ticks(m_workload.ticks() + 2, 5s));
     m_restored_parent = read_proc_stat(restored.pid).value_or(ProcStat{}).ppid;
