@@ -163,6 +163,7 @@ struct CheckpointArgs {
   pid_t pid = 0;
   bool leave_running = false;
   bool stop = false;
+  bool stream = false;
   bool shell_job = false;
   bool file_locks = false;
   bool tcp_established = false;
@@ -179,6 +180,9 @@ void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
   manager::CheckpointOptions request;
   if (args.leave_running || args.stop) {
     request.leave_running = args.leave_running;
+  }
+  if (args.stream) {
+    request.stream = true;
   }
   if (args.pid != 0) {
     request.shell_job = args.shell_job ? std::optional(true) : std::nullopt;
@@ -264,6 +268,9 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
   auto* stop = checkpoint_cmd->add_flag("--stop", checkpoint_args->stop,
                                         "Stop the target after the dump");
   leave->excludes(stop);
+  checkpoint_cmd->add_flag("--stream", checkpoint_args->stream,
+                           "Stream the pages into the store as CRIU dumps them (no "
+                           "pages file on disk)");
   checkpoint_cmd
       ->add_flag("--shell-job", checkpoint_args->shell_job,
                  "The process is attached to a terminal (with --pid)")

@@ -65,11 +65,13 @@ MResult<CheckpointOptions> checkpoint_options_from(const VariantMap& map,
                                                    CheckpointMethod method) {
   using O = CheckpointOptions;
   if (method == CheckpointMethod::Checkpoint) {
-    return parse<O>(map, "Checkpoint", {{"LeaveRunning", &O::leave_running}},
+    return parse<O>(map, "Checkpoint",
+                    {{"LeaveRunning", &O::leave_running}, {"Stream", &O::stream}},
                     {"ShellJob", "FileLocks", "TcpEstablished", "ExtUnixSk"});
   }
   return parse<O>(map, "CheckpointProcess",
                   {{"LeaveRunning", &O::leave_running},
+                   {"Stream", &O::stream},
                    {"ShellJob", &O::shell_job},
                    {"FileLocks", &O::file_locks},
                    {"TcpEstablished", &O::tcp_established},
@@ -97,6 +99,7 @@ void put(VariantMap& map, const std::string& key, const std::optional<bool>& val
 VariantMap to_variant_map(const CheckpointOptions& options) {
   VariantMap map;
   put(map, "LeaveRunning", options.leave_running);
+  put(map, "Stream", options.stream);
   put(map, "ShellJob", options.shell_job);
   put(map, "FileLocks", options.file_locks);
   put(map, "TcpEstablished", options.tcp_established);

@@ -109,8 +109,9 @@ struct CheckpointInfo {
 // Options of Checkpoint/CheckpointProcess; unset = the policy's (or ad-hoc) default.
 struct CheckpointOptions {
   std::optional<bool> leave_running;
-  std::optional<bool> shell_job;       // ad-hoc only
-  std::optional<bool> file_locks;      // ad-hoc only
+  std::optional<bool> stream;     // pages into the store over the page-server protocol
+  std::optional<bool> shell_job;  // ad-hoc only
+  std::optional<bool> file_locks; // ad-hoc only
   std::optional<bool> tcp_established; // ad-hoc only
   std::optional<bool> ext_unix_sk;     // ad-hoc only
 };

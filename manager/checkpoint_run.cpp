@@ -8,11 +8,15 @@
 #include "manager/manager.hpp"
 #include "manager/target_resolver.hpp"
 #include "manager/unprivileged_worker.hpp"
+#include "store/page_server_stream.hpp"
 #include "util/log.hpp"
+#include "util/unique_fd.hpp"
 
 #include <cerrno>
 #include <cstring>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include <fmt/ranges.h>
@@ -31,6 +35,60 @@ store::DumpStats to_store(const engine::DumpStats& stats) {
   out.pages_written = stats.pages_written;
   return out;
 }
+
+// A streaming checkpoint in flight: CRIU writes the pages into one end of a
+// socket pair, a thread of ours reads them from the other into the store.
+class PageStream {
+public:
+  static Result<std::unique_ptr<PageStream>> start(const store::Store& store,
+                                                   const std::string& job) {
+    auto checkpoint = STASIS_TRY(store::StreamingCheckpoint::begin(store, job));
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+      return make_error("cannot create the page stream's socket pair: {}",
+                        std::strerror(errno));
+    }
+    std::unique_ptr<PageStream> stream(new PageStream(std::move(checkpoint)));
+    stream->m_ours.reset(fds[0]);
+    stream->m_criu_end.reset(fds[1]);
+    stream->m_receiver = std::jthread([s = stream.get()](std::stop_token stop) {
+      s->m_received = s->m_checkpoint->receive(s->m_ours.get(), stop);
+    });
+    return stream;
+  }
+
+  // The end CRIU's worker inherits.
+  int criu_end() const { return m_criu_end.get(); }
+
+  // After the dump: waits until every page is in (or CRIU's end is closed).
+  Result<void> finish() {
+    m_criu_end.reset();
+    if (m_receiver.joinable()) {
+      m_receiver.join();
+    }
+    return m_received;
+  }
+
+  store::StreamingCheckpoint& checkpoint() { return *m_checkpoint; }
+
+  ~PageStream() {
+    m_criu_end.reset();
+    if (m_receiver.joinable()) {
+      m_receiver.request_stop();
+      m_receiver.join();
+    }
+  }
+
+private:
+  explicit PageStream(std::unique_ptr<store::StreamingCheckpoint> checkpoint)
+      : m_checkpoint(std::move(checkpoint)) {}
+
+  std::unique_ptr<store::StreamingCheckpoint> m_checkpoint;
+  util::UniqueFd m_ours;
+  util::UniqueFd m_criu_end;
+  Result<void> m_received = ok();
+  std::jthread m_receiver;
+};
 
 } // namespace
 
@@ -97,6 +155,16 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   }
   outcome.pid = pid;
   event.pid = pid;
+  const bool stream = request.stream.value_or(job.criu.stream_pages);
+  if (stream && policy::is_container(job.target)) {
+    return failed("streaming checkpoints (Stream, criu.stream-pages) of container jobs "
+                  "are not supported: the container runtime runs CRIU");
+  }
+  if (!policy::is_container(job.target) && job.criu.page_server) {
+    return failed("criu.page-server sends the pages to another host's `criu "
+                  "page-server` (migration), which stasisd does not run; "
+                  "criu.stream-pages streams them into the store");
+  }
   struct stat owner {};
   if (::stat(fmt::format("/proc/{}", pid).c_str(), &owner) != 0) {
     return failed(fmt::format("process {} is gone", pid));
@@ -141,6 +209,16 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   logger->info("run {}: dumping {} (pid {}{}) of job {}", run_id,
                adhoc_pid ? "process" : policy::describe(job.target), pid,
                unprivileged ? fmt::format(", as uid {}", owner.st_uid) : "", job.name);
+  std::unique_ptr<PageStream> page_stream;
+  if (stream) {
+    auto started = PageStream::start(m_store, job.name);
+    if (!started) {
+      return failed(
+          fmt::format("cannot stream into the store: {}", started.error().message));
+    }
+    page_stream = std::move(*started);
+    options.page_server = engine::PageServerTarget{"", 0, page_stream->criu_end()};
+  }
   engine::DumpStats stats;
   if (policy::is_container(job.target)) {
     auto dumped = checkpoint_container(
@@ -157,8 +235,13 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
                   unprivileged_workers(m_criu, identity_of(owner.st_uid, owner.st_gid)))
             : engine::CriuClient(m_criu);
     auto dumped = client.dump(options, notify, control);
+    auto streamed = page_stream ? page_stream->finish() : ok();
     if (!dumped) {
       return failed(run_error_message(dumped.error(), job.name));
+    }
+    if (!streamed) {
+      return failed(fmt::format("receiving the streamed pages failed: {}",
+                                streamed.error().message));
     }
     stats = dumped->stats;
   }
@@ -173,7 +256,9 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   info.target = adhoc_pid ? fmt::format("pid {}", pid)
                           : fmt::format("{} (pid {})", policy::describe(job.target), pid);
   info.stats = to_store(stats);
-  auto summary = m_store.ingest(job.name, images, info);
+  auto summary = page_stream ? page_stream->checkpoint().commit(images, info)
+                             : m_store.ingest(job.name, images, info);
+  page_stream.reset(); // releases the store's write lock (retention takes it next)
   if (!summary) {
     return failed(
         fmt::format("storing the checkpoint failed: {}", summary.error().message));

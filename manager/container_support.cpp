@@ -65,6 +65,7 @@ std::vector<std::string> set_policy_keys(const policy::Job& job) {
       {"criu.network-lock", c.network_lock != c0.network_lock},
       {"criu.page-server", c.page_server != c0.page_server},
       {"criu.lazy-pages", c.lazy_pages != c0.lazy_pages},
+      {"criu.stream-pages", c.stream_pages != c0.stream_pages},
       {"criu.work-dir", c.work_dir != c0.work_dir},
       {"criu.plugins-dir", c.plugins_dir != c0.plugins_dir},
       {"restore.sibling", r.sibling != r0.sibling},

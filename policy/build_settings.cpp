@@ -92,6 +92,7 @@ CriuSettings build_criu(const json& c, bool scheduled) {
                                c["page-server"].at("port").get<std::uint16_t>()};
   }
   s.lazy_pages = flag(c, "lazy-pages");
+  s.stream_pages = flag(c, "stream-pages");
   s.work_dir = text(c, "work-dir");
   s.plugins_dir = text(c, "plugins-dir");
   return s;

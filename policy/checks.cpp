@@ -40,6 +40,11 @@ void check_criu(const Job& job, JobContext& context) {
                   "'criu.lazy-pages' needs 'criu.page-server' (the address and port the "
                   "restoring side fetches the pages from)");
   }
+  if (c.stream_pages && c.page_server) {
+    context.error("criu.stream-pages",
+                  "'criu.stream-pages' conflicts with 'criu.page-server': the pages go "
+                  "either into the store or to another host's page server");
+  }
   if (c.timeout < 1s || c.timeout % 1s != 0ms) {
     context.error("criu.timeout",
                   "'criu.timeout' must be a whole number of seconds, at least 1s (CRIU "

@@ -136,12 +136,18 @@ std::vector<KeySpec> criu_keys() {
           "CRIU log level (0 errors only ... 4 debug); the log is kept with the run.",
           "criu -v[NUM]; lxc-checkpoint -v"),
       key("page-server", page_server, nullptr,
-          "Send the pages to a CRIU page server instead of the local store (recorded for "
-          "migration; the store keeps only the metadata then).",
+          "Another host's CRIU page server, for migration tooling that reads the policy. "
+          "stasisd does not migrate: its checkpoint runs refuse a job with this key "
+          "(stream-pages streams the pages into the store instead).",
           "criu --page-server --address --port; runc --page-server"),
       key("lazy-pages", boolean(), false,
           "Leave the memory pages on the source for post-copy (lazy) migration.",
           "criu --lazy-pages; runc --lazy-pages"),
+      key("stream-pages", boolean(), false,
+          "Stream the pages into the store while CRIU dumps them (CRIU's page-server "
+          "protocol over a socket pair): no pages file is written, and the checkpoint "
+          "is the same as one stored from a dump directory.",
+          "criu dump --page-server to stasisd's own page server"),
       key("work-dir", path(), nullptr,
           "Directory for CRIU's logs and statistics (default: the run's directory under "
           "/var/lib/stasis).",

@@ -146,6 +146,7 @@ struct CriuSettings {
   int log_level = 4;
   std::optional<PageServer> page_server;
   bool lazy_pages = false;
+  bool stream_pages = false; // pages go into the store over the page-server protocol
   std::string work_dir;    // empty: the run's directory
   std::string plugins_dir; // empty: CRIU's default
   bool operator==(const CriuSettings&) const = default;

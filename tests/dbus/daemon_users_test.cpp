@@ -155,12 +155,14 @@ TEST_F(ADaemonWithUsers, LetsUsersCheckpointAndRestoreOnlyTheirOwnProcesses) {
   auto denied = stasisctl({"checkpoint", "--pid", std::to_string(pid)}, bob.name());
   EXPECT_EQ(denied.exit_code, 4) << denied.out << denied.err;
 
-  // Alice checkpoints it (stopping it): the dump runs as her uid.
-  auto made =
-      stasisctl({"checkpoint", "--pid", std::to_string(pid), "--stop"}, alice.name());
+  // Alice checkpoints it (stopping it, streaming its pages into the store):
+  // the dump runs as her uid and writes into the socket it inherits.
+  auto made = stasisctl(
+      {"checkpoint", "--pid", std::to_string(pid), "--stop", "--stream"}, alice.name());
   ASSERT_EQ(made.exit_code, 0) << made.out << made.err << log();
   const std::string checkpoint = made.out.substr(0, made.out.find('\n'));
   EXPECT_NE(log().find("as uid " + std::to_string(alice.uid())), std::string::npos);
+  EXPECT_NE(log().find("stored streamed checkpoint " + job), std::string::npos) << log();
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   release_child(pid);

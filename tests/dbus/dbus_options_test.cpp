@@ -78,6 +78,17 @@ TEST_F(AnOptionsDictionary, ForAnAdHocCheckpointAcceptsTheCriuKnobs) {
   EXPECT_EQ(options.leave_running, std::optional<bool>(false));
 }
 
+TEST_F(AnOptionsDictionary, TakesStreamForBothCheckpointMethods) {
+  auto error = call_error(*m_raw, "Checkpoint", std::string("web"),
+                          VariantMap{{"Stream", sdbus::Variant(true)}});
+  EXPECT_FALSE(error.isValid()) << error.getMessage();
+  EXPECT_EQ(m_manager.last().checkpoint_options.stream, std::optional<bool>(true));
+  error = call_error(*m_raw, "CheckpointProcess", std::uint32_t{77},
+                     VariantMap{{"Stream", sdbus::Variant(false)}});
+  EXPECT_FALSE(error.isValid()) << error.getMessage();
+  EXPECT_EQ(m_manager.last().checkpoint_options.stream, std::optional<bool>(false));
+}
+
 TEST_F(AnOptionsDictionary, ForCheckpointProcessRejectsPidZero) {
   const auto error =
       call_error(*m_raw, "CheckpointProcess", std::uint32_t{0}, VariantMap{});
@@ -96,11 +107,13 @@ TEST(AnOptionsParser, LeavesUnsetOptionsUnset) {
 TEST(AnOptionsParser, RoundTripsTheClientsDictionary) {
   CheckpointOptions sent;
   sent.leave_running = true;
+  sent.stream = true;
   sent.tcp_established = false;
   auto parsed = dbus::checkpoint_options_from(dbus::to_variant_map(sent),
                                               dbus::CheckpointMethod::CheckpointProcess);
   ASSERT_TRUE(parsed) << parsed.error().message;
   EXPECT_EQ(parsed->leave_running, sent.leave_running);
+  EXPECT_EQ(parsed->stream, sent.stream);
   EXPECT_EQ(parsed->tcp_established, sent.tcp_established);
   EXPECT_FALSE(parsed->shell_job.has_value());
 }

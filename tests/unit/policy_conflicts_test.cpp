@@ -78,6 +78,13 @@ TEST(APolicyParser, RejectsLazyPagesWithoutPageServer) {
       "(valid)");
 }
 
+TEST(APolicyParser, RejectsStreamingIntoTheStoreAndToAPageServerTogether) {
+  EXPECT_THAT(error_for("    criu: {stream-pages: true, page-server: {address: 10.0.0.2, "
+                        "port: 2700}}\n"),
+              HasSubstr("'criu.stream-pages' conflicts with 'criu.page-server'"));
+  EXPECT_EQ(error_for("    criu: {stream-pages: true}\n"), "(valid)");
+}
+
 TEST(APolicyParser, RejectsSubSecondCriuTimeouts) {
   EXPECT_THAT(error_for("    criu: {timeout: 1500ms}\n"),
               HasSubstr("whole number of seconds"));
