@@ -45,6 +45,12 @@ void check_criu(const Job& job, JobContext& context) {
                   "'criu.stream-pages' conflicts with 'criu.page-server': the pages go "
                   "either into the store or to another host's page server");
   }
+  if (c.stream_pages && job.incremental.mode == IncrementalSettings::Mode::CriuPreDump) {
+    context.error(
+        "criu.stream-pages",
+        "'criu.stream-pages' works with 'incremental.mode: dedup' or 'full': a "
+        "streamed checkpoint is complete in the store and has no pre-dump parent");
+  }
   if (c.timeout < 1s || c.timeout % 1s != 0ms) {
     context.error("criu.timeout",
                   "'criu.timeout' must be a whole number of seconds, at least 1s (CRIU "

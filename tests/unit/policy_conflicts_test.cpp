@@ -83,6 +83,9 @@ TEST(APolicyParser, RejectsStreamingIntoTheStoreAndToAPageServerTogether) {
                         "port: 2700}}\n"),
               HasSubstr("'criu.stream-pages' conflicts with 'criu.page-server'"));
   EXPECT_EQ(error_for("    criu: {stream-pages: true}\n"), "(valid)");
+  EXPECT_THAT(error_for("    criu: {stream-pages: true}\n    incremental: {mode: "
+                        "criu-pre-dump}\n"),
+              HasSubstr("has no pre-dump parent"));
 }
 
 TEST(APolicyParser, RejectsSubSecondCriuTimeouts) {
