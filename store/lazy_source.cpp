@@ -130,24 +130,12 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
     if (!is_pagemap_name(f.name)) {
       continue;
     }
-    auto refs = src->chunks_of(f);
-    if (!refs) {
-      return damaged(refs.error().message);
+    auto text = read_stored_file(src->reader(), f);
+    if (!text) {
+      return damaged(fmt::format("{}: {}", f.name, text.error().message));
     }
-    std::string text;
-    std::vector<std::uint8_t> chunk;
-    for (const auto& r : *refs) {
-      if (r.hash.is_zero()) {
-        text.append(r.size, '\0');
-        continue;
-      }
-      if (auto read = src->read_blob(r.hash, chunk); !read) {
-        return damaged(fmt::format("{}: {}", f.name, read.error().message));
-      }
-      text.append(chunk.begin(), chunk.end());
-    }
-    auto pm =
-        parse_pagemap({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    auto pm = parse_pagemap(
+        {reinterpret_cast<const std::uint8_t*>(text->data()), text->size()});
     if (!pm) {
       return make_error("checkpoint {}/{}: {}: {}", job, id, f.name, pm.error().message);
     }
@@ -280,23 +268,13 @@ Result<void> LazySource::read_blob(const Hash& hash,
 }
 
 Result<std::vector<ChunkRef>> LazySource::chunks_of(const FileRecord& f) const {
-  std::vector<ChunkRef> out;
-  std::vector<std::uint8_t> blob;
-  for (const auto& h : f.lists) {
-    if (auto read = read_blob(h, blob); !read) {
-      return make_error("chunk list of {}: {}", f.name, read.error().message);
-    }
-    STASIS_TRY(decode_chunk_list(blob, out));
-  }
-  std::uint64_t total = 0;
-  for (const auto& r : out) {
-    total += r.size;
-  }
-  if (total != f.size) {
-    return make_error("chunks of {} add up to {} bytes, manifest says {}", f.name, total,
-                      f.size);
-  }
-  return out;
+  return file_chunks(reader(), f);
+}
+
+BlobReader LazySource::reader() const {
+  return [this](const Hash& hash, std::vector<std::uint8_t>& out) {
+    return read_blob(hash, out);
+  };
 }
 
 Result<void> LazySource::expand(PagesFile& file, std::size_t i) const {

@@ -26,6 +26,7 @@
 #include "store/blob_index.hpp"
 #include "store/chunk_list.hpp"
 #include "store/lazy_source_index.hpp"
+#include "store/reader.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
@@ -109,8 +110,9 @@ private:
   Result<void> expand_now(PagesFile& file, std::size_t i) const;
   // Reads one blob through the pack tables.
   Result<void> read_blob(const Hash& hash, std::vector<std::uint8_t>& out) const;
-  // The chunks of a (small) file, read now.
+  // The chunks of a (small) file, read now, and the blob reader behind it.
   Result<std::vector<ChunkRef>> chunks_of(const FileRecord& f) const;
+  BlobReader reader() const;
   // Reads the page of ref at loc into out (k_page_size bytes).
   Result<void> read_page(const ChunkRef& ref, const BlobLocation& loc,
                          std::span<std::uint8_t> out) const;

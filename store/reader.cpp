@@ -6,12 +6,31 @@
 
 namespace stasis::store {
 
+namespace {
+
+BlobReader reader_of(const BlobIndex& index) {
+  return [&index](const Hash& hash, std::vector<std::uint8_t>& out) {
+    return index.read(hash, out);
+  };
+}
+
+} // namespace
+
 Result<std::vector<ChunkRef>> file_chunks(const BlobIndex& index,
+                                          const FileRecord& file) {
+  return file_chunks(reader_of(index), file);
+}
+
+Result<std::string> read_stored_file(const BlobIndex& index, const FileRecord& file) {
+  return read_stored_file(reader_of(index), file);
+}
+
+Result<std::vector<ChunkRef>> file_chunks(const BlobReader& read_blob,
                                           const FileRecord& file) {
   std::vector<ChunkRef> refs;
   std::vector<std::uint8_t> blob;
   for (const auto& list : file.lists) {
-    auto read = index.read(list, blob);
+    auto read = read_blob(list, blob);
     if (!read) {
       return make_error("chunk list of {}: {}", file.name, read.error().message);
     }
@@ -28,8 +47,9 @@ Result<std::vector<ChunkRef>> file_chunks(const BlobIndex& index,
   return refs;
 }
 
-Result<std::string> read_stored_file(const BlobIndex& index, const FileRecord& file) {
-  auto refs = STASIS_TRY(file_chunks(index, file));
+Result<std::string> read_stored_file(const BlobReader& read_blob,
+                                     const FileRecord& file) {
+  auto refs = STASIS_TRY(file_chunks(read_blob, file));
   std::string out;
   out.reserve(file.size);
   std::vector<std::uint8_t> blob;
@@ -38,7 +58,7 @@ Result<std::string> read_stored_file(const BlobIndex& index, const FileRecord& f
       out.append(r.size, '\0');
       continue;
     }
-    STASIS_TRY(index.read(r.hash, blob));
+    STASIS_TRY(read_blob(r.hash, blob));
     out.append(reinterpret_cast<const char*>(blob.data()), blob.size());
   }
   return out;

@@ -5,17 +5,23 @@
 #include "store/chunk_list.hpp"
 #include "store/manifest.hpp"
 
+#include <functional>
 #include <map>
 #include <unordered_set>
 
 namespace stasis::store {
 
+// Reads and verifies one blob (BlobIndex::read, or a reader over another index).
+using BlobReader = std::function<Result<void>(const Hash&, std::vector<std::uint8_t>&)>;
+
 // Expands a file's chunk lists into its chunks (list blobs are verified) and
 // checks that their sizes add up to the file size.
 Result<std::vector<ChunkRef>> file_chunks(const BlobIndex& index, const FileRecord& file);
+Result<std::vector<ChunkRef>> file_chunks(const BlobReader& read, const FileRecord& file);
 
 // Reads a whole stored file into memory (for small images such as pagemaps).
 Result<std::string> read_stored_file(const BlobIndex& index, const FileRecord& file);
+Result<std::string> read_stored_file(const BlobReader& read, const FileRecord& file);
 
 // Re-hashes the given blobs in parallel; returns the damaged ones with why.
 std::map<Hash, std::string>
