@@ -14,6 +14,7 @@
 #include "engine/features.hpp"
 #include "manager/api.hpp"
 #include "manager/authorization.hpp"
+#include "manager/child_reaper.hpp"
 #include "manager/clock.hpp"
 #include "manager/daemon_config.hpp"
 #include "manager/lazy_restore.hpp"
@@ -140,6 +141,7 @@ private:
   std::mutex m_sink_mutex;
   EventSink m_sink;
 
+  ChildReaper m_children; // restored trees that are children of stasisd
   std::unique_ptr<RunQueue> m_queue;
   std::unique_ptr<Scheduler> m_scheduler;
   // Last: destroyed first, it waits for lazy restores still serving pages.

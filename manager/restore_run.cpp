@@ -179,6 +179,10 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
       return failed(run_error_message(restored.error(), job.name));
     }
     outcome.pid = restored->pid;
+    if (!options.restore_detached && !new_pid_namespace) {
+      m_children.adopt(outcome.pid, fmt::format("tree of job {} (checkpoint {})",
+                                                job.name, checkpoint));
+    }
   }
   event.pid = outcome.pid;
   if (!job.restore.pidfile.empty()) {

@@ -179,7 +179,8 @@ std::vector<KeySpec> restore_keys() {
   });
   return {
       key("detached", boolean(), true,
-          "CRIU detaches once the tree runs (the tree is not a child of stasisd).",
+          "CRIU detaches once the tree runs (the tree is not a child of stasisd; with "
+          "false it is, and stasisd reaps it when it exits).",
           "criu -d/--restore-detached; lxc-checkpoint -r -d (default) / -F"),
       key("sibling", boolean(), false,
           "Restore the root task as a sibling of CRIU (requires detached).",

@@ -77,8 +77,14 @@ TEST_F(AFlagJob, RestoreSiblingMakesTheTreeAChildOfTheDaemon) {
   ASSERT_TRUE(parent);
   EXPECT_EQ(parent->ppid, ::getpid()) << "the parent is not stasisd";
   EXPECT_NE(m_restored_parent, ::getpid());
-  // stasisd does not reap the trees it restores: hand the copy to us first.
-  stop_daemon(SIGTERM);
+  // stasisd reaps the trees it restores as its children once they exit: no
+  // zombie is left behind for the daemon's lifetime.
+  const pid_t copy = m_workload.pid();
+  ASSERT_EQ(::kill(copy, SIGKILL), 0);
+  EXPECT_TRUE(wait_pid_free(copy, 5s)) << "pid " << copy << " lingers (a zombie?)";
+  EXPECT_NE(log().find("(pid " + std::to_string(copy) + ") was killed by signal"),
+            std::string::npos)
+      << log();
 }
 
 TEST_F(AFlagJob, EvasiveDevicesPassesThrough) {
