@@ -1,5 +1,6 @@
 // Checkpoint runs: resolve the target, dump it with CRIU (running the job's
 // hooks at CRIU's notifications), store the images, apply retention.
+#include "engine/target.hpp"
 #include "manager/container_runtime.hpp"
 #include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
@@ -13,6 +14,7 @@
 #include "util/unique_fd.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -89,6 +91,16 @@ private:
   Result<void> m_received = ok();
   std::jthread m_receiver;
 };
+
+// Sends sig to a tree's root and every descendant (the tree is stopped, so
+// it does not fork meanwhile).
+void signal_tree(pid_t root, int sig) {
+  auto pids = engine::descendants_of(root);
+  pids.insert(pids.begin(), root);
+  for (pid_t pid : pids) {
+    ::kill(pid, sig);
+  }
+}
 
 } // namespace
 
@@ -198,6 +210,15 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     options.leave_stopped = false;
   }
   options.unprivileged = unprivileged;
+  // A streamed checkpoint is stored only after CRIU is done. Rather than let
+  // CRIU kill the tree then, it is left stopped and killed once the
+  // checkpoint is committed: if storing fails (or stasisd dies), the tree
+  // still exists and is resumed (or can be, with SIGCONT).
+  const bool kill_after_store = stream && !policy::is_container(job.target) &&
+                                !options.leave_running && !options.leave_stopped;
+  if (kill_after_store) {
+    options.leave_stopped = true;
+  }
   if (auto declared = declare_external_unix(pid, job.criu, images, options); !declared) {
     return failed(declared.error().message);
   }
@@ -240,8 +261,12 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
       return failed(run_error_message(dumped.error(), job.name));
     }
     if (!streamed) {
-      return failed(fmt::format("receiving the streamed pages failed: {}",
-                                streamed.error().message));
+      if (kill_after_store) {
+        signal_tree(pid, SIGCONT);
+      }
+      return failed(fmt::format("receiving the streamed pages failed: {}{}",
+                                streamed.error().message,
+                                kill_after_store ? "; the tree runs on" : ""));
     }
     stats = dumped->stats;
   }
@@ -259,9 +284,13 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   auto summary = page_stream ? page_stream->checkpoint().commit(images, info)
                              : m_store.ingest(job.name, images, info);
   page_stream.reset(); // releases the store's write lock (retention takes it next)
+  if (kill_after_store) {
+    signal_tree(pid, summary ? SIGKILL : SIGCONT);
+  }
   if (!summary) {
-    return failed(
-        fmt::format("storing the checkpoint failed: {}", summary.error().message));
+    return failed(fmt::format("storing the checkpoint failed: {}{}",
+                              summary.error().message,
+                              kill_after_store ? "; the tree runs on" : ""));
   }
   fs::remove_all(*work, ignored);
   fs::remove_all(log_dir, ignored);

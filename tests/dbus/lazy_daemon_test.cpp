@@ -103,6 +103,32 @@ TEST_F(ADaemonStreamingCheckpoint, StoresThePagesAsTheyArriveAndRestoresBothWays
   EXPECT_EQ(workload.verify(), "") << "lazily restored from a streamed checkpoint";
 }
 
+// Without leave-running, a streamed checkpoint is stored before the tree goes:
+// when storing fails, the tree runs on. (A post-dump hook puts a stray
+// pagemap into the images dir, which the commit refuses.)
+TEST_F(ADaemonStreamingCheckpoint, ResumesTheTreeWhenTheCheckpointCannotBeStored) {
+  auto workload = Workload::start("stasis-wl-counter", {}, dir() / "counter");
+  const std::string stray = "pagemap-" + std::to_string(workload.pid()) + ".img";
+  write_policy("c.yaml",
+               pidfile_job("c", write_pidfile("c", workload.pid()),
+                           "criu:\n  stream-pages: true\n  leave-running: false\n"
+                           "hooks:\n  post-dump:\n    - run: [\"/bin/sh\", \"-c\", "
+                           "\"touch \\\"$STASIS_IMAGES_DIR/" +
+                               stray + "\\\"\"]\n"));
+  start_daemon();
+  auto client = this->client();
+  ASSERT_TRUE(client);
+  auto run = client->checkpoint("c", {});
+  ASSERT_TRUE(run) << run.error().message;
+  auto info = wait_run(*client, *run);
+  EXPECT_EQ(info.state, manager::RunState::Failed) << log();
+  EXPECT_NE(info.error.find("the tree runs on"), std::string::npos) << info.error;
+  EXPECT_EQ(workload.verify(), "") << "the target runs on after the failed run";
+  auto checkpoints = client->list_checkpoints("c");
+  ASSERT_TRUE(checkpoints) << checkpoints.error().message;
+  EXPECT_TRUE(checkpoints->empty()) << "nothing half-stored";
+}
+
 // A job that names another host's page server is refused by its run, with the
 // reason, instead of being checkpointed some other way.
 TEST_F(ADaemonStreamingCheckpoint, RefusesAJobThatSendsItsPagesToAnotherHost) {
