@@ -152,22 +152,28 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
       file->first_page = list_starts(pm, file->lists.size(), pages->second->size);
       if (file->first_page.empty() && !file->lists.empty()) {
         // Not grouped the way stasis stores pages: read every list now.
-        auto refs = src->chunks_of(*pages->second);
-        if (!refs) {
-          return damaged(refs.error().message);
-        }
         file->first_page.push_back(0);
         std::vector<std::uint8_t> blob;
         std::vector<ChunkRef> list;
         for (const auto& h : file->lists) {
           list.clear();
-          STASIS_TRY(src->read_blob(h, blob));
-          STASIS_TRY(decode_chunk_list(blob, list));
+          auto read = src->read_blob(h, blob);
+          if (read) {
+            read = decode_chunk_list(blob, list);
+          }
+          if (!read) {
+            return damaged(
+                fmt::format("chunk list of {}: {}", file->name, read.error().message));
+          }
           file->first_page.push_back(file->first_page.back() + list.size());
         }
+        if (file->first_page.back() * k_page_size != pages->second->size) {
+          return damaged(fmt::format("{} is not made of whole pages", file->name));
+        }
       }
-    } else {
-      file->first_page.push_back(0);
+    }
+    if (file->first_page.empty()) {
+      file->first_page.push_back(0); // no pages image, or lists that add up to none
     }
     const std::uint64_t pages = file->first_page.back();
     if (pages != pm.present_pages()) {

@@ -1,11 +1,15 @@
 // stasis's page server without CRIU: a scripted peer on a socketpair speaks
 // the protocol (store/page_server_wire.hpp); the server must store, serve and
 // refuse exactly as specified.
+#include "store/blob_sink.hpp"
+#include "store/catalog.hpp"
 #include "store/lazy_source.hpp"
+#include "store/page_server_images.hpp"
 #include "store/page_server_socket.hpp"
 #include "store/page_server_stream.hpp"
 #include "store/page_server_wire.hpp"
 #include "store/pagemap.hpp"
+#include "store/reader.hpp"
 
 #include <fstream>
 #include <future>
@@ -178,6 +182,48 @@ TEST(ALazySource, ServesLazyPagesFromChunksAndRefusesOthers) {
   ASSERT_FALSE(got);
   EXPECT_NE(got.error().message.find("not a lazy page"), std::string::npos)
       << got.error().message;
+}
+
+// A checkpoint whose page lists are not grouped the way stasis groups them
+// (here: a list per page) is read up front and served the same.
+TEST(ALazySource, ServesACheckpointWithOtherListBoundaries) {
+  ScratchDir tmp;
+  auto store = Store::open(tmp.path() / "state").value();
+  auto summary = stream_checkpoint(store, tmp.path() / "dump");
+  const auto packs = tmp.path() / "state" / "packs";
+  std::vector<std::string> problems;
+  auto index = BlobIndex::load(packs, problems).value();
+  Catalog catalog(tmp.path() / "state" / "jobs");
+  auto manifest = catalog.load("job", summary.id).value();
+  {
+    BlobSink sink(index, packs);
+    for (auto& f : manifest.files) {
+      if (f.name == "pages-65537.img") {
+        auto refs = file_chunks(index, f).value();
+        ASSERT_EQ(refs.size(), 3U);
+        const std::vector<std::uint64_t> far_apart{0, 1ULL << 17, 2ULL << 17};
+        f.lists = ps::store_page_lists(sink, refs, far_apart).value();
+        ASSERT_EQ(f.lists.size(), 3U);
+      }
+    }
+    ASSERT_TRUE(sink.flush());
+    manifest.id = summary.id + 1;
+    ASSERT_TRUE(catalog.commit(manifest));
+    sink.release();
+  }
+  auto source = LazySource::open(store, "job", manifest.id).value();
+  EXPECT_EQ(source->lazy_pages(), 3U);
+  ASSERT_TRUE(source->write_images(tmp.path() / "restore"));
+  Peer peer;
+  auto served =
+      std::async(std::launch::async, [&] { return source->serve(peer.server.get()); });
+  peer.send(ps::k_get, 3, k_vaddr, k_pid);
+  auto reply = peer.receive(ps::k_header_size + 3 * k_page_size);
+  EXPECT_EQ(reply.substr(ps::k_header_size), page('a') + page('\0') + page('b'));
+  peer.send(ps::k_close, 0, 0, 0);
+  EXPECT_EQ(peer.receive(4), std::string(4, '\0'));
+  EXPECT_TRUE(served.get());
+  EXPECT_TRUE(source->checked());
 }
 
 TEST(ALazySource, RefusesACheckpointWhoseBlobsAreMissing) {
