@@ -64,11 +64,6 @@ void ChildReaper::adopt(pid_t pid, std::string what) {
   [[maybe_unused]] auto n = ::write(m_wake_fd, &one, sizeof one);
 }
 
-std::size_t ChildReaper::pending() const {
-  std::lock_guard lock(m_mutex);
-  return m_children.size();
-}
-
 void ChildReaper::wake() {
   std::lock_guard lock(m_mutex);
   if (m_wake_fd >= 0) {

@@ -24,14 +24,11 @@ public:
   // children's pidfds, so it costs nothing while they run.
   void adopt(pid_t pid, std::string what);
 
-  // Children adopted and not reaped yet.
-  std::size_t pending() const;
-
 private:
   void run();
   void wake();
 
-  mutable std::mutex m_mutex;
+  std::mutex m_mutex;
   std::map<pid_t, std::string> m_children;
   int m_wake_fd = -1;
   bool m_stopping = false;
