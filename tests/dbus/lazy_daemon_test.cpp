@@ -45,7 +45,21 @@ TEST_F(ADaemonLazyRestore, ResumesTheWorkloadFromTheStoreWhichSelfChecks) {
   EXPECT_EQ(workload.verify(), "") << "after all pages are in";
 }
 
-class ADaemonStreamingCheckpoint : public DaemonTest {};
+class ADaemonStreamingCheckpoint : public DaemonTest {
+protected:
+  // Starts the daemon, checkpoints job and waits for the run.
+  manager::RunInfo checkpoint_after_start(const std::string& job) {
+    start_daemon();
+    auto client = this->client();
+    EXPECT_TRUE(client);
+    if (!client) {
+      return {};
+    }
+    auto run = client->checkpoint(job, {});
+    EXPECT_TRUE(run) << run.error().message;
+    return run ? wait_run(*client, *run) : manager::RunInfo{};
+  }
+};
 
 // criu.stream-pages (and the Stream option): the pages go into the store over
 // the page-server protocol; both checkpoints restore, fully and lazily.
@@ -115,16 +129,11 @@ TEST_F(ADaemonStreamingCheckpoint, ResumesTheTreeWhenTheCheckpointCannotBeStored
                            "hooks:\n  post-dump:\n    - run: [\"/bin/sh\", \"-c\", "
                            "\"touch \\\"$STASIS_IMAGES_DIR/" +
                                stray + "\\\"\"]\n"));
-  start_daemon();
-  auto client = this->client();
-  ASSERT_TRUE(client);
-  auto run = client->checkpoint("c", {});
-  ASSERT_TRUE(run) << run.error().message;
-  auto info = wait_run(*client, *run);
+  const auto info = checkpoint_after_start("c");
   EXPECT_EQ(info.state, manager::RunState::Failed) << log();
   EXPECT_NE(info.error.find("the tree runs on"), std::string::npos) << info.error;
   EXPECT_EQ(workload.verify(), "") << "the target runs on after the failed run";
-  auto checkpoints = client->list_checkpoints("c");
+  auto checkpoints = client()->list_checkpoints("c");
   ASSERT_TRUE(checkpoints) << checkpoints.error().message;
   EXPECT_TRUE(checkpoints->empty()) << "nothing half-stored";
 }
@@ -136,12 +145,7 @@ TEST_F(ADaemonStreamingCheckpoint, RefusesAJobThatSendsItsPagesToAnotherHost) {
   write_policy("c.yaml",
                pidfile_job("c", write_pidfile("c", workload.pid()),
                            "criu:\n  page-server: {address: 192.0.2.1, port: 2700}"));
-  start_daemon();
-  auto client = this->client();
-  ASSERT_TRUE(client);
-  auto run = client->checkpoint("c", {});
-  ASSERT_TRUE(run) << run.error().message;
-  auto info = wait_run(*client, *run);
+  const auto info = checkpoint_after_start("c");
   EXPECT_EQ(info.state, manager::RunState::Failed);
   EXPECT_NE(info.error.find("criu.page-server"), std::string::npos) << info.error;
   EXPECT_EQ(workload.verify(), "") << "the target is untouched";
