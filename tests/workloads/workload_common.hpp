@@ -10,7 +10,8 @@
 //
 // The hidden flag `--self-test-corrupt` makes every SIGUSR2 step corrupt the
 // workload's state behind its own bookkeeping, so tests can prove that the
-// verification really fails.
+// verification really fails. `--status-hold-ms N` keeps the status file open
+// N ms after each write, so a test can dump the workload with it open.
 #pragma once
 
 #include <chrono>
