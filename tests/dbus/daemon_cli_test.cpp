@@ -14,18 +14,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// The STASIS_* variables a hook wrote (one KEY=value a line).
-std::map<std::string, std::string> read_env(const fs::path& file) {
-  std::map<std::string, std::string> values;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    if (auto eq = line.find('='); eq != std::string::npos) {
-      values[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  return values;
-}
-
 // A hook writing its STASIS_* environment to dir/<point>.env.
 std::string env_hook(const std::string& point, const fs::path& dir) {
   return "    " + point +
@@ -71,12 +59,12 @@ TEST_F(ADaemonDrivenByStasisctl, CheckpointsRestoresAndGivesHooksTheRunsEnvironm
   ASSERT_FALSE(checkpoint.empty());
   EXPECT_EQ(checkpoint.find_first_not_of("0123456789"), std::string::npos) << made.out;
 
-  const auto post_dump = read_env(only_file(hooks_dir, "post-dump.post-dump."));
+  const auto post_dump = read_key_values(only_file(hooks_dir, "post-dump.post-dump."));
   EXPECT_EQ(post_dump.at("STASIS_JOB"), "hooked");
   EXPECT_EQ(post_dump.at("STASIS_ACTION"), "post-dump");
   EXPECT_EQ(post_dump.at("STASIS_PID"), std::to_string(workload.pid()));
   EXPECT_FALSE(post_dump.at("STASIS_IMAGES_DIR").empty());
-  const auto dumped = read_env(only_file(hooks_dir, "on-success.on-success."));
+  const auto dumped = read_key_values(only_file(hooks_dir, "on-success.on-success."));
   EXPECT_EQ(dumped.at("STASIS_CHECKPOINT"), checkpoint);
   EXPECT_EQ(dumped.at("STASIS_JOB"), "hooked");
   std::error_code ignored;
@@ -91,11 +79,13 @@ TEST_F(ADaemonDrivenByStasisctl, CheckpointsRestoresAndGivesHooksTheRunsEnvironm
   EXPECT_EQ(pid, std::stoi(post_dump.at("STASIS_PID")));
   EXPECT_EQ(workload.verify(), "");
 
-  const auto post_restore = read_env(only_file(hooks_dir, "post-restore.post-restore."));
+  const auto post_restore =
+      read_key_values(only_file(hooks_dir, "post-restore.post-restore."));
   EXPECT_EQ(post_restore.at("STASIS_ACTION"), "post-restore");
   EXPECT_EQ(post_restore.at("STASIS_CHECKPOINT"), checkpoint);
   EXPECT_FALSE(post_restore.at("STASIS_IMAGES_DIR").empty());
-  const auto restored_env = read_env(only_file(hooks_dir, "on-success.on-success."));
+  const auto restored_env =
+      read_key_values(only_file(hooks_dir, "on-success.on-success."));
   EXPECT_EQ(restored_env.at("STASIS_PID"), std::to_string(pid));
   EXPECT_EQ(restored_env.at("STASIS_CHECKPOINT"), checkpoint);
 

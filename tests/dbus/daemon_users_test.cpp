@@ -52,17 +52,6 @@ private:
   gid_t m_gid = 0;
 };
 
-std::map<std::string, std::string> read_status(const fs::path& file) {
-  std::map<std::string, std::string> values;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    if (auto eq = line.find('='); eq != std::string::npos) {
-      values[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  return values;
-}
-
 // A counter workload running as the user in its own session.
 pid_t start_counter_as(const TestUser& user, const fs::path& dir) {
   fs::create_directories(dir);
@@ -103,10 +92,10 @@ pid_t start_counter_as(const TestUser& user, const fs::path& dir) {
 
 // Asks the workload to verify itself; "" when it passes.
 std::string verify(pid_t pid, const fs::path& status) {
-  const auto before = read_status(status)["verified"];
+  const auto before = read_key_values(status)["verified"];
   ::kill(pid, SIGUSR1);
   for (int i = 0; i < 250; ++i) {
-    auto now = read_status(status);
+    auto now = read_key_values(status);
     if (now["verified"] != before) {
       return now["check"] == "pass" ? "" : "check " + now["check"] + ": " + now["detail"];
     }

@@ -45,19 +45,8 @@ private:
   std::string m_socket;
 };
 
-std::map<std::string, std::string> read_status(const fs::path& file) {
-  std::map<std::string, std::string> status;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    if (const auto eq = line.find('='); eq != std::string::npos) {
-      status[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  return status;
-}
-
 std::uint64_t ticks_of(const fs::path& file) {
-  const auto status = read_status(file);
+  const auto status = read_key_values(file);
   const auto ticks = status.find("ticks");
   return ticks == status.end() || ticks->second.empty() ? 0 : std::stoull(ticks->second);
 }
@@ -197,7 +186,7 @@ TEST_F(AShellJob, IsRestoredOntoTheDaemonsTerminalAndNamesTheKeyWhenItIsMissing)
                                                           << log();
   job.pid = restored.pid;
   ASSERT_TRUE(wait_ticks(status, dumped_ticks));
-  const auto loop_status = read_status(status);
+  const auto loop_status = read_key_values(status);
   EXPECT_EQ(loop_status.at("check"), "pass") << loop_status.at("detail");
   EXPECT_EQ(loop_status.at("tty"), "yes");
   // The job lives on in the daemon's terminal session.

@@ -69,6 +69,26 @@ bool wait_pid_free(pid_t pid, std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] { return !read_proc_stat(pid).has_value(); });
 }
 
+std::map<std::string, std::string> parse_key_values(std::string_view text) {
+  std::map<std::string, std::string> values;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    const auto line = text.substr(0, nl);
+    if (const auto eq = line.find('='); eq != std::string_view::npos) {
+      values[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+    }
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  }
+  return values;
+}
+
+std::map<std::string, std::string> read_key_values(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_key_values(text.str());
+}
+
 std::filesystem::path criu_binary() {
   if (const char* env = std::getenv("STASIS_CRIU"); env != nullptr && *env != '\0') {
     return env;

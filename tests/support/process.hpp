@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -28,6 +30,12 @@ bool wait_pid_gone(pid_t pid, std::chrono::milliseconds timeout);
 // Waits until /proc/<pid> is gone entirely, i.e. the pid is free for a restore
 // (a zombie reparented to PID 1 counts as taken: this machine's PID 1 reaps late).
 bool wait_pid_free(pid_t pid, std::chrono::milliseconds timeout);
+
+// The `key=value` lines of text (lines without '=' are skipped; a later key
+// wins), and the same read from a file (empty if it cannot be read). Status
+// files of the workloads and environment dumps of hooks have this form.
+std::map<std::string, std::string> parse_key_values(std::string_view text);
+std::map<std::string, std::string> read_key_values(const std::filesystem::path& file);
 
 // The CRIU binary for tests: $STASIS_CRIU if set, else <STASIS_CRIU_PREFIX>/bin/criu.
 std::filesystem::path criu_binary();

@@ -274,17 +274,7 @@ std::map<std::string, std::string> Workload::status() const {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
     }
-    std::map<std::string, std::string> values;
-    std::size_t at = 0;
-    while (at < body.size()) {
-      const auto nl = body.find('\n', at);
-      const std::string line = body.substr(at, nl - at);
-      if (const auto eq = line.find('='); eq != std::string::npos) {
-        values[line.substr(0, eq)] = line.substr(eq + 1);
-      }
-      at = nl + 1;
-    }
-    return values;
+    return parse_key_values(body);
   }
   return {};
 }
