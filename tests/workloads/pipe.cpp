@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <stdexcept>
 #include <string>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -93,19 +92,8 @@ public:
     if (::pipe2(down, O_CLOEXEC) != 0 || ::pipe2(up, O_CLOEXEC) != 0) {
       throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
     }
-    const pid_t parent = ::getpid();
-    m_child = ::fork();
-    if (m_child < 0) {
-      throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    }
+    m_child = fork_helper();
     if (m_child == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) {
-        ::_exit(0);
-      }
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
       ::close(down[1]);
       ::close(up[0]);
       child_main(down[0], up[1]);

@@ -21,7 +21,6 @@
 #include <stdexcept>
 #include <string>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -109,19 +108,8 @@ public:
       fail("listen on 127.0.0.1");
     }
     m_port = ntohs(addr.sin_port);
-    const pid_t parent = ::getpid();
-    m_child = ::fork();
-    if (m_child < 0) {
-      fail("fork");
-    }
+    m_child = fork_helper();
     if (m_child == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) {
-        ::_exit(0);
-      }
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
       ::close(listener);
       client_main(m_port);
     }

@@ -7,12 +7,14 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <fcntl.h>
 #include <optional>
 #include <signal.h>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <thread>
 #include <unistd.h>
 
@@ -280,6 +282,24 @@ std::uint64_t hash_words(const std::uint64_t* words, std::size_t count) {
   h ^= h >> 29;
   h *= k_prime3;
   return h ^ (h >> 32);
+}
+
+pid_t fork_helper() {
+  const pid_t parent = ::getpid();
+  const pid_t child = ::fork();
+  if (child < 0) {
+    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  }
+  if (child == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+      ::_exit(0);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  }
+  return child;
 }
 
 int workload_main(int argc, char** argv, const std::set<std::string>& extra_options,

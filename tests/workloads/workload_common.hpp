@@ -23,6 +23,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -107,5 +108,11 @@ inline std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b, std::uint64_t c 
 
 // A cheap non-cryptographic 64-bit checksum of words (four independent lanes).
 std::uint64_t hash_words(const std::uint64_t* words, std::size_t count);
+
+// fork() for a workload's helper process: in the child (return 0) the control
+// signals are unblocked and the child is killed when the workload dies (it
+// exits at once if the workload died before that took effect). Throws
+// std::runtime_error if fork fails.
+pid_t fork_helper();
 
 } // namespace stasis::workloads
