@@ -61,18 +61,28 @@ Result<LazyPagesDaemon, EngineError> LazyPagesDaemon::start(const fs::path& criu
   }
   util::UniqueFd ready_read(status_pipe[0]);
   util::UniqueFd ready_write(status_pipe[1]);
-  std::vector<std::string> args = {criu.string(),
-                                   "lazy-pages",
-                                   "--page-server",
-                                   "-D",
-                                   o.images_dir.string(),
-                                   "-W",
-                                   o.work_dir.string(),
-                                   "-o",
-                                   o.log_file,
-                                   fmt::format("-v{}", o.log_level),
-                                   "--status-fd",
-                                   std::to_string(ready_write.get())};
+  // With a setup, the directories go by descriptor (see the header).
+  util::UniqueFd images_fd;
+  util::UniqueFd work_fd;
+  std::string images_arg = o.images_dir.string();
+  std::string work_arg = o.work_dir.string();
+  if (o.setup) {
+    images_fd.reset(::open(o.images_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    work_fd.reset(::open(o.work_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!images_fd || !work_fd) {
+      return Unexpected(failure(
+          ErrorKind::System,
+          fmt::format("cannot open its directories: {}", std::strerror(errno)), log));
+    }
+    images_arg = fmt::format("/proc/self/fd/{}", images_fd.get());
+    work_arg = fmt::format("/proc/self/fd/{}", work_fd.get());
+  }
+  std::vector<std::string> args = {criu.string(),   "lazy-pages",
+                                   "--page-server", "-D",
+                                   images_arg,      "-W",
+                                   work_arg,        "-o",
+                                   o.log_file,      fmt::format("-v{}", o.log_level),
+                                   "--status-fd",   std::to_string(ready_write.get())};
   if (o.page_server_fd >= 0) {
     args.insert(args.end(), {"--ps-socket", std::to_string(o.page_server_fd)});
   } else {
@@ -103,6 +113,13 @@ Result<LazyPagesDaemon, EngineError> LazyPagesDaemon::start(const fs::path& criu
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (o.setup) {
+      ::fcntl(images_fd.get(), F_SETFD, 0);
+      ::fcntl(work_fd.get(), F_SETFD, 0);
+      if (o.setup() != 0) {
+        ::_exit(126);
+      }
+    }
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "engine/engine_error.hpp"
+#include "engine/swrk_transport.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
@@ -29,6 +30,11 @@ struct LazyPagesOptions {
   std::string address;
   std::uint16_t port = 0;
   std::string log_file = "lazy-pages.log"; // in work_dir
+  // Runs in the child before the exec (e.g. to switch to the restored tree's
+  // user); 0 or an errno value. A daemon with other credentials than ours
+  // cannot reach the directories by path: it is given them as descriptors of
+  // ours (opened here) that it inherits, named /proc/self/fd/N.
+  ChildSetup setup;
   int log_level = 2;
   std::chrono::milliseconds ready_timeout{10'000};
 };

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -108,11 +107,8 @@ int enter_new_pid_namespace(int info_fd) {
   run_init(worker, status_pipe[1]);
 }
 
-// The path a descriptor of ours refers to.
-std::string path_of_fd(int fd) {
-  std::error_code error;
-  return fs::read_symlink(fmt::format("/proc/self/fd/{}", fd), error).string();
-}
+// The CRIU configuration file a worker in a new PID namespace reads.
+constexpr const char* k_config_name = "criu-pid-namespace.conf";
 
 // A swrk transport whose requests name their directories by path (see the
 // header).
@@ -128,22 +124,24 @@ public:
       return m_inner->send(bytes);
     }
     auto* opts = request.mutable_opts();
-    const std::string images = path_of_fd(opts->images_dir_fd());
-    const std::string work =
-        opts->has_work_dir_fd() ? path_of_fd(opts->work_dir_fd()) : images;
-    if (images.empty() || work.empty() ||
-        images.find_first_of(" \t\n\"") != std::string::npos ||
-        work.find_first_of(" \t\n\"") != std::string::npos) {
+    const int images_fd = opts->images_dir_fd();
+    const int work_fd = opts->has_work_dir_fd() ? opts->work_dir_fd() : images_fd;
+    // Written through the work dir's descriptor, never following a link.
+    const std::string text = fmt::format("images-dir /proc/self/fd/{}\nwork-dir "
+                                         "/proc/self/fd/{}\n",
+                                         images_fd, work_fd);
+    util::UniqueFd config(::openat(work_fd, k_config_name,
+                                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                                   0644));
+    if (!config || ::write(config.get(), text.data(), text.size()) !=
+                       static_cast<ssize_t>(text.size())) {
       return Unexpected(TransportError{
           TransportError::Kind::System,
-          fmt::format("cannot name the images dir ({}) and work dir ({}) of a restore "
-                      "in a new PID namespace by path (paths must not be empty or hold "
-                      "blanks or quotes)",
-                      images, work)});
+          fmt::format("cannot write the CRIU configuration of a restore in a new PID "
+                      "namespace: {}",
+                      std::strerror(errno))});
     }
-    const fs::path config = fs::path(work) / "criu-pid-namespace.conf";
-    std::ofstream(config) << "images-dir " << images << "\nwork-dir " << work << "\n";
-    opts->set_config_file(config.string());
+    opts->set_config_file(fmt::format("/proc/self/fd/{}/{}", work_fd, k_config_name));
     return m_inner->send(request.SerializeAsString());
   }
   Result<WireMessage, TransportError> receive(Deadline deadline,
@@ -159,8 +157,9 @@ private:
 
 } // namespace
 
-TransportFactory pid_namespace_workers(fs::path criu, std::shared_ptr<pid_t> init_pid) {
-  return [criu = std::move(criu), init_pid = std::move(init_pid)](
+TransportFactory pid_namespace_workers(fs::path criu, std::shared_ptr<pid_t> init_pid,
+                                       ChildSetup then) {
+  return [criu = std::move(criu), init_pid = std::move(init_pid), then = std::move(then)](
              const WorkerSpec& spec) -> Result<std::unique_ptr<CriuTransport>> {
     int info[2];
     if (::pipe2(info, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -170,8 +169,10 @@ TransportFactory pid_namespace_workers(fs::path criu, std::shared_ptr<pid_t> ini
     util::UniqueFd info_read(info[0]);
     util::UniqueFd info_write(info[1]);
     const int fd = info_write.get();
-    auto transport =
-        SwrkTransport::spawn(criu, spec, [fd] { return enter_new_pid_namespace(fd); });
+    auto transport = SwrkTransport::spawn(criu, spec, [fd, &then] {
+      const int entered = enter_new_pid_namespace(fd);
+      return entered != 0 || !then ? entered : then();
+    });
     if (!transport) {
       return make_error("starting a CRIU worker in a new PID namespace: {}",
                         transport.error().message);

@@ -1,6 +1,7 @@
 #include "manager/lazy_restore.hpp"
 
 #include "engine/lazy_pages.hpp"
+#include "manager/privileges.hpp"
 #include "store/lazy_source.hpp"
 #include "util/log.hpp"
 
@@ -69,9 +70,9 @@ LazyRestores::prepare(const store::Store& store, const std::string& job, std::ui
 }
 
 Result<engine::RestoreResult, engine::EngineError>
-LazyRestores::restore(const fs::path& criu, std::shared_ptr<store::LazySource> source,
-                      const fs::path& work, engine::RestoreOptions options,
-                      const engine::NotifyHandler& notify,
+LazyRestores::restore(const fs::path& criu, const RestoreRights& rights,
+                      std::shared_ptr<store::LazySource> source, const fs::path& work,
+                      engine::RestoreOptions options, const engine::NotifyHandler& notify,
                       const engine::RunControl& control) {
   const std::string what = fmt::format("lazy restore of {} checkpoint {} failed",
                                        source->manifest().job, source->manifest().id);
@@ -90,6 +91,14 @@ LazyRestores::restore(const fs::path& criu, std::shared_ptr<store::LazySource> s
   lo.work_dir = options.work_dir;
   lo.page_server_fd = daemon_end.get();
   lo.log_level = options.log_level;
+  if (!rights.as_root) {
+    // It only reads the images and copies pages in through the userfaultfd the
+    // restored tree hands it: no capabilities.
+    lo.setup = [user = rights.user] {
+      errno = 0;
+      return drop_to_user_without_caps(user) ? 0 : (errno != 0 ? errno : EPERM);
+    };
+  }
   auto started = engine::LazyPagesDaemon::start(criu, lo);
   daemon_end.reset();
   if (!started) {
@@ -133,7 +142,7 @@ LazyRestores::restore(const fs::path& criu, std::shared_ptr<store::LazySource> s
     flight->done = true;
     m_changed.notify_all();
   });
-  engine::CriuClient client(criu);
+  engine::CriuClient client(criu, restore_workers(criu, rights));
   auto restored = client.restore(options, notify, control);
   if (!restored) {
     // Ends the serving thread, which then stops the lazy-pages daemon.

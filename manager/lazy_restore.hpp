@@ -9,6 +9,7 @@
 #pragma once
 
 #include "engine/criu_client.hpp"
+#include "manager/restore_rights.hpp"
 #include "store/lazy_source.hpp"
 #include "store/store.hpp"
 
@@ -37,10 +38,12 @@ public:
   // starts the lazy-pages daemon and the page server, then CRIU's restore.
   // work (holding the images) then belongs to the in-flight restore, which
   // removes it once every page is in.
+  // CRIU's restore and its lazy-pages daemon run with `rights`.
   Result<engine::RestoreResult, engine::EngineError>
-  restore(const std::filesystem::path& criu, std::shared_ptr<store::LazySource> source,
-          const std::filesystem::path& work, engine::RestoreOptions options,
-          const engine::NotifyHandler& notify, const engine::RunControl& control);
+  restore(const std::filesystem::path& criu, const RestoreRights& rights,
+          std::shared_ptr<store::LazySource> source, const std::filesystem::path& work,
+          engine::RestoreOptions options, const engine::NotifyHandler& notify,
+          const engine::RunControl& control);
 
   // Lazy restores still serving pages.
   std::size_t in_flight() const;

@@ -3,6 +3,7 @@
 #include "engine/pid_namespace_worker.hpp"
 #include "engine/read_file.hpp"
 #include "engine/target.hpp"
+#include "manager/privileges.hpp"
 #include "util/log.hpp"
 
 #include <memory>
@@ -40,10 +41,18 @@ pid_t host_pid_in_namespace(pid_t init_pid, pid_t ns_pid) {
 }
 
 Result<PidNamespaceRestore, engine::EngineError> restore_in_new_pid_namespace(
-    const std::filesystem::path& criu, const engine::RestoreOptions& options,
-    const engine::NotifyHandler& notify, const engine::RunControl& control) {
+    const std::filesystem::path& criu, const RestoreRights& rights,
+    const engine::RestoreOptions& options, const engine::NotifyHandler& notify,
+    const engine::RunControl& control) {
   auto init_pid = std::make_shared<pid_t>(0);
-  engine::CriuClient client(criu, engine::pid_namespace_workers(criu, init_pid));
+  engine::ChildSetup as_user;
+  if (!rights.as_root) {
+    as_user = [user = rights.user, caps = restore_worker_caps(rights.needs_setpcap)] {
+      errno = 0;
+      return drop_to_user_keep_caps(user, caps) ? 0 : (errno != 0 ? errno : EPERM);
+    };
+  }
+  engine::CriuClient client(criu, engine::pid_namespace_workers(criu, init_pid, as_user));
   auto restored = client.restore(options, notify, control);
   if (!restored) {
     return Unexpected(std::move(restored).error());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "engine/criu_client.hpp"
+#include "manager/restore_rights.hpp"
 
 #include <filesystem>
 #include <sys/types.h>
@@ -21,10 +22,12 @@ struct PidNamespaceRestore {
   pid_t init_pid = 0;
 };
 
-// Restores options.images_dir with `criu` into a fresh PID namespace.
+// Restores options.images_dir with `criu` into a fresh PID namespace; CRIU runs
+// with `rights` (the namespace's init stays root's).
 Result<PidNamespaceRestore, engine::EngineError> restore_in_new_pid_namespace(
-    const std::filesystem::path& criu, const engine::RestoreOptions& options,
-    const engine::NotifyHandler& notify, const engine::RunControl& control);
+    const std::filesystem::path& criu, const RestoreRights& rights,
+    const engine::RestoreOptions& options, const engine::NotifyHandler& notify,
+    const engine::RunControl& control);
 
 // The pid of a host process in its innermost PID namespace (the last pid of
 // the "NSpid:" line of /proc/PID/status), or 0.

@@ -1,6 +1,5 @@
 #include "manager/privileges.hpp"
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <grp.h>
@@ -10,9 +9,6 @@
 
 namespace stasis::manager {
 namespace {
-
-constexpr std::array<cap_value_t, 2> k_checkpoint_caps = {CAP_CHECKPOINT_RESTORE,
-                                                          CAP_SYS_PTRACE};
 
 Unexpected<Error> errno_error(const char* what) {
   return make_error("{} failed: {}", what, std::strerror(errno));
@@ -48,8 +44,28 @@ Result<void> switch_ids(const UserIdentity& identity) {
 
 } // namespace
 
-Result<void> drop_to_user_keep_checkpoint_caps(const UserIdentity& identity) {
-  STASIS_TRY(drop_bounding_except(k_checkpoint_caps.data(), k_checkpoint_caps.size()));
+WorkerCapabilities policy_dump_worker_caps() {
+  return {{CAP_CHECKPOINT_RESTORE, CAP_SYS_PTRACE}, true};
+}
+
+WorkerCapabilities user_dump_worker_caps() {
+  return {{CAP_CHECKPOINT_RESTORE}, true};
+}
+
+WorkerCapabilities restore_worker_caps(bool setpcap) {
+  WorkerCapabilities caps{{CAP_CHECKPOINT_RESTORE}, false};
+  if (setpcap) {
+    caps.caps.push_back(CAP_SETPCAP);
+  }
+  return caps;
+}
+
+Result<void> drop_to_user_keep_caps(const UserIdentity& identity,
+                                    const WorkerCapabilities& keep) {
+  std::vector<cap_value_t> caps(keep.caps.begin(), keep.caps.end());
+  if (keep.trim_bounding_set) {
+    STASIS_TRY(drop_bounding_except(caps.data(), caps.size()));
+  }
   if (cap_reset_ambient() != 0) {
     return errno_error("clearing the ambient capabilities");
   }
@@ -61,26 +77,31 @@ Result<void> drop_to_user_keep_checkpoint_caps(const UserIdentity& identity) {
   if (prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) != 0) {
     return errno_error("prctl(PR_SET_KEEPCAPS)");
   }
-  cap_t caps = cap_init();
-  if (caps == nullptr) {
+  cap_t set = cap_init();
+  if (set == nullptr) {
     return errno_error("cap_init");
   }
-  for (cap_flag_t flag : {CAP_PERMITTED, CAP_INHERITABLE, CAP_EFFECTIVE}) {
-    cap_set_flag(caps, flag, static_cast<int>(k_checkpoint_caps.size()),
-                 k_checkpoint_caps.data(), CAP_SET);
+  if (!caps.empty()) {
+    for (cap_flag_t flag : {CAP_PERMITTED, CAP_INHERITABLE, CAP_EFFECTIVE}) {
+      cap_set_flag(set, flag, static_cast<int>(caps.size()), caps.data(), CAP_SET);
+    }
   }
-  int rc = cap_set_proc(caps);
-  cap_free(caps);
+  int rc = cap_set_proc(set);
+  cap_free(set);
   if (rc != 0) {
     return errno_error("cap_set_proc");
   }
   // Ambient capabilities survive exec of a file without file capabilities.
-  for (cap_value_t cap : k_checkpoint_caps) {
+  for (cap_value_t cap : caps) {
     if (cap_set_ambient(cap, CAP_SET) != 0) {
       return errno_error("raising an ambient capability");
     }
   }
   return ok();
+}
+
+Result<void> drop_to_user_keep_checkpoint_caps(const UserIdentity& identity) {
+  return drop_to_user_keep_caps(identity, policy_dump_worker_caps());
 }
 
 Result<void> drop_to_user_keep_checkpoint_caps(uid_t uid, gid_t gid) {

@@ -13,12 +13,42 @@
 #include "manager/identity.hpp"
 #include "util/result.hpp"
 
+#include <vector>
+
 namespace stasis::manager {
 
+// The capabilities a CRIU worker running as a user keeps (permitted,
+// inheritable, effective and ambient, so that the exec'd CRIU has them).
+struct WorkerCapabilities {
+  // Capability numbers (CAP_*).
+  std::vector<int> caps;
+  // Whether the bounding set is cut down to `caps` too. A restore worker keeps
+  // the bounding set: the restored tasks are its children and can only get
+  // back the bounding set they were dumped with if the worker still has it.
+  bool trim_bounding_set = true;
+};
+
+// A dump worker of root's policy job whose target runs as a user:
+// CAP_CHECKPOINT_RESTORE and CAP_SYS_PTRACE (root's policy chose the target).
+WorkerCapabilities policy_dump_worker_caps();
+// A dump worker for a user's own process (CheckpointProcess):
+// CAP_CHECKPOINT_RESTORE only, so the kernel's ptrace rules decide what CRIU
+// may seize: exactly what the user could trace herself.
+WorkerCapabilities user_dump_worker_caps();
+// A restore worker: CAP_CHECKPOINT_RESTORE (pids, PR_SET_MM, map_files), and
+// CAP_SETPCAP when the dumped tree's bounding set or securebits must be
+// restored (CRIU's restorer drops every capability missing from the dumped
+// bounding set with PR_CAPBSET_DROP, which needs CAP_SETPCAP even for a
+// capability the bounding set already lacks).
+WorkerCapabilities restore_worker_caps(bool setpcap);
+
 // Child: switches to the identity (supplementary groups, gid, uid; real,
-// effective and saved) while keeping CAP_CHECKPOINT_RESTORE and CAP_SYS_PTRACE
-// permitted, inheritable, effective and ambient, so an exec'd CRIU has them.
-// Every other capability is gone (and dropped from the bounding set).
+// effective and saved) while keeping exactly `caps`. Every other capability is
+// gone (and, with trim_bounding_set, dropped from the bounding set).
+Result<void> drop_to_user_keep_caps(const UserIdentity& identity,
+                                    const WorkerCapabilities& caps);
+
+// Child: drop_to_user_keep_caps with policy_dump_worker_caps().
 Result<void> drop_to_user_keep_checkpoint_caps(const UserIdentity& identity);
 
 // Child convenience form: uses the groups of the user with that uid. It reads

@@ -8,6 +8,7 @@
 #include "manager/inherit_fds.hpp"
 #include "manager/manager.hpp"
 #include "manager/pid_namespace_restore.hpp"
+#include "manager/restore_rights.hpp"
 #include "util/log.hpp"
 
 #include <fstream>
@@ -103,6 +104,32 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   }
   event.images_dir = images.string();
 
+  // With whose rights CRIU restores the tree (restore_rights.hpp). Containers
+  // are restored by their runtime, which root's policy chose.
+  RestoreRights rights;
+  if (!policy::is_container(job.target)) {
+    RestoreRightsRules rules;
+    rules.root_allowed =
+        !entry.adhoc && job.restore.run_as == policy::RestoreSettings::RunAs::Root;
+    if (entry.adhoc) {
+      rules.owner = adhoc_uid(job.name);
+    }
+    auto decided = restore_rights_for(images, rules);
+    if (!decided) {
+      return failed(fmt::format("checkpoint {} cannot be restored: {}", checkpoint,
+                                decided.error().message));
+    }
+    rights = std::move(*decided);
+    std::vector<fs::path> writable = {log_dir};
+    if (lazy) {
+      writable.push_back(work / "criu");
+      fs::create_directories(work / "criu", ignored);
+    }
+    if (auto prepared = prepare_restore_dirs(rights, images, writable); !prepared) {
+      return failed(prepared.error().message);
+    }
+  }
+
   // The pid the checkpoint was taken of must be free again (unless the tree
   // goes into a PID namespace of its own).
   const bool new_pid_namespace =
@@ -135,9 +162,12 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   }
 
   context.progress("restoring", 2, 3);
+  logger->info("run {}: restoring checkpoint {} of job {} with the rights of {}", run_id,
+               checkpoint, job.name, rights.describe());
   auto options = to_restore_options(job.criu, job.restore);
   options.images_dir = images;
   options.work_dir = log_dir;
+  options.unprivileged = !rights.as_root;
   // restore.sibling and detached=false both make the tree a child of stasisd.
   options.restore_detached =
       request.detached.value_or(job.restore.detached) && !job.restore.sibling;
@@ -164,19 +194,27 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   } else {
     auto restored = [&]() -> Result<engine::RestoreResult, engine::EngineError> {
       if (lazy) {
-        return m_lazy.restore(m_criu, lazy_source, work, options, notify, control);
+        return m_lazy.restore(m_criu, rights, lazy_source, work, options, notify,
+                              control);
       }
       if (!new_pid_namespace) {
-        return engine::CriuClient(m_criu).restore(options, notify, control);
+        return engine::CriuClient(m_criu, restore_workers(m_criu, rights))
+            .restore(options, notify, control);
       }
-      auto in_namespace = restore_in_new_pid_namespace(m_criu, options, notify, control);
+      auto in_namespace =
+          restore_in_new_pid_namespace(m_criu, rights, options, notify, control);
       if (!in_namespace) {
         return Unexpected(std::move(in_namespace).error());
       }
       return std::move(in_namespace->result);
     }();
     if (!restored) {
-      return failed(run_error_message(restored.error(), job.name));
+      auto message = run_error_message(restored.error(), job.name);
+      if (!rights.as_root) {
+        message += fmt::format(" (CRIU ran with the rights of {}, whose tree this is)",
+                               rights.describe());
+      }
+      return failed(std::move(message));
     }
     outcome.pid = restored->pid;
     if (!options.restore_detached && !new_pid_namespace) {

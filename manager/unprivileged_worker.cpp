@@ -1,20 +1,20 @@
 #include "manager/unprivileged_worker.hpp"
 
 #include "engine/swrk_transport.hpp"
-#include "manager/privileges.hpp"
 
 #include <cerrno>
 
 namespace stasis::manager {
 
 engine::TransportFactory unprivileged_workers(std::filesystem::path criu,
-                                              UserIdentity identity) {
-  return [criu = std::move(criu),
-          identity = std::move(identity)](const engine::WorkerSpec& spec)
+                                              UserIdentity identity,
+                                              WorkerCapabilities caps) {
+  return [criu = std::move(criu), identity = std::move(identity),
+          caps = std::move(caps)](const engine::WorkerSpec& spec)
              -> Result<std::unique_ptr<engine::CriuTransport>> {
-    auto transport = engine::SwrkTransport::spawn(criu, spec, [&identity] {
+    auto transport = engine::SwrkTransport::spawn(criu, spec, [&identity, &caps] {
       errno = 0;
-      auto dropped = drop_to_user_keep_checkpoint_caps(identity);
+      auto dropped = drop_to_user_keep_caps(identity, caps);
       return dropped ? 0 : (errno != 0 ? errno : EPERM);
     });
     if (!transport) {

@@ -1,20 +1,23 @@
-// CRIU workers that run as a target's user: CRIU running as root cannot dump
-// processes of other uids on hosts like ours (it lacks CAP_SYS_RESOURCE), but a
-// worker running as the target's uid with CAP_CHECKPOINT_RESTORE and
-// CAP_SYS_PTRACE (and DumpOptions::unprivileged) can. Root restores the images.
+// CRIU workers that run as a user: a dump of a non-root target and every
+// restore of a non-root tree run CRIU with that user's uid, gid and groups and
+// only the capabilities the kind of worker needs (privileges.hpp), with CRIU's
+// `unprivileged` mode. CRIU then opens files, connects sockets and seizes
+// processes with the user's rights, not root's.
 #pragma once
 
 #include "engine/criu_client.hpp"
 #include "manager/identity.hpp"
+#include "manager/privileges.hpp"
 
 #include <filesystem>
 
 namespace stasis::manager {
 
-// A transport factory whose `criu swrk` worker drops to `identity` (keeping the
-// checkpoint capabilities) right before the exec.
+// A transport factory whose `criu swrk` worker drops to `identity`, keeping
+// `caps`, right before the exec.
 engine::TransportFactory unprivileged_workers(std::filesystem::path criu,
-                                              UserIdentity identity);
+                                              UserIdentity identity,
+                                              WorkerCapabilities caps);
 
 // The identity of a uid: its passwd entry, or (no entry) the bare uid and gid.
 UserIdentity identity_of(uid_t uid, gid_t gid);

@@ -100,6 +100,8 @@ CriuSettings build_criu(const json& c, bool scheduled) {
 
 RestoreSettings build_restore(const json& r) {
   RestoreSettings s;
+  s.run_as = r.at("run-as").get<std::string>() == "root" ? RestoreSettings::RunAs::Root
+                                                         : RestoreSettings::RunAs::Owner;
   s.detached = flag(r, "detached");
   s.sibling = flag(r, "sibling");
   s.new_pid_namespace = r.at("pid-namespace").get<std::string>() == "new";

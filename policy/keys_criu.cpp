@@ -178,6 +178,14 @@ std::vector<KeySpec> restore_keys() {
               false, ""},
   });
   return {
+      key("run-as", enumeration({"owner", "root"}), "owner",
+          "With whose rights the tree is restored. owner: CRIU runs as the one user "
+          "the tree runs as, with only CAP_CHECKPOINT_RESTORE (and CAP_SETPCAP to "
+          "restore a bounding set), so it opens files and sockets with that user's "
+          "rights; a tree of root is restored as root. root: CRIU runs as root, "
+          "which trees of several users or holding capabilities need; only root's "
+          "policy can ask for it.",
+          "criu restore --unprivileged as the tree's user (owner), criu restore as root"),
       key("detached", boolean(), true,
           "CRIU detaches once the tree runs (the tree is not a child of stasisd; with "
           "false it is, and stasisd reaps it when it exits).",

@@ -147,8 +147,8 @@ struct CriuSettings {
   std::optional<PageServer> page_server;
   bool lazy_pages = false;
   bool stream_pages = false; // pages go into the store over the page-server protocol
-  std::string work_dir;    // empty: the run's directory
-  std::string plugins_dir; // empty: CRIU's default
+  std::string work_dir;      // empty: the run's directory
+  std::string plugins_dir;   // empty: CRIU's default
   bool operator==(const CriuSettings&) const = default;
 };
 
@@ -171,6 +171,12 @@ struct JoinNamespace {
 
 // Restore-only options. Empty strings are unset.
 struct RestoreSettings {
+  // With whose rights CRIU restores the tree: Owner = the one user the tree
+  // runs as (CRIU runs as that uid with only CAP_CHECKPOINT_RESTORE), Root =
+  // as root (root's explicit opt-in, for trees of several users or holding
+  // capabilities). A tree that runs as root is restored as root either way.
+  enum class RunAs { Owner, Root };
+  RunAs run_as = RunAs::Owner;
   bool detached = true;
   bool sibling = false;
   bool new_pid_namespace = false; // restore inside a fresh PID namespace
