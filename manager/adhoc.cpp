@@ -1,6 +1,7 @@
 // Ad-hoc jobs: CheckpointProcess puts a caller's own process into the job
 // "user-<uid>", which only that uid (and root) may list, restore or delete.
 #include "manager/manager.hpp"
+#include "manager/ownership.hpp"
 #include "util/log.hpp"
 
 #include <charconv>
@@ -10,6 +11,8 @@ namespace {
 
 constexpr const char* k_adhoc_prefix = "user-";
 constexpr unsigned k_adhoc_keep_last = 10;
+
+} // namespace
 
 std::optional<uid_t> adhoc_uid(const std::string& job) {
   const std::string_view prefix = k_adhoc_prefix;
@@ -24,8 +27,6 @@ std::optional<uid_t> adhoc_uid(const std::string& job) {
   }
   return uid;
 }
-
-} // namespace
 
 Manager::JobEntry Manager::adhoc_job(uid_t uid, const CheckpointOptions& options) {
   auto job = std::make_shared<policy::Job>();
@@ -64,6 +65,20 @@ void Manager::load_adhoc_jobs() {
 MResult<std::string> Manager::checkpoint_process(const Caller& caller, pid_t pid,
                                                  const CheckpointOptions& options) {
   STASIS_TRY(check_own_process(caller, pid));
+  // Pinned now: the dump runs later, on this process or not at all.
+  auto pinned = PinnedProcess::pin(pid);
+  if (!pinned) {
+    return fail(ErrorCode::InvalidArgument, "{}", pinned.error().message);
+  }
+  if (!caller.is_root()) {
+    auto tree = live_tree_creds(pid);
+    if (!tree) {
+      return fail(ErrorCode::InvalidArgument, "{}", tree.error().message);
+    }
+    if (auto owned = check_tree_owned_by(*tree, caller.uid); !owned) {
+      return fail(ErrorCode::AccessDenied, "{}", owned.error().message);
+    }
+  }
   auto entry = adhoc_job(caller.uid, options);
   {
     std::lock_guard lock(m_mutex);
@@ -78,7 +93,8 @@ MResult<std::string> Manager::checkpoint_process(const Caller& caller, pid_t pid
   }
   log::get("manager")->info("uid {} asks for an ad-hoc checkpoint of pid {} (job {})",
                             caller.uid, pid, entry.job->name);
-  return submit_checkpoint(entry, options, pid, false);
+  return submit_checkpoint(entry, options, AdhocTarget{std::move(*pinned), caller.uid},
+                           false);
 }
 
 } // namespace stasis::manager

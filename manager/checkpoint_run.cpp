@@ -7,6 +7,7 @@
 #include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
 #include "manager/manager.hpp"
+#include "manager/ownership.hpp"
 #include "manager/target_resolver.hpp"
 #include "manager/unprivileged_worker.hpp"
 #include "store/page_server_stream.hpp"
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
@@ -102,6 +104,40 @@ void signal_tree(pid_t root, int sig) {
   }
 }
 
+// Wraps a dump's notification handler: at post-dump, while CRIU holds the
+// tree frozen and every image is written, the dumped tree must still be the
+// pinned process, and (for a user) every task the images record hers;
+// otherwise the notification fails, CRIU rolls back and the tree runs on.
+engine::NotifyHandler check_at_post_dump(engine::NotifyHandler inner,
+                                         PinnedProcess process, fs::path images,
+                                         std::optional<uid_t> user) {
+  return [inner = std::move(inner), process = std::move(process),
+          images = std::move(images), user](const engine::NotifyEvent& event) {
+    if (event.script == "post-dump") {
+      if (auto same = process.check_same(); !same) {
+        return engine::NotifyAnswer::fail(same.error().message);
+      }
+      if (user) {
+        util::UniqueFd dir(::open(images.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        auto tree =
+            dir ? engine::read_tree_creds(dir.get())
+                : Result<engine::TreeCreds>(make_error(
+                      "cannot open {}: {}", images.string(), std::strerror(errno)));
+        if (!tree) {
+          return engine::NotifyAnswer::fail(fmt::format(
+              "cannot read what the dump captured: {}", tree.error().message));
+        }
+        if (auto owned = check_tree_owned_by(*tree, *user); !owned) {
+          return engine::NotifyAnswer::fail(
+              fmt::format("the dump captured a process that is not the caller's: {}",
+                          owned.error().message));
+        }
+      }
+    }
+    return inner ? inner(event) : engine::NotifyAnswer::ok();
+  };
+}
+
 } // namespace
 
 MResult<std::string> Manager::checkpoint(const Caller& caller, const std::string& job,
@@ -119,21 +155,21 @@ MResult<std::string> Manager::checkpoint(const Caller& caller, const std::string
 
 MResult<std::string> Manager::submit_checkpoint(const JobEntry& entry,
                                                 const CheckpointOptions& options,
-                                                std::optional<pid_t> pid,
+                                                std::optional<AdhocTarget> adhoc,
                                                 bool scheduled) {
   RunRequest request;
   request.job = entry.job->name;
   request.kind = RunKind::Checkpoint;
   request.scheduled = scheduled;
-  request.work = [this, entry, options, pid](RunContext& context) {
-    return run_checkpoint(context, entry, options, pid);
+  request.work = [this, entry, options, adhoc](RunContext& context) {
+    return run_checkpoint(context, entry, options, adhoc);
   };
   return m_queue->submit(std::move(request));
 }
 
 RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
                                    const CheckpointOptions& request,
-                                   std::optional<pid_t> adhoc_pid) {
+                                   const std::optional<AdhocTarget>& adhoc) {
   auto logger = log::get("manager");
   const auto& job = *entry.job;
   const std::string& run_id = context.run_id();
@@ -156,8 +192,24 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
 
   context.progress("resolving", 0, 4);
   pid_t pid = 0;
-  if (adhoc_pid) {
-    pid = *adhoc_pid;
+  // A user's own process: the dump runs as her, on the process of her request.
+  const bool for_user = adhoc && adhoc->caller != 0;
+  gid_t user_gid = 0;
+  if (adhoc) {
+    pid = adhoc->process.pid();
+    if (auto same = adhoc->process.check_same(); !same) {
+      return failed(same.error().message);
+    }
+    if (for_user) {
+      auto tree = live_tree_creds(pid);
+      if (!tree) {
+        return failed(tree.error().message);
+      }
+      if (auto owned = check_tree_owned_by(*tree, adhoc->caller); !owned) {
+        return failed(owned.error().message);
+      }
+      user_gid = tree->tasks.front().gid;
+    }
   } else {
     auto resolved = resolve_target(job.target, m_processes);
     if (!resolved) {
@@ -181,8 +233,22 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   if (::stat(fmt::format("/proc/{}", pid).c_str(), &owner) != 0) {
     return failed(fmt::format("process {} is gone", pid));
   }
-  // Containers are checkpointed by their runtime, as root.
-  const bool unprivileged = owner.st_uid != 0 && !policy::is_container(job.target);
+  // Whose rights CRIU dumps with. A user's own process: hers, with only
+  // CAP_CHECKPOINT_RESTORE, so the kernel's ptrace rules decide what CRIU may
+  // seize. Root's policy job of a user's process: that user's, with
+  // CAP_SYS_PTRACE too (CRIU as root cannot dump other users' processes on
+  // hosts without CAP_SYS_RESOURCE). Containers: their runtime's, as root.
+  std::optional<UserIdentity> worker_user;
+  WorkerCapabilities worker_caps;
+  if (for_user) {
+    worker_user = identity_of(adhoc->caller, user_gid);
+    worker_user->gid = user_gid;
+    worker_caps = user_dump_worker_caps();
+  } else if (owner.st_uid != 0 && !policy::is_container(job.target)) {
+    worker_user = identity_of(owner.st_uid, owner.st_gid);
+    worker_caps = policy_dump_worker_caps();
+  }
+  const bool unprivileged = worker_user.has_value();
   auto work = make_work_dir(run_id);
   if (!work) {
     return failed(work.error().message);
@@ -192,9 +258,9 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   fs::create_directories(log_dir, ignored);
   if (unprivileged) {
     for (const auto& dir : {*work, images, log_dir}) {
-      if (::chown(dir.c_str(), owner.st_uid, owner.st_gid) != 0) {
+      if (::chown(dir.c_str(), worker_user->uid, worker_user->gid) != 0) {
         return failed(fmt::format("cannot hand {} to uid {}: {}", dir.string(),
-                                  owner.st_uid, std::strerror(errno)));
+                                  worker_user->uid, std::strerror(errno)));
       }
     }
   }
@@ -226,10 +292,16 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   if (!job.hooks.empty()) {
     notify = hooks_notify_handler(job.hooks, event, run_id);
   }
+  if (adhoc) {
+    notify =
+        check_at_post_dump(std::move(notify), adhoc->process, images,
+                           for_user ? std::optional<uid_t>(adhoc->caller) : std::nullopt);
+  }
   const engine::RunControl control{job.criu.timeout, context.stop_token()};
   logger->info("run {}: dumping {} (pid {}{}) of job {}", run_id,
-               adhoc_pid ? "process" : policy::describe(job.target), pid,
-               unprivileged ? fmt::format(", as uid {}", owner.st_uid) : "", job.name);
+               adhoc ? "process" : policy::describe(job.target), pid,
+               unprivileged ? fmt::format(", as uid {}", worker_user->uid) : "",
+               job.name);
   std::unique_ptr<PageStream> page_stream;
   if (stream) {
     auto started = PageStream::start(m_store, job.name);
@@ -251,9 +323,8 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   } else {
     auto client =
         unprivileged
-            ? engine::CriuClient(
-                  m_criu,
-                  unprivileged_workers(m_criu, identity_of(owner.st_uid, owner.st_gid)))
+            ? engine::CriuClient(m_criu,
+                                 unprivileged_workers(m_criu, *worker_user, worker_caps))
             : engine::CriuClient(m_criu);
     auto dumped = client.dump(options, notify, control);
     auto streamed = page_stream ? page_stream->finish() : ok();
@@ -278,8 +349,8 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   info.criu_version = m_host.criu_version;
   info.kernel = m_host.kernel;
   info.cpu = m_host.cpu;
-  info.target = adhoc_pid ? fmt::format("pid {}", pid)
-                          : fmt::format("{} (pid {})", policy::describe(job.target), pid);
+  info.target = adhoc ? fmt::format("pid {}", pid)
+                      : fmt::format("{} (pid {})", policy::describe(job.target), pid);
   info.stats = to_store(stats);
   auto summary = page_stream ? page_stream->checkpoint().commit(images, info)
                              : m_store.ingest(job.name, images, info);

@@ -18,6 +18,7 @@
 #include "manager/clock.hpp"
 #include "manager/daemon_config.hpp"
 #include "manager/lazy_restore.hpp"
+#include "manager/pinned_process.hpp"
 #include "manager/process_table.hpp"
 #include "manager/run_history.hpp"
 #include "manager/run_queue.hpp"
@@ -84,6 +85,13 @@ private:
   };
   using JobMap = std::map<std::string, JobEntry>;
 
+  // The process a CheckpointProcess call named, pinned at call time, and the
+  // caller's uid (whose rights the dump runs with unless the caller is root).
+  struct AdhocTarget {
+    PinnedProcess process;
+    uid_t caller = 0;
+  };
+
   Manager(DaemonConfig config, store::Store store, std::unique_ptr<RunHistory> history,
           std::filesystem::path criu, HostInfo host, engine::Features features);
 
@@ -109,9 +117,11 @@ private:
   // checkpoint_run.cpp
   MResult<std::string> submit_checkpoint(const JobEntry& entry,
                                          const CheckpointOptions& options,
-                                         std::optional<pid_t> pid, bool scheduled);
+                                         std::optional<AdhocTarget> adhoc,
+                                         bool scheduled);
   RunOutcome run_checkpoint(RunContext& context, const JobEntry& entry,
-                            const CheckpointOptions& options, std::optional<pid_t> pid);
+                            const CheckpointOptions& options,
+                            const std::optional<AdhocTarget>& adhoc);
   void apply_retention(const JobEntry& entry, const std::string& run_id);
 
   // restore_run.cpp
@@ -147,6 +157,9 @@ private:
   // Last: destroyed first, it waits for lazy restores still serving pages.
   LazyRestores m_lazy;
 };
+
+// The uid an ad-hoc job "user-<uid>" belongs to; nothing for other names.
+std::optional<uid_t> adhoc_uid(const std::string& job);
 
 // Parses a checkpoint id ("42"); InvalidArgument when it is not one.
 MResult<std::uint64_t> parse_checkpoint_id(const std::string& text);

@@ -5,8 +5,10 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sstream>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -150,6 +152,36 @@ CommandResult run_command(const std::vector<std::string>& argv,
     result.exit_code = 128 + WTERMSIG(status);
   }
   return result;
+}
+
+} // namespace stasis::test
+
+namespace stasis::test {
+
+pid_t spawn_at_pid(pid_t pid, const std::vector<std::string>& argv) {
+  std::vector<std::string> args = argv;
+  std::vector<char*> pointers;
+  for (auto& arg : args) {
+    pointers.push_back(arg.data());
+  }
+  pointers.push_back(nullptr);
+  pid_t wanted = pid;
+  clone_args cl{};
+  cl.exit_signal = SIGCHLD;
+  cl.set_tid = reinterpret_cast<std::uint64_t>(&wanted);
+  cl.set_tid_size = 1;
+  const long got = ::syscall(SYS_clone3, &cl, sizeof cl);
+  if (got == 0) {
+    ::setsid();
+    const int null_fd = ::open("/dev/null", O_RDWR);
+    ::dup2(null_fd, 0);
+    ::dup2(null_fd, 1);
+    ::dup2(null_fd, 2);
+    ::close_range(3, ~0U, 0);
+    ::execv(pointers[0], pointers.data());
+    ::_exit(127);
+  }
+  return static_cast<pid_t>(got);
 }
 
 } // namespace stasis::test

@@ -55,3 +55,13 @@ CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 } // namespace stasis::test
+
+namespace stasis::test {
+
+// Starts argv (argv[0] a path) as a new process with exactly the given pid
+// (clone3 with set_tid: root only), in a session of its own with stdio on
+// /dev/null; returns the pid, or -1 with errno set (EEXIST: the pid is taken).
+// The caller reaps it (or a SubreaperScope does).
+pid_t spawn_at_pid(pid_t pid, const std::vector<std::string>& argv);
+
+} // namespace stasis::test
