@@ -216,9 +216,9 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   }
   opts->set_images_dir_fd(images_fd.get());
   opts->set_work_dir_fd(work_fd.get());
-  if (notify) {
-    opts->set_notify_scripts(true);
-  }
+  // Always: the notifications are the safe points where a cancelled or timed
+  // out dump is stopped without harming the tree (rpc_session.hpp).
+  opts->set_notify_scripts(true);
   if (pre) {
     opts->set_track_mem(true);
   }

@@ -3,11 +3,16 @@
 #include "util/log.hpp"
 
 #include <exception>
+#include <optional>
 
 #include <fmt/format.h>
 
 namespace stasis::engine {
 namespace {
+
+// How long a cancelled or timed-out dump may take to reach its next safe
+// point (a notification we can refuse) before its worker is killed anyway.
+constexpr auto k_cancel_grace = std::chrono::minutes(5);
 
 Deadline deadline_of(const RunControl& control) {
   if (control.timeout.count() <= 0) {
@@ -75,9 +80,41 @@ exchange(CriuTransport& transport, const wire::Request& request,
     return fail(from_transport(sent.error(), control, what));
   }
   std::string refusal; // set once our callback refused a notification
+  // A dump is not killed while CRIU may hold the tree seized: its parasite
+  // would be left inside the target, which then dies (SIGTRAP/SIGSEGV). Once
+  // we answered a dump's first notification (pre-dump: CRIU seizes right
+  // after it), a cancel or timeout waits for the next notification, refuses
+  // it, and CRIU rolls back and resumes the tree itself.
+  const bool is_dump =
+      request.type() == wire::REQ_DUMP || request.type() == wire::REQ_PRE_DUMP;
+  bool tree_may_be_seized = false;
+  std::optional<TransportError::Kind> stopping; // why, once we stop at a safe point
+  Deadline grace = Deadline::max();
+  auto start_stopping = [&](TransportError::Kind kind) {
+    stopping = kind;
+    grace = std::chrono::steady_clock::now() + k_cancel_grace;
+    log->info("{}: {}; waiting for CRIU's next notification to stop it safely", what,
+              kind == TransportError::Kind::Cancelled ? "cancelled" : "timed out");
+  };
   for (;;) {
-    auto message = transport.receive(deadline, control.stop);
+    auto message = stopping ? transport.receive(grace, std::stop_token{})
+                            : transport.receive(deadline, control.stop);
     if (!message) {
+      const auto kind = message.error().kind;
+      const bool stop = kind == TransportError::Kind::Cancelled ||
+                        kind == TransportError::Kind::TimedOut;
+      if (stop && !stopping && is_dump && tree_may_be_seized) {
+        start_stopping(kind);
+        continue;
+      }
+      if (stopping && kind == TransportError::Kind::TimedOut) {
+        auto error = from_transport({*stopping, ""}, control, what);
+        error.reason += fmt::format(
+            "; CRIU reached no safe point to stop within {} s, so it was killed: the "
+            "target may be left stopped or damaged",
+            std::chrono::duration_cast<std::chrono::seconds>(k_cancel_grace).count());
+        return fail(std::move(error));
+      }
       return fail(from_transport(message.error(), control, what));
     }
     wire::Response response;
@@ -91,24 +128,33 @@ exchange(CriuTransport& transport, const wire::Request& request,
     if (response.type() == wire::REQ_NOTIFY) {
       NotifyEvent event{response.notify().script(), response.notify().pid(),
                         message->fd ? message->fd.get() : -1};
-      const NotifyAnswer answer = ask(notify, event);
+      NotifyAnswer answer =
+          stopping ? NotifyAnswer::fail("stopping") : ask(notify, event);
       // The deadline and cancellation also cover the time our callback took:
       // do not let CRIU go on (and, after post-dump, kill the tree) when the
       // caller has given up meanwhile.
-      if (control.stop.stop_requested()) {
-        return fail(from_transport({TransportError::Kind::Cancelled, "cancelled"},
-                                   control, what));
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        return fail(
-            from_transport({TransportError::Kind::TimedOut, "timed out"}, control, what));
+      if (!stopping) {
+        std::optional<TransportError::Kind> now;
+        if (control.stop.stop_requested()) {
+          now = TransportError::Kind::Cancelled;
+        } else if (std::chrono::steady_clock::now() >= deadline) {
+          now = TransportError::Kind::TimedOut;
+        }
+        if (now && !is_dump) {
+          return fail(from_transport({*now, ""}, control, what));
+        }
+        if (now) {
+          start_stopping(*now);
+          answer = NotifyAnswer::fail("stopping");
+        }
       }
       log->debug("notify {} (pid {}) answered {}", event.script, event.pid,
                  answer.success ? "success" : "failure: " + answer.reason);
-      if (!answer.success && refusal.empty()) {
+      if (!answer.success && refusal.empty() && !stopping) {
         refusal = fmt::format("the {} callback refused{}{}", event.script,
                               answer.reason.empty() ? "" : ": ", answer.reason);
       }
+      tree_may_be_seized = tree_may_be_seized || (is_dump && answer.success);
       wire::Request ack;
       ack.set_type(wire::REQ_NOTIFY);
       ack.set_notify_success(answer.success);
@@ -122,6 +168,15 @@ exchange(CriuTransport& transport, const wire::Request& request,
       return fail({ErrorKind::Protocol, what,
                    fmt::format("the CRIU worker answered a {} request with a {} reply",
                                expected, request_type_name(response.type()))});
+    }
+    if (!response.success() && stopping) {
+      auto error = from_transport({*stopping, ""}, control, what);
+      error.reason = fmt::format(
+          "{} at a safe point: CRIU rolled back and the tree runs on",
+          *stopping == TransportError::Kind::Cancelled ? "cancelled" : "timed out");
+      error.cr_errno = response.cr_errno();
+      error.cr_errmsg = response.cr_errmsg();
+      return Unexpected(std::move(error));
     }
     if (!response.success()) {
       EngineError error(refusal.empty() ? ErrorKind::Criu : ErrorKind::NotifyRefused,

@@ -46,7 +46,8 @@ TEST_F(ACriuClient, SendsOneDumpRequestWithOpenDirectoryDescriptors) {
   EXPECT_GE(request.opts().images_dir_fd(), 0);
   EXPECT_GE(request.opts().work_dir_fd(), 0);
   EXPECT_EQ(request.opts().log_file(), "dump.log");
-  EXPECT_FALSE(request.opts().has_notify_scripts());
+  // Always: notifications are where a cancelled dump stops safely.
+  EXPECT_TRUE(request.opts().notify_scripts());
   EXPECT_EQ(result->log_file, m_dir.path() / "images" / "dump.log");
   EXPECT_TRUE(std::filesystem::is_directory(m_dir.path() / "images"));
 }
@@ -196,9 +197,11 @@ TEST_F(ACriuClient, KillsTheWorkerWhenCancelled) {
   EXPECT_EQ(m_state->workers_killed, 1);
 }
 
-TEST_F(ACriuClient, DoesNotAcknowledgeANotificationAfterACancelDuringTheCallback) {
+// CRIU may hold the tree seized after a dump's notification: a cancel during
+// the callback refuses the notification (CRIU rolls back) instead of killing.
+TEST_F(ACriuClient, RefusesTheNotificationAfterACancelDuringTheCallback) {
   m_state->script.push_back(notify("post-dump"));
-  m_state->script.push_back(reply(wire::REQ_DUMP));
+  m_state->script.push_back(reply(wire::REQ_DUMP, false));
   std::stop_source source;
   RunControl control;
   control.stop = source.get_token();
@@ -211,13 +214,17 @@ TEST_F(ACriuClient, DoesNotAcknowledgeANotificationAfterACancelDuringTheCallback
       control);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, ErrorKind::Cancelled);
-  EXPECT_EQ(m_state->requests.size(), 1u) << "the notification was acknowledged";
-  EXPECT_EQ(m_state->workers_killed, 1);
+  EXPECT_NE(result.error().message().find("cancelled at a safe point"), std::string::npos)
+      << result.error().message();
+  ASSERT_EQ(m_state->requests.size(), 2u);
+  EXPECT_EQ(m_state->requests[1].type(), wire::REQ_NOTIFY);
+  EXPECT_FALSE(m_state->requests[1].notify_success()) << "the notification was accepted";
+  EXPECT_EQ(m_state->workers_killed, 0);
 }
 
 TEST_F(ACriuClient, CountsTheCallbacksTimeAgainstTheDeadline) {
   m_state->script.push_back(notify("post-dump"));
-  m_state->script.push_back(reply(wire::REQ_DUMP));
+  m_state->script.push_back(reply(wire::REQ_DUMP, false));
   RunControl control;
   control.timeout = std::chrono::milliseconds(20);
   auto result = m_client.dump(
@@ -229,7 +236,8 @@ TEST_F(ACriuClient, CountsTheCallbacksTimeAgainstTheDeadline) {
       control);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, ErrorKind::TimedOut);
-  EXPECT_EQ(m_state->requests.size(), 1u);
+  ASSERT_EQ(m_state->requests.size(), 2u);
+  EXPECT_FALSE(m_state->requests[1].notify_success());
 }
 
 TEST_F(ACriuClient, ReportsAWorkerThatDiesWithoutReplying) {
