@@ -105,8 +105,8 @@ protected:
     ::close(pipe_fds[1]);
   }
 
-  // Reads numbers from fd until `count` consecutive ones arrived (5 s at most);
-  // returns them.
+  // Reads numbers from fd until at least `count` consecutive ones arrived (5 s
+  // at most); returns every whole line read (a read may bring more).
   static std::vector<long> read_numbers(int fd, std::size_t count) {
     std::vector<long> numbers;
     std::string pending;
@@ -138,7 +138,7 @@ protected:
 TEST_F(AWriterJob, InheritFdReplacesTheWritersPipeWithAFifo) {
   ASSERT_NO_FATAL_FAILURE(start_writer());
   const auto before = read_numbers(m_pipe.get(), 3);
-  ASSERT_EQ(before.size(), 3u);
+  ASSERT_GE(before.size(), 3u); // a read may bring more lines
   char link[64] = {};
   ASSERT_GT(::readlink(("/proc/" + std::to_string(m_writer) + "/fd/1").c_str(), link,
                        sizeof link - 1),
@@ -172,7 +172,7 @@ TEST_F(AWriterJob, InheritFdReplacesTheWritersPipeWithAFifo) {
   ASSERT_EQ(restored.state, RunState::Succeeded) << restored.error << "\n" << log();
   m_writer = restored.pid;
   const auto after = read_numbers(reader.get(), 3);
-  ASSERT_EQ(after.size(), 3u);
+  ASSERT_GE(after.size(), 3u); // a read may bring more lines
   // The shell's counter went on where it stopped, into the FIFO.
   EXPECT_GT(after[0], last);
   EXPECT_LE(after[0], last + 2);
