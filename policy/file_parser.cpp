@@ -10,7 +10,7 @@ namespace {
 
 // Limits that keep hostile input from exhausting the parser (yaml-cpp
 // recurses once per nesting level).
-constexpr std::size_t k_max_file_size = 1 << 20;
+constexpr std::size_t k_max_file_size = k_max_policy_file_size;
 constexpr int k_max_flow_depth = 64;
 
 // Returns the 1-based line where '[' and '{' nest deeper than the limit, or 0.
