@@ -4,6 +4,7 @@
 
 #include "util/result.hpp"
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -12,13 +13,17 @@
 
 namespace stasis::manager {
 
+// Command lines are the processes' users' to choose (up to the kernel's 2 MB
+// and more): only their first k_max_cmdline_bytes are read and matched.
+inline constexpr std::size_t k_max_cmdline_bytes = 32 * 1024;
+
 // One process as target resolution sees it.
 struct ProcessEntry {
   pid_t pid = 0;
   pid_t ppid = 0;
   uid_t uid = 0;       // real uid
   std::string exe;     // /proc/PID/exe target; empty if unreadable
-  std::string cmdline; // arguments joined with spaces
+  std::string cmdline; // arguments joined with spaces, cut at k_max_cmdline_bytes
   bool kernel_thread = false;
 };
 

@@ -2,12 +2,12 @@
 
 #include "manager/container_runtime.hpp"
 #include "manager/identity.hpp"
+#include "policy/pattern.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <unistd.h>
 
@@ -104,12 +104,13 @@ Result<pid_t> resolve_pidfile(const policy::PidFileTarget& target,
   return resolved;
 }
 
-Result<std::regex> compile(const std::string& pattern, const char* what) {
-  try {
-    return std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& error) {
-    return make_error("invalid {} regex '{}': {}", what, pattern, error.what());
+Result<policy::Pattern> compile(const std::string& pattern, const char* what) {
+  auto compiled = policy::Pattern::compile(pattern);
+  if (!compiled) {
+    return make_error("invalid {} regex '{}': {}", what, pattern,
+                      compiled.error().message);
   }
+  return compiled;
 }
 
 // A user given by name or numeric uid.
@@ -142,8 +143,8 @@ Result<pid_t> resolve_process(const policy::ProcessTarget& target,
     if (entry.kernel_thread || entry.pid == getpid() || (uid && entry.uid != *uid)) {
       continue;
     }
-    if ((target.exe.empty() || std::regex_search(entry.exe, exe)) &&
-        (target.cmdline.empty() || std::regex_search(entry.cmdline, cmdline))) {
+    if ((target.exe.empty() || exe.search(entry.exe)) &&
+        (target.cmdline.empty() || cmdline.search(entry.cmdline))) {
       matches.push_back(entry);
     }
   }

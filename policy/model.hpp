@@ -42,8 +42,8 @@ struct PidFileTarget {
 // The single process tree root matching these patterns at run time. Empty
 // patterns and user are unset (at least one pattern is set).
 struct ProcessTarget {
-  std::string exe;     // ECMAScript regex over /proc/PID/exe
-  std::string cmdline; // ECMAScript regex over the arguments joined by spaces
+  std::string exe;     // RE2 pattern over /proc/PID/exe
+  std::string cmdline; // RE2 pattern over the arguments joined by spaces
   std::string user;    // user name or uid
   bool operator==(const ProcessTarget&) const = default;
 };
@@ -147,8 +147,8 @@ struct CriuSettings {
   std::optional<PageServer> page_server;
   bool lazy_pages = false;
   bool stream_pages = false; // pages go into the store over the page-server protocol
-  std::string work_dir;    // empty: the run's directory
-  std::string plugins_dir; // empty: CRIU's default
+  std::string work_dir;      // empty: the run's directory
+  std::string plugins_dir;   // empty: CRIU's default
   bool operator==(const CriuSettings&) const = default;
 };
 

@@ -119,6 +119,13 @@ TEST_F(ATargetResolver, PicksTheRootOfTheOneMatchingProcessTree) {
   EXPECT_EQ(*resolve_target(ProcessTarget{"", "nginx", {}}, m_table), 100);
 }
 
+TEST_F(ATargetResolver, SearchesAHugeCommandLineWithoutExhaustingTheStack) {
+  // A user's process with a 2 MB command line that starts like a match.
+  m_table.add(400, 1, "/usr/bin/sh", "sh -c : train" + std::string(2 << 20, 'x'), 65534);
+  m_table.add(401, 1, "/usr/bin/python3", "python3 /srv/train-model.py");
+  EXPECT_EQ(*resolve_target(ProcessTarget{"", "train.*\\.py", {}}, m_table), 401);
+}
+
 TEST_F(ATargetResolver, ListsTheCandidatesWhenSeveralTreesMatch) {
   auto message = error_of(ProcessTarget{"python", "app\\.py", {}});
   EXPECT_NE(message.find("2 separate process trees match"), std::string::npos) << message;
