@@ -186,4 +186,19 @@ util::StepCheck policy_path_rule(uid_t trusted_owner) {
   };
 }
 
+util::StepCheck PathWriters::recorder() {
+  return [this](const util::PathStep& step) -> Result<void> {
+    const struct stat& st = step.st;
+    if (st.st_uid != 0) {
+      users.emplace(st.st_uid, step.path);
+    }
+    const bool shared_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+    const bool sticky_dir = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0;
+    if (shared.empty() && !S_ISLNK(st.st_mode) && shared_write && !sticky_dir) {
+      shared = step.path;
+    }
+    return {};
+  };
+}
+
 } // namespace stasis::manager

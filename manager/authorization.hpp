@@ -7,6 +7,7 @@
 #include "util/path_walk.hpp"
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -44,5 +45,18 @@ MResult<void> check_own_process(const Caller& caller, pid_t pid,
 // targets obey the same rule). Each refusal names the entry and the fix.
 // trusted_owner is a uid trusted like root (tests that run as a user).
 util::StepCheck policy_path_rule(uid_t trusted_owner = 0);
+
+// Who besides root can change what a path leads to (the file and the
+// entries on the way), from the steps of a walk (util/path_walk.hpp): the
+// non-root owners of its entries, and whether a group or others can
+// (a directory writable by group or others that is not sticky, or such a
+// file). A pidfile that others can change may only name their processes.
+struct PathWriters {
+  std::map<uid_t, std::string> users; // non-root owner -> the first entry it owns
+  std::string shared;                 // "" or the entry writable by group or others
+
+  // A StepCheck that records each step (and refuses none).
+  util::StepCheck recorder();
+};
 
 } // namespace stasis::manager

@@ -1,5 +1,7 @@
 #include "manager/process_table.hpp"
 
+#include "manager/authorization.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -150,6 +152,14 @@ LinuxProcessTable::cgroup_members(const std::string& path) const {
     }
   }
   return members;
+}
+
+Result<void> LinuxProcessTable::check_owned_by(pid_t pid, uid_t uid) const {
+  auto owned = check_own_process(Caller{uid, 0, 0}, pid, m_proc);
+  if (!owned) {
+    return make_error("{}", owned.error().message);
+  }
+  return {};
 }
 
 Result<pid_t> LinuxProcessTable::systemd_main_pid(const std::string& unit) const {

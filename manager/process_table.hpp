@@ -43,6 +43,10 @@ public:
 
   // The MainPID of a systemd service unit, over the system bus.
   virtual Result<pid_t> systemd_main_pid(const std::string& unit) const = 0;
+
+  // Succeeds when the process is uid's own as CheckpointProcess understands
+  // it (check_own_process: all four uids, the host's user namespace).
+  virtual Result<void> check_owned_by(pid_t pid, uid_t uid) const = 0;
 };
 
 // The real thing: /proc, the cgroup file system, systemd over D-Bus.
@@ -55,6 +59,7 @@ public:
   std::optional<ProcessEntry> process(pid_t pid) const override;
   Result<std::vector<pid_t>> cgroup_members(const std::string& path) const override;
   Result<pid_t> systemd_main_pid(const std::string& unit) const override;
+  Result<void> check_owned_by(pid_t pid, uid_t uid) const override;
 
   // Where cgroup2 is mounted (from mountinfo), else /sys/fs/cgroup.
   std::filesystem::path cgroup2_mount() const;
