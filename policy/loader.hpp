@@ -32,6 +32,10 @@ inline constexpr const char* k_default_policy_dir = "/etc/stasis/policy.d";
 // The largest policy file read (checked on the descriptor before reading).
 inline constexpr std::size_t k_max_policy_file_size = 1 << 20;
 
+// Job names starting with this are reserved for the ad-hoc jobs of
+// CheckpointProcess ("user-<uid>").
+inline constexpr std::string_view k_reserved_job_prefix = "user-";
+
 // Loads every *.yaml/*.yml file of a directory. Without a rule, symlinks are
 // followed as usual (stasisctl validate).
 Result<PolicySet, Diagnostics> load_policy_dir(const std::filesystem::path& directory,

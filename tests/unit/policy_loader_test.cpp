@@ -309,6 +309,17 @@ TEST(APolicyParser, SurvivesInputsThatHangOrExplodeNaiveParsers) {
 namespace stasis::policy {
 namespace {
 
+TEST(APolicyParser, RefusesJobNamesReservedForTheAdHocJobsOfUsers) {
+  EXPECT_EQ(first_error("version: 1\njobs:\n  - name: user-1000\n    target: {pid: 1}\n"),
+            "test.yaml:3:5: job name 'user-1000' is reserved: names starting with "
+            "'user-' belong to the ad-hoc checkpoints of users (job user-UID of "
+            "`stasisctl checkpoint --pid`); rename the job");
+  EXPECT_THAT(
+      first_error("version: 1\njobs:\n  - name: user-web\n    target: {pid: 1}\n"),
+      HasSubstr("test.yaml:3:5: job name 'user-web' is reserved"));
+  load_ok("version: 1\njobs:\n  - name: users-web\n    target: {pid: 1}\n");
+}
+
 class APolicyFileOnDisk : public ::testing::Test {
 protected:
   void SetUp() override {
