@@ -44,10 +44,11 @@ TEST_F(ADaemonResolvingTargets, SurvivesAUsersHugeCommandLineAndFindsItsTarget) 
   TestUser alice("stasis-t-pol-cmdline");
   const std::string marker = fmt::format("train{}", ::getpid());
   // Her shell's command line is 240 KB (two arguments: one may not pass 128
-  // KiB) and starts like a match of the job's pattern: "train.*\.py".
-  const pid_t hers = start_as(
-      alice, {"/bin/sh", "-c", "sleep 600; :", marker + std::string(120 * 1024, 'x'),
-              std::string(120 * 1024, 'y')});
+  // KiB) and starts like a match of the job's pattern: "train.*\.py". It
+  // stops itself (no child of hers outlives the test).
+  const pid_t hers = start_as(alice, {"/bin/sh", "-c", "kill -STOP $$",
+                                      marker + std::string(120 * 1024, 'x'),
+                                      std::string(120 * 1024, 'y')});
   ASSERT_GT(hers, 0);
   KillOnExit kill_hers{hers};
   for (int i = 0; i < 500 && read_cmdline(hers).find(marker) == std::string::npos; ++i) {
