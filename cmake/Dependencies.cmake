@@ -13,6 +13,8 @@ find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 pkg_check_modules(LIBCAP REQUIRED IMPORTED_TARGET libcap)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+# RE2 (Debian libre2-dev): the patterns of policies, matched in linear time.
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 
 if(NOT TARGET CLI11::CLI11)
   find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)

@@ -2,6 +2,7 @@
 // "user-<uid>", which only that uid (and root) may list, restore or delete.
 #include "manager/manager.hpp"
 #include "manager/ownership.hpp"
+#include "policy/loader.hpp"
 #include "util/log.hpp"
 
 #include <charconv>
@@ -9,7 +10,8 @@
 namespace stasis::manager {
 namespace {
 
-constexpr const char* k_adhoc_prefix = "user-";
+// Policies may not name a job so (the loader refuses it).
+constexpr std::string_view k_adhoc_prefix = policy::k_reserved_job_prefix;
 constexpr unsigned k_adhoc_keep_last = 10;
 
 } // namespace

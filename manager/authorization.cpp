@@ -71,6 +71,13 @@ std::optional<unsigned long> read_flags(const std::filesystem::path& stat_file) 
   return std::stoul(field);
 }
 
+// "uid 1001 (alice)", or "uid 1001" for a uid without a name.
+std::string describe_uid(uid_t uid) {
+  auto identity = lookup_uid(uid);
+  return identity ? fmt::format("uid {} ({})", uid, identity->name)
+                  : fmt::format("uid {}", uid);
+}
+
 std::optional<ino_t> namespace_inode(const std::filesystem::path& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
@@ -154,27 +161,44 @@ MResult<void> check_own_process(const Caller& caller, pid_t pid,
   return {};
 }
 
-MResult<void> check_policy_file_safe(const std::filesystem::path& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    return fail(ErrorCode::InvalidPolicy, "cannot stat policy file {}: {}", path.string(),
-                std::strerror(errno));
-  }
-  if (st.st_uid != 0) {
-    return fail(
-        ErrorCode::InvalidPolicy,
-        "policy file {} is owned by uid {}, not root; its hooks would run as root "
-        "(fix: chown root {})",
-        path.string(), st.st_uid, path.string());
-  }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return fail(
-        ErrorCode::InvalidPolicy,
-        "policy file {} is writable by group or others (mode {:o}); its hooks would "
-        "run as root (fix: chmod go-w {})",
-        path.string(), st.st_mode & 07777, path.string());
-  }
-  return {};
+util::StepCheck policy_path_rule(uid_t trusted_owner) {
+  return [trusted_owner](const util::PathStep& step) -> Result<void> {
+    const struct stat& st = step.st;
+    const char* kind = S_ISLNK(st.st_mode)   ? "symlink"
+                       : S_ISDIR(st.st_mode) ? "directory"
+                                             : "policy file";
+    if (st.st_uid != 0 && st.st_uid != trusted_owner) {
+      return make_error(
+          "{} {} is owned by {}, not root: that user could change the policies, whose "
+          "hooks run as root (fix: chown root {})",
+          kind, step.path, describe_uid(st.st_uid), step.path);
+    }
+    const bool shared = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+    const bool sticky_on_the_way =
+        S_ISDIR(st.st_mode) && !step.last && (st.st_mode & S_ISVTX) != 0;
+    if (!S_ISLNK(st.st_mode) && shared && !sticky_on_the_way) {
+      return make_error(
+          "{} {} is writable by group or others (mode {:o}): they could change the "
+          "policies, whose hooks run as root (fix: chmod go-w {})",
+          kind, step.path, st.st_mode & 07777, step.path);
+    }
+    return {};
+  };
+}
+
+util::StepCheck PathWriters::recorder() {
+  return [this](const util::PathStep& step) -> Result<void> {
+    const struct stat& st = step.st;
+    if (st.st_uid != 0) {
+      users.emplace(st.st_uid, step.path);
+    }
+    const bool shared_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+    const bool sticky_dir = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0;
+    if (shared.empty() && !S_ISLNK(st.st_mode) && shared_write && !sticky_dir) {
+      shared = step.path;
+    }
+    return {};
+  };
 }
 
 } // namespace stasis::manager

@@ -160,27 +160,11 @@ void Manager::emit(const Event& event) {
 }
 
 Result<policy::PolicySet> Manager::load_policies() const {
-  std::vector<std::string> problems;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(m_config.policy_dir, error)) {
-    const auto extension = entry.path().extension();
-    if (extension == ".yaml" || extension == ".yml") {
-      if (auto safe = check_policy_file_safe(entry.path()); !safe) {
-        problems.push_back(
-            fmt::format("{}: {}", entry.path().string(), safe.error().message));
-      }
-    }
-  }
-  if (error) {
-    return make_error("{}: cannot read the policy directory: {}",
-                      m_config.policy_dir.string(), error.message());
-  }
-  auto set = policy::load_policy_dir(m_config.policy_dir);
+  // Every file is opened once, through a walk that shows each entry on its way
+  // to the rule; unsafe files are reported with the others' diagnostics.
+  auto set = policy::load_policy_dir(m_config.policy_dir, policy_path_rule());
   if (!set) {
-    problems.push_back(join_diagnostics(set.error()));
-  }
-  if (!problems.empty()) {
-    return make_error("{}", fmt::join(problems, "\n"));
+    return make_error("{}", join_diagnostics(set.error()));
   }
   return std::move(*set);
 }

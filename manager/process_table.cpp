@@ -1,7 +1,11 @@
 #include "manager/process_table.hpp"
 
+#include "manager/authorization.hpp"
+
+#include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <unistd.h>
 
@@ -14,11 +18,16 @@ namespace fs = std::filesystem;
 
 constexpr unsigned long k_pf_kthread = 0x00200000;
 
-std::string read_text(const fs::path& path) {
+// Reads at most max_bytes of a file.
+std::string read_text(const fs::path& path,
+                      std::size_t max_bytes = std::numeric_limits<std::size_t>::max()) {
   std::ifstream in(path, std::ios::binary);
   std::string text;
   char buffer[4096];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+  while (text.size() < max_bytes &&
+         (in.read(buffer, static_cast<std::streamsize>(
+                              std::min(sizeof buffer, max_bytes - text.size()))) ||
+          in.gcount() > 0)) {
     text.append(buffer, static_cast<std::size_t>(in.gcount()));
   }
   return text;
@@ -68,7 +77,7 @@ std::optional<ProcessEntry> LinuxProcessTable::process(pid_t pid) const {
   }
   std::error_code ec;
   entry.exe = fs::read_symlink(dir / "exe", ec).string();
-  entry.cmdline = read_text(dir / "cmdline");
+  entry.cmdline = read_text(dir / "cmdline", k_max_cmdline_bytes);
   while (!entry.cmdline.empty() && entry.cmdline.back() == '\0') {
     entry.cmdline.pop_back();
   }
@@ -143,6 +152,14 @@ LinuxProcessTable::cgroup_members(const std::string& path) const {
     }
   }
   return members;
+}
+
+Result<void> LinuxProcessTable::check_owned_by(pid_t pid, uid_t uid) const {
+  auto owned = check_own_process(Caller{uid, 0, 0}, pid, m_proc);
+  if (!owned) {
+    return make_error("{}", owned.error().message);
+  }
+  return {};
 }
 
 Result<pid_t> LinuxProcessTable::systemd_main_pid(const std::string& unit) const {

@@ -1,20 +1,26 @@
 #include "manager/target_resolver.hpp"
 
+#include "manager/authorization.hpp"
 #include "manager/container_runtime.hpp"
 #include "manager/identity.hpp"
+#include "policy/pattern.hpp"
+#include "util/path_walk.hpp"
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <unistd.h>
+
+#include <fmt/ranges.h>
 
 namespace stasis::manager {
 namespace {
 
 constexpr std::size_t k_listed_candidates = 10;
+
+// The largest pidfile read: a pid, or PostgreSQL's few lines.
+constexpr std::size_t k_max_pidfile_size = 4096;
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -76,40 +82,82 @@ std::vector<ProcessEntry> tree_roots(const std::vector<ProcessEntry>& matches,
   return roots;
 }
 
-Result<pid_t> resolve_pidfile(const policy::PidFileTarget& target,
-                              const ProcessTable& table) {
-  const std::string source = fmt::format("pidfile {}", target.path);
-  std::ifstream in(target.path);
-  if (!in) {
-    return make_error("{} cannot be read (does it exist?)", source);
-  }
-  std::string text;
-  std::getline(in, text, '\0');
-  auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) {
+// The pid on the first line of a pidfile's text (PostgreSQL's postmaster.pid
+// has more lines after it).
+Result<pid_t> parse_pidfile(const std::string& text, const std::string& source) {
+  const std::string_view first_line = std::string_view(text).substr(0, text.find('\n'));
+  const auto first = first_line.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) {
     return make_error("{} is empty", source);
   }
-  auto last = text.find_last_not_of(" \t\r\n");
-  std::string_view word = std::string_view(text).substr(first, last - first + 1);
+  const auto last = first_line.find_last_not_of(" \t\r");
+  const std::string_view word = first_line.substr(first, last - first + 1);
   pid_t pid = 0;
   auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), pid);
   if (error != std::errc() || end != word.data() + word.size()) {
-    return make_error("{} does not hold a pid: '{}'", source,
+    return make_error("{} does not hold a pid on its first line: '{}'", source,
                       word.substr(0, std::min<std::size_t>(word.size(), 40)));
   }
+  return pid;
+}
+
+// Reads a pidfile through a walk that notes who can change it; a pidfile
+// that a user other than root can change (its owner, or the owner of a
+// directory or symlink on its way) may only name that user's own process,
+// as systemd's PIDFile= rule; one that a group or others can change, or
+// several users, names none.
+Result<pid_t> resolve_pidfile(const policy::PidFileTarget& target,
+                              const ProcessTable& table) {
+  const std::string source = fmt::format("pidfile {}", target.path);
+  PathWriters writers;
+  auto opened =
+      util::walk_open(target.path, util::WalkTarget::RegularFile, writers.recorder());
+  if (!opened) {
+    return make_error("{} cannot be read (does it exist?): {}", source,
+                      opened.error().message);
+  }
+  auto text = util::read_bounded(opened->fd.get(), k_max_pidfile_size);
+  if (!text) {
+    return make_error("{} cannot be read: {}", source, text.error().message);
+  }
+  const pid_t pid = STASIS_TRY(parse_pidfile(*text, source));
   auto resolved = existing(pid, table, source);
   if (!resolved) {
     return make_error("{} (stale pidfile?)", resolved.error().message);
   }
+  if (!writers.shared.empty()) {
+    return make_error("{} can be changed by a group or by others ({} is writable by "
+                      "them), so it cannot name a process: keep it where only root or "
+                      "the service's user can write",
+                      source, writers.shared);
+  }
+  if (writers.users.size() > 1) {
+    std::vector<std::string> users;
+    for (const auto& [uid, entry] : writers.users) {
+      users.push_back(fmt::format("uid {} (owner of {})", uid, entry));
+    }
+    return make_error("{} can be changed by several users ({}), so it cannot name a "
+                      "process: keep it where only root or the service's user can write",
+                      source, fmt::join(users, ", "));
+  }
+  if (!writers.users.empty()) {
+    const auto& [uid, entry] = *writers.users.begin();
+    if (auto owned = table.check_owned_by(pid, uid); !owned) {
+      return make_error("{} can be changed by uid {} (owner of {}), so it may only name "
+                        "a process of that user (the rule of systemd's PIDFile=): {}",
+                        source, uid, entry, owned.error().message);
+    }
+  }
   return resolved;
 }
 
-Result<std::regex> compile(const std::string& pattern, const char* what) {
-  try {
-    return std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& error) {
-    return make_error("invalid {} regex '{}': {}", what, pattern, error.what());
+Result<policy::Pattern> compile(const std::string& pattern, const char* what) {
+  auto compiled = policy::Pattern::compile(pattern);
+  if (!compiled) {
+    return make_error("invalid {} regex '{}': {}", what, pattern,
+                      compiled.error().message);
   }
+  return compiled;
 }
 
 // A user given by name or numeric uid.
@@ -142,8 +190,8 @@ Result<pid_t> resolve_process(const policy::ProcessTarget& target,
     if (entry.kernel_thread || entry.pid == getpid() || (uid && entry.uid != *uid)) {
       continue;
     }
-    if ((target.exe.empty() || std::regex_search(entry.exe, exe)) &&
-        (target.cmdline.empty() || std::regex_search(entry.cmdline, cmdline))) {
+    if ((target.exe.empty() || exe.search(entry.exe)) &&
+        (target.cmdline.empty() || cmdline.search(entry.cmdline))) {
       matches.push_back(entry);
     }
   }

@@ -1,7 +1,6 @@
 // Rules that span several keys: conflicting options and prerequisites.
 #include "policy/build.hpp"
-
-#include <regex>
+#include "policy/pattern.hpp"
 
 #include <fmt/format.h>
 
@@ -144,7 +143,7 @@ void check_other(const Job& job, const json& effective, JobContext& context) {
     context.error("retention.max-total-size",
                   "'retention.max-total-size' must be above 0");
   }
-  static const std::regex env_name("^[A-Za-z_][A-Za-z0-9_]*$");
+  static const Pattern env_name = *Pattern::compile("^[A-Za-z_][A-Za-z0-9_]*$");
   for (const auto& [point, commands] : job.hooks.commands) {
     for (std::size_t i = 0; i < commands.size(); ++i) {
       const std::string path = fmt::format("hooks.{}[{}]", to_string(point), i);
@@ -153,7 +152,7 @@ void check_other(const Job& job, const json& effective, JobContext& context) {
                       fmt::format("'{}.timeout' must be longer than 0", path));
       }
       for (const auto& [name, value] : commands[i].env) {
-        if (!std::regex_match(name, env_name) || name.starts_with("STASIS_")) {
+        if (!env_name.full_match(name) || name.starts_with("STASIS_")) {
           context.error(
               path + ".env[" + name + "]",
               fmt::format("'{}.env' cannot set '{}': names are letters, digits and "

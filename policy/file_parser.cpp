@@ -1,6 +1,6 @@
 #include "policy/file_parser.hpp"
 
-#include <regex>
+#include "policy/pattern.hpp"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@ namespace {
 
 // Limits that keep hostile input from exhausting the parser (yaml-cpp
 // recurses once per nesting level).
-constexpr std::size_t k_max_file_size = 1 << 20;
+constexpr std::size_t k_max_file_size = k_max_policy_file_size;
 constexpr int k_max_flow_depth = 64;
 
 // Returns the 1-based line where '[' and '{' nest deeper than the limit, or 0.
@@ -67,10 +67,10 @@ void parse_templates(YamlWalker& walker, const YAML::Node& node, ParsedFile& par
                                    describe_node(node)));
     return;
   }
-  static const std::regex name_pattern(k_job_name_pattern);
+  static const Pattern name_pattern = *Pattern::compile(k_job_name_pattern);
   for (const auto& [key, value] : walker.entries(node, "'templates'")) {
     const std::string name = key.Scalar();
-    if (!std::regex_match(name, name_pattern)) {
+    if (!name_pattern.full_match(name)) {
       walker.error(key,
                    fmt::format("template name '{}' must be lower-case letters, digits, "
                                "'-' and '_' (at most 63)",

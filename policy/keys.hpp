@@ -22,7 +22,7 @@ enum class ValueKind {
   Integer,  // a whole number within [min, max]
   String,   // any string; optionally matching `pattern`
   Path,     // an absolute path
-  Regex,    // an ECMAScript regular expression
+  Regex,    // a regular expression (RE2 syntax, see pattern.hpp)
   Duration, // "90s", "1h30m" (see duration.hpp)
   Size,     // "10M", "1.5GiB" or a number of bytes (see duration.hpp)
   Calendar, // an OnCalendar expression (see calendar.hpp)
@@ -40,7 +40,7 @@ struct ValueSpec {
   std::vector<std::string> allowed; // Enum
   std::int64_t min = 0;             // Integer
   std::int64_t max = std::numeric_limits<std::int32_t>::max();
-  std::string pattern;                              // String: ECMAScript regex
+  std::string pattern;                              // String: RE2 regex
   std::string pattern_doc;                          // String: what the pattern means
   std::shared_ptr<const ValueSpec> element;         // List, Map
   std::shared_ptr<const std::vector<KeySpec>> keys; // Section

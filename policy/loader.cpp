@@ -140,6 +140,13 @@ parse_policy_sources(const std::vector<PolicySource>& sources) {
                    fmt::format("duplicate job name '{}' (already defined at {})", name,
                                where(it->second)));
         }
+        if (name.starts_with(k_reserved_job_prefix)) {
+          error_at(diagnostics, at,
+                   fmt::format("job name '{}' is reserved: names starting with '{}' "
+                               "belong to the ad-hoc checkpoints of users (job user-UID "
+                               "of `stasisctl checkpoint --pid`); rename the job",
+                               name, k_reserved_job_prefix));
+        }
       } else if (!parsed.fragment.locations.contains("name")) {
         error_at(diagnostics, parsed.at, "the job has no 'name'");
       }

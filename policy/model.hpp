@@ -42,8 +42,8 @@ struct PidFileTarget {
 // The single process tree root matching these patterns at run time. Empty
 // patterns and user are unset (at least one pattern is set).
 struct ProcessTarget {
-  std::string exe;     // ECMAScript regex over /proc/PID/exe
-  std::string cmdline; // ECMAScript regex over the arguments joined by spaces
+  std::string exe;     // RE2 pattern over /proc/PID/exe
+  std::string cmdline; // RE2 pattern over the arguments joined by spaces
   std::string user;    // user name or uid
   bool operator==(const ProcessTarget&) const = default;
 };

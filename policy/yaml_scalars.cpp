@@ -2,11 +2,11 @@
 // regular expressions, durations, sizes, calendar events and enumerations.
 #include "policy/calendar.hpp"
 #include "policy/duration.hpp"
+#include "policy/pattern.hpp"
 #include "policy/yaml_walker.hpp"
 
 #include <charconv>
 #include <map>
-#include <regex>
 
 #include <fmt/format.h>
 
@@ -20,22 +20,27 @@ namespace {
 // in YAML 1.1 or 1.2 (numbers, booleans, null): such values must be quoted to
 // be strings, so that every YAML tool reads the file the same way.
 bool looks_non_string(const std::string& text) {
-  static const std::regex pattern(
-      "^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|ON|"
-      "off|Off|OFF|y|Y|n|N|[-+]?[0-9][0-9_]*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|"
-      "[-+]?\\.[0-9]+([eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7]+|[-+]?\\.(inf|Inf|INF)|"
-      "\\.(nan|NaN|NAN)|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?)$");
-  return text.empty() || std::regex_match(text, pattern);
+  static const Pattern pattern = *Pattern::compile(
+      "^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|"
+      "ON|off|Off|OFF|y|Y|n|N|[-+]?[0-9][0-9_]*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|"
+      "[-+]?\\.[0-9]+([eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7]+|[-+]?\\.(inf|Inf|"
+      "INF)|\\.(nan|NaN|NAN)|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?)$");
+  return text.empty() || pattern.full_match(text);
 }
 
-// Returns the compiled form of a key table pattern (compiled once per thread).
-const std::regex& compiled(const std::string& pattern) {
-  thread_local std::map<std::string, std::regex> cache;
+// True when text matches a key table pattern (each compiled once per thread;
+// the table's patterns are constants that compile).
+bool matches_key_pattern(const std::string& pattern, const std::string& text) {
+  thread_local std::map<std::string, Pattern> cache;
   auto it = cache.find(pattern);
   if (it == cache.end()) {
-    it = cache.emplace(pattern, std::regex(pattern)).first;
+    auto compiled = Pattern::compile(pattern);
+    if (!compiled) {
+      return false;
+    }
+    it = cache.emplace(pattern, std::move(*compiled)).first;
   }
-  return it->second;
+  return it->second.full_match(text);
 }
 
 bool is_plain(const YAML::Node& node) {
@@ -117,11 +122,9 @@ json YamlWalker::walk_scalar(const YAML::Node& node, const ValueSpec& spec,
     }
     return text;
   case ValueKind::Regex:
-    try {
-      std::regex compiled(text, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
+    if (auto compiled = Pattern::compile(text); !compiled) {
       error(node, fmt::format("'{}' is not a valid regular expression '{}': {}", path,
-                              text, e.what()));
+                              text.substr(0, 80), compiled.error().message));
       return nullptr;
     }
     return text;
@@ -151,7 +154,7 @@ json YamlWalker::walk_scalar(const YAML::Node& node, const ValueSpec& spec,
                             did_you_mean(text, spec.allowed)));
     return nullptr;
   case ValueKind::String:
-    if (!spec.pattern.empty() && !std::regex_match(text, compiled(spec.pattern))) {
+    if (!spec.pattern.empty() && !matches_key_pattern(spec.pattern, text)) {
       error(node, fmt::format("'{}' must be {}, got '{}'", path, spec.pattern_doc, text));
       return nullptr;
     }

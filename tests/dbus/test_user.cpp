@@ -33,7 +33,9 @@ TestUser::TestUser(std::string name) : m_name(std::move(name)) {
   m_gid = entry->pw_gid;
 }
 
-TestUser::~TestUser() { run_captured({"/usr/sbin/userdel", m_name}); }
+TestUser::~TestUser() {
+  run_captured({"/usr/sbin/userdel", m_name});
+}
 
 fs::path copy_workload_for(const TestUser& user, const std::string& workload,
                            const fs::path& dir) {
@@ -83,6 +85,38 @@ pid_t start_workload_as(const TestUser& user, const std::string& workload,
     std::this_thread::sleep_for(20ms);
   }
   return fs::exists(status) ? pid : -1;
+}
+
+pid_t fork_as(const TestUser& user, const std::function<void()>& body) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    const int null_fd = ::open("/dev/null", O_RDWR);
+    ::dup2(null_fd, 0);
+    ::dup2(null_fd, 1);
+    ::dup2(null_fd, 2);
+    const gid_t gid = user.gid();
+    if (::setgroups(1, &gid) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+        ::setresuid(user.uid(), user.uid(), user.uid()) != 0) {
+      ::_exit(126);
+    }
+    ::close_range(3, ~0U, 0);
+    body();
+    ::_exit(0);
+  }
+  return pid < 0 ? -1 : pid;
+}
+
+pid_t start_as(const TestUser& user, std::vector<std::string> argv) {
+  std::vector<char*> pointers;
+  for (auto& arg : argv) {
+    pointers.push_back(arg.data());
+  }
+  pointers.push_back(nullptr);
+  return fork_as(user, [&pointers] {
+    ::execv(pointers[0], pointers.data());
+    ::_exit(127);
+  });
 }
 
 std::string verify_workload(pid_t pid, const fs::path& status,

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -43,6 +44,16 @@ std::filesystem::path copy_workload_for(const TestUser& user, const std::string&
 pid_t start_workload_as(const TestUser& user, const std::string& workload,
                         const std::filesystem::path& dir,
                         const std::vector<std::string>& extra = {});
+
+// Forks a child that becomes the user (groups, gid, uid) in a session of its
+// own, with stdio on /dev/null, and runs body, then exits; the child is left
+// to the SubreaperScope (or KillOnExit) to reap. body runs after fork() in a
+// test process with threads: only async-signal-safe calls (no allocation).
+// Returns the pid, or -1.
+pid_t fork_as(const TestUser& user, const std::function<void()>& body);
+
+// Starts argv (argv[0] an absolute path) as the user, as fork_as does.
+pid_t start_as(const TestUser& user, std::vector<std::string> argv);
 
 // Asks a workload to verify itself (SIGUSR1) and waits for its answer in its
 // status file; "" when it passes, else what failed.

@@ -99,39 +99,65 @@ TEST(AProcessCheckOnRealProcesses, RefusesKernelThreads) {
   EXPECT_NE(result.error().message.find("kernel thread"), std::string::npos);
 }
 
+// The daemon's rule for policy files, walked from "/" (policy_path_rule):
+// owners other than root are refused on every entry of the way.
 class APolicyFileCheck : public ::testing::Test {
 protected:
   void SetUp() override {
     char name[] = "/tmp/stasis-policy-XXXXXX";
-    int fd = mkstemp(name);
-    ASSERT_GE(fd, 0);
-    close(fd);
-    m_file = name;
+    ASSERT_NE(mkdtemp(name), nullptr);
+    m_dir = name;
+    chmod(m_dir.c_str(), 0755);
+    m_file = m_dir / "jobs.yaml";
+    std::ofstream(m_file) << "version: 1\n";
     chmod(m_file.c_str(), 0644);
   }
-  void TearDown() override { fs::remove(m_file); }
+  void TearDown() override { fs::remove_all(m_dir); }
+
+  std::string refusal(const fs::path& path) {
+    auto opened =
+        util::walk_open(path, util::WalkTarget::RegularFile, policy_path_rule());
+    EXPECT_FALSE(opened) << path;
+    return opened ? "" : opened.error().message;
+  }
+
+  fs::path m_dir;
   fs::path m_file;
 };
 
 TEST_F(APolicyFileCheck, AcceptsARootOwnedFileWritableOnlyByRoot) {
-  EXPECT_TRUE(check_policy_file_safe(m_file));
+  EXPECT_TRUE(util::walk_open(m_file, util::WalkTarget::RegularFile, policy_path_rule()));
 }
 
 TEST_F(APolicyFileCheck, RefusesAFileNotOwnedByRoot) {
   ASSERT_EQ(chown(m_file.c_str(), 65534, 65534), 0);
-  auto result = check_policy_file_safe(m_file);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().code, ErrorCode::InvalidPolicy);
-  EXPECT_NE(result.error().message.find(m_file.string()), std::string::npos);
-  EXPECT_NE(result.error().message.find("chown root"), std::string::npos);
+  EXPECT_EQ(refusal(m_file),
+            fmt::format("policy file {0} is owned by uid 65534 (nobody), not root: that "
+                        "user could change the policies, whose hooks run as root (fix: "
+                        "chown root {0})",
+                        m_file.string()));
+}
+
+TEST_F(APolicyFileCheck, RefusesADirectoryOnTheWayNotOwnedByRoot) {
+  ASSERT_EQ(chown(m_dir.c_str(), 65534, 65534), 0);
+  EXPECT_NE(refusal(m_file).find("directory " + m_dir.string() +
+                                 " is owned by uid 65534 (nobody), not root"),
+            std::string::npos);
+}
+
+TEST_F(APolicyFileCheck, RefusesASymlinkNotOwnedByRoot) {
+  const auto link = m_dir / "link.yaml";
+  fs::create_symlink(m_file, link);
+  ASSERT_EQ(lchown(link.c_str(), 65534, 65534), 0);
+  EXPECT_NE(refusal(link).find("symlink " + link.string() + " is owned by uid 65534"),
+            std::string::npos);
 }
 
 TEST_F(APolicyFileCheck, RefusesAGroupOrWorldWritableFile) {
   for (mode_t mode : {0664, 0646}) {
     chmod(m_file.c_str(), mode);
-    auto result = check_policy_file_safe(m_file);
-    ASSERT_FALSE(result);
-    EXPECT_NE(result.error().message.find("chmod go-w"), std::string::npos);
+    EXPECT_NE(refusal(m_file).find("(fix: chmod go-w " + m_file.string() + ")"),
+              std::string::npos);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <signal.h>
 #include <sys/wait.h>
 #include <thread>
@@ -86,6 +87,32 @@ TEST(ARealTargetResolver, ResolvesPidsAndPidfiles) {
   std::ofstream(pidfile) << tree.pid() << "\n";
   EXPECT_EQ(*resolve_target(PidfileTarget{pidfile}, table), tree.pid());
   fs::remove(pidfile);
+}
+
+TEST(ARealProcessTable, ReadsOnlyTheFirstBytesOfAHugeCommandLine) {
+  const std::string marker = unique_marker();
+  std::string first = marker + std::string(120 * 1024, 'x');
+  std::string second(120 * 1024, 'y');
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    execl("/bin/sh", "sh", "-c", "sleep 300; :", first.c_str(), second.c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  std::optional<ProcessEntry> entry;
+  for (int i = 0; i < 300; ++i) {
+    entry = LinuxProcessTable().process(pid);
+    if (entry && entry->cmdline.find(marker) != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  kill(-pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->cmdline.size(), k_max_cmdline_bytes);
+  EXPECT_TRUE(entry->cmdline.starts_with("sh -c sleep 300; : " + marker + "xxx"));
 }
 
 TEST(ARealTargetResolver, FindsTheRootOfAMatchingProcessTree) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -48,6 +49,12 @@ public:
     }
     return make_error("no unit {}", unit);
   }
+  Result<void> check_owned_by(pid_t pid, uid_t uid) const override {
+    if (m_processes.at(pid).uid != uid) {
+      return make_error("process {} belongs to uid {}", pid, m_processes.at(pid).uid);
+    }
+    return {};
+  }
 
   std::map<pid_t, ProcessEntry> m_processes;
   std::map<std::string, std::vector<pid_t>> m_cgroups;
@@ -72,20 +79,26 @@ protected:
     return pid ? "" : pid.error().message;
   }
 
+  // Writes a pidfile into a directory of the test's own (its uid is the
+  // pidfile's writer when the test does not run as root).
   std::string write_pidfile(const std::string& content) {
-    auto path = fs::temp_directory_path() / fmt::format("stasis-pidfile-{}", getpid());
+    if (m_dir.empty()) {
+      m_dir = fs::temp_directory_path() / fmt::format("stasis-pidfile-{}", getpid());
+      fs::create_directories(m_dir);
+      fs::permissions(m_dir, fs::perms::owner_all);
+    }
+    auto path = m_dir / "x.pid";
     std::ofstream(path) << content;
-    m_pidfile = path;
     return path.string();
   }
   void TearDown() override {
-    if (!m_pidfile.empty()) {
-      fs::remove(m_pidfile);
+    if (!m_dir.empty()) {
+      fs::remove_all(m_dir);
     }
   }
 
   FakeProcessTable m_table;
-  fs::path m_pidfile;
+  fs::path m_dir;
 };
 
 TEST_F(ATargetResolver, ResolvesAnExistingPid) {
@@ -96,7 +109,15 @@ TEST_F(ATargetResolver, ResolvesAnExistingPid) {
 }
 
 TEST_F(ATargetResolver, ReadsAPidfile) {
+  m_table.m_processes[200].uid = getuid(); // the pidfile's writer's own process
   auto path = write_pidfile("200\n");
+  EXPECT_EQ(*resolve_target(PidfileTarget{path}, m_table), 200);
+}
+
+TEST_F(ATargetResolver, ReadsThePidOnTheFirstLineOfAPidfileWithMoreLines) {
+  m_table.m_processes[200].uid = getuid();
+  // PostgreSQL's postmaster.pid: pid, data directory, start time, port, ...
+  auto path = write_pidfile("200\n/var/lib/postgresql/15/main\n1700000000\n5432\n");
   EXPECT_EQ(*resolve_target(PidfileTarget{path}, m_table), 200);
 }
 
@@ -104,8 +125,9 @@ TEST_F(ATargetResolver, ExplainsBadPidfiles) {
   auto path = write_pidfile("  \n");
   EXPECT_EQ(error_of(PidfileTarget{path}), fmt::format("pidfile {} is empty", path));
   write_pidfile("12abc");
-  EXPECT_EQ(error_of(PidfileTarget{path}),
-            fmt::format("pidfile {} does not hold a pid: '12abc'", path));
+  EXPECT_EQ(
+      error_of(PidfileTarget{path}),
+      fmt::format("pidfile {} does not hold a pid on its first line: '12abc'", path));
   write_pidfile("4242");
   EXPECT_EQ(error_of(PidfileTarget{path}),
             fmt::format("pidfile {}: no process 4242 (stale pidfile?)", path));
@@ -113,10 +135,39 @@ TEST_F(ATargetResolver, ExplainsBadPidfiles) {
             std::string::npos);
 }
 
+TEST_F(ATargetResolver, RefusesAPidfileLargerThanAPidfileIs) {
+  auto path = write_pidfile("200\n" + std::string(8192, '#') + "\n");
+  EXPECT_NE(error_of(PidfileTarget{path}).find("more than the 4096 allowed"),
+            std::string::npos);
+}
+
+TEST_F(ATargetResolver, RefusesAPidfileThatIsNotARegularFile) {
+  write_pidfile("200\n");
+  const auto fifo = m_dir / "fifo.pid";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Opening the FIFO for reading would block until a writer comes.
+  EXPECT_NE(error_of(PidfileTarget{fifo.string()}).find("is not a regular file"),
+            std::string::npos);
+}
+
+TEST_F(ATargetResolver, RefusesAPidfileInADirectoryOthersMayWrite) {
+  auto path = write_pidfile("200\n");
+  fs::permissions(m_dir, fs::perms::all); // 0777, not sticky
+  EXPECT_NE(error_of(PidfileTarget{path}).find("can be changed by a group or by others"),
+            std::string::npos);
+}
+
 TEST_F(ATargetResolver, PicksTheRootOfTheOneMatchingProcessTree) {
   EXPECT_EQ(*resolve_target(ProcessTarget{"nginx$", "", {}}, m_table), 100);
   // The helper matches too, but its ancestor 100 matches as well.
   EXPECT_EQ(*resolve_target(ProcessTarget{"", "nginx", {}}, m_table), 100);
+}
+
+TEST_F(ATargetResolver, SearchesAHugeCommandLineWithoutExhaustingTheStack) {
+  // A user's process with a 2 MB command line that starts like a match.
+  m_table.add(400, 1, "/usr/bin/sh", "sh -c : train" + std::string(2 << 20, 'x'), 65534);
+  m_table.add(401, 1, "/usr/bin/python3", "python3 /srv/train-model.py");
+  EXPECT_EQ(*resolve_target(ProcessTarget{"", "train.*\\.py", {}}, m_table), 401);
 }
 
 TEST_F(ATargetResolver, ListsTheCandidatesWhenSeveralTreesMatch) {

@@ -1,6 +1,9 @@
 #include "policy/loader.hpp"
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -298,6 +301,66 @@ TEST(APolicyParser, SurvivesInputsThatHangOrExplodeNaiveParsers) {
               ", target: {pid: 1}, criu: {skip-mnt: *m}}\n";
   }
   EXPECT_THAT(first_error(laughs), HasSubstr("too many values"));
+}
+
+} // namespace
+} // namespace stasis::policy
+
+namespace stasis::policy {
+namespace {
+
+TEST(APolicyParser, RefusesJobNamesReservedForTheAdHocJobsOfUsers) {
+  EXPECT_EQ(first_error("version: 1\njobs:\n  - name: user-1000\n    target: {pid: 1}\n"),
+            "test.yaml:3:5: job name 'user-1000' is reserved: names starting with "
+            "'user-' belong to the ad-hoc checkpoints of users (job user-UID of "
+            "`stasisctl checkpoint --pid`); rename the job");
+  EXPECT_THAT(
+      first_error("version: 1\njobs:\n  - name: user-web\n    target: {pid: 1}\n"),
+      HasSubstr("test.yaml:3:5: job name 'user-web' is reserved"));
+  load_ok("version: 1\njobs:\n  - name: users-web\n    target: {pid: 1}\n");
+}
+
+class APolicyFileOnDisk : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string name =
+        (std::filesystem::temp_directory_path() / "stasis-files-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(name.data()), nullptr);
+    m_dir = name;
+  }
+  void TearDown() override { std::filesystem::remove_all(m_dir); }
+  std::filesystem::path m_dir;
+};
+
+TEST_F(APolicyFileOnDisk, IsRefusedByItsSizeBeforeItIsRead) {
+  const auto big = m_dir / "big.yaml";
+  std::ofstream(big) << "version: 1\n";
+  std::filesystem::resize_file(big, 100 << 20); // sparse: 100 MB of nothing
+  auto result = load_policy_paths({m_dir});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(errors_of(result),
+            big.string() + ": the file is 104857600 bytes long, larger than the 1048576 "
+                           "bytes a policy file may have: split it\n");
+  std::filesystem::resize_file(big, k_max_policy_file_size + 1);
+  EXPECT_THAT(errors_of(load_policy_files({big})), HasSubstr("1048577 bytes long"));
+}
+
+TEST_F(APolicyFileOnDisk, ReportsAFileItCannotReadBesideTheOthersDiagnostics) {
+  std::ofstream(m_dir / "a.yaml") << "version: 1\njobs:\n  - name: web\n    targt: {}\n";
+  std::filesystem::create_directory(m_dir / "b.yaml");
+  auto result = load_policy_paths({m_dir});
+  ASSERT_FALSE(result);
+  const std::string errors = errors_of(result);
+  EXPECT_THAT(errors, HasSubstr("a.yaml:4:5: unknown key 'targt'"));
+  EXPECT_THAT(errors, HasSubstr("b.yaml: " + (m_dir / "b.yaml").string() +
+                                " is a directory, not a file"));
+}
+
+TEST_F(APolicyFileOnDisk, DoesNotBlockOnAFifoInADirectory) {
+  ASSERT_EQ(::mkfifo((m_dir / "fifo.yaml").c_str(), 0600), 0);
+  auto result = load_policy_paths({m_dir});
+  ASSERT_FALSE(result);
+  EXPECT_THAT(errors_of(result), HasSubstr("fifo.yaml: the file is empty"));
 }
 
 } // namespace
