@@ -84,9 +84,12 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
     });
   });
 
-  auto* imp = command(app, "import", "Import a checkpoint export file", a);
+  auto* imp = command(app, "import", "Import a checkpoint export file into a job", a);
   imp->add_option("FILE", a.path, "Export file")->required();
-  imp->add_option("--job", a.job, "Store it under this job (default: its own)");
+  imp->add_option("--job", a.job,
+                  "Store it as the next checkpoint of this job (required: the job "
+                  "named in the file is never used)")
+      ->required();
   imp->callback([&a, &o] {
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto c = STASIS_TRY(s.import_checkpoint(a.path, a.job));

@@ -83,48 +83,71 @@ Result<FsckReport> Store::fsck(bool verify_data) {
   return report;
 }
 
+JobUsage Store::job_usage_locked(const BlobIndex& index, const std::string& job,
+                                 std::uint64_t* manifest_bytes, HashSet* all) const {
+  JobUsage ju;
+  ju.job = job;
+  HashSet mine;
+  std::vector<std::uint8_t> blob;
+  std::vector<ChunkRef> refs;
+  for (auto id : m_catalog.ids(job).value_or(std::vector<std::uint64_t>{})) {
+    ++ju.checkpoints;
+    auto manifest = m_catalog.load(job, id);
+    if (!manifest) {
+      continue; // damaged: fsck and verify name it
+    }
+    ju.logical_bytes += manifest->logical_bytes;
+    if (manifest_bytes != nullptr) {
+      std::error_code ec;
+      *manifest_bytes += fs::file_size(m_catalog.manifest_path(job, id), ec);
+    }
+    for (const auto& f : manifest->files) {
+      for (const auto& list : f.lists) {
+        if (!mine.insert(list).second || !index.read(list, blob)) {
+          continue;
+        }
+        refs.clear();
+        if (decode_chunk_list(blob, refs)) {
+          for (const auto& r : refs) {
+            if (!r.hash.is_zero()) {
+              mine.insert(r.hash);
+            }
+          }
+        }
+      }
+    }
+  }
+  for (const auto& h : mine) {
+    if (const auto* loc = index.find(h)) {
+      ju.stored_bytes += loc->stored_len;
+    }
+  }
+  if (all != nullptr) {
+    all->insert(mine.begin(), mine.end());
+  }
+  return ju;
+}
+
+Result<JobUsage> Store::job_usage(const std::string& job) const {
+  if (!valid_job_name(job)) {
+    return make_error("invalid job name '{}'", job);
+  }
+  auto held = STASIS_TRY(lock(false));
+  std::vector<std::string> problems;
+  auto index = STASIS_TRY(load_index(problems));
+  return job_usage_locked(index, job, nullptr, nullptr);
+}
+
 Result<Usage> Store::usage() const {
   auto held = STASIS_TRY(lock(false));
   std::vector<std::string> problems;
   auto index = STASIS_TRY(load_index(problems));
   Usage usage;
   HashSet all;
-  std::vector<std::uint8_t> blob;
-  std::vector<ChunkRef> refs;
   for (const auto& job : STASIS_TRY(m_catalog.jobs())) {
-    JobUsage ju;
-    ju.job = job;
-    HashSet mine;
-    for (auto id : STASIS_TRY(m_catalog.ids(job))) {
-      auto manifest = STASIS_TRY(m_catalog.load(job, id));
-      ++ju.checkpoints;
-      ju.logical_bytes += manifest.logical_bytes;
-      std::error_code ec;
-      usage.manifest_bytes += fs::file_size(m_catalog.manifest_path(job, id), ec);
-      for (const auto& f : manifest.files) {
-        for (const auto& list : f.lists) {
-          if (!mine.insert(list).second || !index.read(list, blob)) {
-            continue;
-          }
-          refs.clear();
-          if (decode_chunk_list(blob, refs)) {
-            for (const auto& r : refs) {
-              if (!r.hash.is_zero()) {
-                mine.insert(r.hash);
-              }
-            }
-          }
-        }
-      }
-    }
+    auto ju = job_usage_locked(index, job, &usage.manifest_bytes, &all);
     if (ju.checkpoints == 0) {
       continue;
-    }
-    for (const auto& h : mine) {
-      if (const auto* loc = index.find(h)) {
-        ju.stored_bytes += loc->stored_len;
-      }
-      all.insert(h);
     }
     usage.logical_bytes += ju.logical_bytes;
     usage.jobs.push_back(ju);
