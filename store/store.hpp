@@ -32,7 +32,10 @@ public:
   const fs::path& root() const { return m_root; }
 
   // Stores a CRIU images dir as the next checkpoint of job, within
-  // info.limits.
+  // info.limits. The dir may have been written by another user (a non-root
+  // target's CRIU): only regular files with one link are read, each opened
+  // relative to the dir without following symlinks or blocking (a symlink
+  // other than CRIU's "parent", a FIFO, a device or a hard link is refused).
   Result<CheckpointSummary> ingest(const std::string& job, const fs::path& images_dir,
                                    const IngestInfo& info);
 
