@@ -2,6 +2,7 @@
 #include "store/blob_index.hpp"
 #include "store/gc.hpp"
 #include "store/reader.hpp"
+#include "store/run_dirs.hpp"
 #include "store/store.hpp"
 #include "util/log.hpp"
 
@@ -28,6 +29,29 @@ std::size_t remove_temp_files(const fs::path& dir) {
   return removed;
 }
 
+// The run dirs a killed daemon left behind: removed unless a daemon holds the
+// state dir (then they belong to runs in flight). Returns the problems.
+std::vector<std::string> remove_leftover_runs_into(const fs::path& root,
+                                                   FsckReport& report) {
+  auto lease = DaemonLease::try_acquire(root);
+  if (!lease) {
+    return {lease.error().message};
+  }
+  if (!*lease) {
+    report.runs_in_flight = run_dirs(root).size();
+    return {};
+  }
+  auto removed = remove_leftover_runs(root, **lease);
+  report.leftover_runs_removed = removed.runs.size();
+  report.leftover_bytes_freed = removed.bytes;
+  if (!removed.runs.empty()) {
+    log::get("store")->info("fsck: removed the dirs of {} run(s) a stopped daemon left "
+                            "behind ({} bytes)",
+                            removed.runs.size(), removed.bytes);
+  }
+  return removed.problems;
+}
+
 } // namespace
 
 Result<FsckReport> Store::fsck(bool verify_data) {
@@ -38,6 +62,7 @@ Result<FsckReport> Store::fsck(bool verify_data) {
   for (const auto& job : STASIS_TRY(m_catalog.jobs())) {
     report.temp_files_removed += remove_temp_files(m_catalog.job_dir(job));
   }
+  auto leftover_problems = remove_leftover_runs_into(m_root, report);
   auto index = STASIS_TRY(load_index(report.problems));
   report.packs = index.pack_names().size();
   report.blobs = index.size();
@@ -77,6 +102,8 @@ Result<FsckReport> Store::fsck(bool verify_data) {
       report.packs -= report.orphan_packs_removed;
     }
   }
+  report.problems.insert(report.problems.end(), leftover_problems.begin(),
+                         leftover_problems.end());
   log::get("store")->info(
       "fsck: {} packs, {} blobs, {} checkpoints, {} problems, {} damaged", report.packs,
       report.blobs, report.checkpoints, report.problems.size(), report.damaged.size());

@@ -5,6 +5,7 @@
 //   store.lock          flock: writers exclusive, readers shared
 //   packs/*.pack        blobs (chunks and chunk lists), see store/pack.hpp
 //   jobs/<job>/...      manifests and pin markers, see store/catalog.hpp
+//   work/, logs/        the runs' scratch dirs, see store/run_dirs.hpp
 // Ingest writes packs (fsync, rename) before the manifest rename that commits
 // the checkpoint; removal deletes the manifest first and sweeps blobs later,
 // so a crash at any point loses no committed checkpoint.
@@ -62,7 +63,9 @@ public:
                               std::optional<std::uint64_t> id = std::nullopt) const;
 
   // Checks packs, index and manifests, cleans leftovers of interrupted
-  // operations; with verify_data also re-hashes every referenced blob.
+  // operations (temporary files, unused packs, and the run dirs a killed
+  // daemon left when no daemon holds the state dir); with verify_data also
+  // re-hashes every referenced blob.
   Result<FsckReport> fsck(bool verify_data = false);
 
   // Deletes a checkpoint (refused while pinned) and collects garbage.

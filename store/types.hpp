@@ -96,6 +96,11 @@ struct FsckReport {
   std::size_t blobs = 0;
   std::size_t checkpoints = 0;
   std::size_t orphan_packs_removed = 0;
+  // Work and log dirs of runs a killed daemon left behind, removed (only when
+  // no daemon holds the state dir; else they are counted as in flight).
+  std::size_t leftover_runs_removed = 0;
+  std::uint64_t leftover_bytes_freed = 0;
+  std::size_t runs_in_flight = 0;
   std::vector<std::string> problems;
   std::vector<DamagedCheckpoint> damaged;
   bool ok() const { return problems.empty() && damaged.empty(); }
