@@ -258,6 +258,12 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
             : engine::CriuClient(m_criu);
     auto dumped = client.dump(options, notify, control);
     auto streamed = page_stream ? page_stream->finish() : ok();
+    if (!dumped && page_stream && !page_stream->checkpoint().failure().empty()) {
+      // The store stopped taking pages (a full disk) and cut CRIU off.
+      return failed(fmt::format("storing the streamed pages failed: {}; CRIU stopped: {}",
+                                page_stream->checkpoint().failure(),
+                                run_error_message(dumped.error(), job.name)));
+    }
     if (!dumped) {
       return failed(run_error_message(dumped.error(), job.name));
     }

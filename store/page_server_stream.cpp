@@ -8,7 +8,10 @@
 #include "store/parallel.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <sys/socket.h>
 #include <thread>
 #include <unordered_set>
 
@@ -23,6 +26,9 @@ constexpr std::size_t k_batch_pages = 2048;
 constexpr std::uint32_t k_first_pages_id = 65537;
 // Largest run one ADD may announce (16 GiB); more is taken as garbage.
 constexpr std::uint64_t k_max_pages_per_message = 1ULL << 22;
+// Pages read from the socket at a time: between reads a failure of the
+// worker storing the previous batch (a full disk) is noticed.
+constexpr std::uint64_t k_pages_per_read = 256;
 
 // Pages of one destination image (a process's or a shmem segment's pagemap).
 struct Destination {
@@ -43,8 +49,9 @@ struct Batch {
   std::uint8_t* page(std::size_t i) { return data.data() + i * k_page_size; }
 };
 
-// Hashes a batch, compresses its new pages and appends them to the sink.
-void store_batch(BlobSink& sink, Batch& b) {
+// Hashes a batch, compresses its new pages and appends them to the sink;
+// sets failed when that fails.
+void store_batch(BlobSink& sink, Batch& b, std::atomic<bool>& failed) {
   parallel_for(
       b.count,
       [&](std::size_t begin, std::size_t end) {
@@ -91,6 +98,7 @@ void store_batch(BlobSink& sink, Batch& b) {
                         static_cast<std::uint32_t>(k_page_size), stored);
     if (!put) {
       b.result = put;
+      failed = true;
       return;
     }
   }
@@ -101,6 +109,10 @@ void store_batch(BlobSink& sink, Batch& b) {
 struct StreamingCheckpoint::State {
   fs::path root;
   std::string job;
+  StoreLimits limits;
+  std::atomic<bool> worker_failed{false};
+  bool connection_failed = false; // CRIU's end closed or broke (or stop)
+  std::string failure;
   FileLock lock;
   BlobIndex index;
   std::unique_ptr<BlobSink> sink;
@@ -140,16 +152,28 @@ struct StreamingCheckpoint::State {
     }
     Batch& full = current();
     filling = 1 - filling;
-    worker = std::thread([this, &full] { store_batch(*sink, full); });
+    worker = std::thread([this, &full] { store_batch(*sink, full, worker_failed); });
     return ok();
   }
 
   Result<void> receive_pages(int fd, Destination& dest, const ps::Header& h,
                              const std::stop_token& stop) {
+    if (h.nr_pages > limits.max_logical_bytes / k_page_size - pages) {
+      return make_error("the streamed checkpoint of job {} is larger than the {} bytes "
+                        "it may have",
+                        job, limits.max_logical_bytes);
+    }
     for (std::uint64_t done = 0; done < h.nr_pages;) {
+      if (worker_failed) {
+        return join(); // the stored batch's error, at once
+      }
       Batch& b = current();
-      auto n = std::min<std::uint64_t>(h.nr_pages - done, k_batch_pages - b.count);
-      STASIS_TRY(ps::read_full(fd, {b.page(b.count), n * k_page_size}, false, stop));
+      auto n = std::min({h.nr_pages - done, k_batch_pages - b.count, k_pages_per_read});
+      auto read = ps::read_full(fd, {b.page(b.count), n * k_page_size}, false, stop);
+      if (!read) {
+        connection_failed = true;
+        return Unexpected(std::move(read).error());
+      }
       for (std::uint64_t k = 0; k < n; ++k) {
         b.slots.emplace_back(&dest, dest.refs.size());
         dest.refs.emplace_back();
@@ -199,13 +223,15 @@ std::uint64_t StreamingCheckpoint::id() const {
 }
 
 Result<std::unique_ptr<StreamingCheckpoint>>
-StreamingCheckpoint::begin(const Store& store, const std::string& job) {
+StreamingCheckpoint::begin(const Store& store, const std::string& job,
+                           const StoreLimits& limits) {
   if (!valid_job_name(job)) {
     return make_error("invalid job name '{}'", job);
   }
   auto state = std::make_unique<State>();
   state->root = store.root();
   state->job = job;
+  state->limits = limits;
   state->lock = STASIS_TRY(FileLock::acquire(store.root() / "store.lock", true));
   std::vector<std::string> problems;
   state->index = STASIS_TRY(BlobIndex::load(store.root() / "packs", problems));
@@ -216,15 +242,36 @@ StreamingCheckpoint::begin(const Store& store, const std::string& job) {
   }
   state->id = STASIS_TRY(catalog.next_id(job));
   state->sink = std::make_unique<BlobSink>(state->index, store.root() / "packs");
+  state->sink->set_limit(limits.max_new_bytes);
   return std::unique_ptr<StreamingCheckpoint>(new StreamingCheckpoint(std::move(state)));
 }
 
+const std::string& StreamingCheckpoint::failure() const {
+  return m_state->failure;
+}
+
 Result<void> StreamingCheckpoint::receive(int fd, const std::stop_token& stop) {
+  auto received = receive_stream(fd, stop);
+  if (!received && !m_state->connection_failed) {
+    m_state->failure = received.error().message;
+  }
+  if (!received) {
+    // CRIU's next write (or read) fails: the dump ends now instead of
+    // blocking on a socket nobody reads, with the target frozen.
+    ::shutdown(fd, SHUT_RDWR);
+  }
+  return received;
+}
+
+Result<void> StreamingCheckpoint::receive_stream(int fd, const std::stop_token& stop) {
   auto& s = *m_state;
   auto logger = log::get("store");
   std::array<std::uint8_t, ps::k_header_size> raw{};
   for (;;) {
     auto more = ps::read_full(fd, raw, true, stop);
+    if (!more || !*more) {
+      s.connection_failed = true;
+    }
     if (!more) {
       logger->error("page server: {}", more.error().message);
       return Unexpected(std::move(more).error());
@@ -232,6 +279,9 @@ Result<void> StreamingCheckpoint::receive(int fd, const std::stop_token& stop) {
     if (!*more) {
       return make_error("CRIU closed the page server connection without CLOSE (did the "
                         "dump fail? see its log)");
+    }
+    if (s.worker_failed) {
+      return s.join();
     }
     auto h = ps::decode_header(raw);
     switch (h.command()) {
