@@ -22,6 +22,15 @@
 
 namespace stasis::store {
 
+// The format's constants.
+namespace export_format {
+inline constexpr char k_magic[8] = {'S', 'T', 'A', 'S', 'I', 'S', 'X', 'P'};
+inline constexpr std::uint32_t k_version = 1;
+inline constexpr std::uint8_t k_manifest_record = 1;
+inline constexpr std::uint8_t k_blob_record = 2;
+inline constexpr std::uint8_t k_end_record = 3;
+} // namespace export_format
+
 // Largest blob an export file may carry: a chunk (chunk lists are smaller).
 inline constexpr std::uint32_t k_max_export_blob_bytes = k_file_chunk_size;
 
@@ -30,9 +39,9 @@ inline constexpr std::uint32_t k_max_export_blob_bytes = k_file_chunk_size;
 Result<void> write_export(const BlobIndex& index, const Manifest& manifest,
                           const fs::path& file);
 
-// Reads an export file from fd (name is for messages), writing its new blobs
-// through sink; returns the manifest as exported (its job and id are the
-// exporter's) once everything checked out, the sizes within limits.
+// Reads an export file from fd (store/transfer_import.cpp) (name is for messages),
+// writing its new blobs through sink; returns the manifest as exported (its job and id
+// are the exporter's) once everything checked out, the sizes within limits.
 Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index, int fd,
                              const std::string& name, const StoreLimits& limits);
 
