@@ -36,9 +36,19 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", "ID", "CREATED",
                                "LOGICAL", "STORED", "FLAGS");
       for (const auto& c : items) {
+        if (c.damaged()) {
+          std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", c.id, "-", "-",
+                                   "-", c.pinned ? "pinned damaged" : "damaged");
+          continue;
+        }
         std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", c.id,
                                  time_text(c.created), human(c.logical_bytes),
                                  human(c.stored_bytes), c.pinned ? "pinned" : "");
+      }
+      for (const auto& c : items) {
+        if (c.damaged()) {
+          std::cout << fmt::format("DAMAGED {}/{}: {}\n", c.job, c.id, c.problem);
+        }
       }
       return ok();
     });

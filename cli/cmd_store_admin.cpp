@@ -15,7 +15,10 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
   auto& o = options;
 
   auto* fsck =
-      command(app, "fsck", "Check the store and clean up interrupted operations", a);
+      command(app, "fsck",
+              "Check the store and clean up interrupted operations (and the run dirs "
+              "a killed stasisd left)",
+              a);
   fsck->add_flag("--verify-data", a.verify_data, "Also re-hash every stored chunk");
   fsck->callback([&a, &o] {
     run(o, a, [&](st::Store& s) -> Result<void> {
@@ -27,6 +30,9 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
                           {"checkpoints", r.checkpoints},
                           {"temp_files_removed", r.temp_files_removed},
                           {"orphan_packs_removed", r.orphan_packs_removed},
+                          {"leftover_runs_removed", r.leftover_runs_removed},
+                          {"leftover_bytes_freed", r.leftover_bytes_freed},
+                          {"runs_in_flight", r.runs_in_flight},
                           {"problems", r.problems},
                           {"damaged", to_json(r.damaged)}}
                          .dump(2)
@@ -36,6 +42,17 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
           std::cout << "PROBLEM " << p << "\n";
         }
         print_damaged(r.damaged);
+        if (r.leftover_runs_removed > 0) {
+          std::cout << fmt::format("removed the work and log dirs of {} run(s) a stopped "
+                                   "stasisd left behind ({})\n",
+                                   r.leftover_runs_removed,
+                                   human(r.leftover_bytes_freed));
+        }
+        if (r.runs_in_flight > 0) {
+          std::cout << fmt::format("left {} run dir(s) alone: a running stasisd holds "
+                                   "the state dir\n",
+                                   r.runs_in_flight);
+        }
         std::cout << fmt::format(
             "{} packs, {} blobs, {} checkpoints; removed {} temporary "
             "files and {} unused packs: {}\n",
@@ -84,9 +101,12 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
     });
   });
 
-  auto* imp = command(app, "import", "Import a checkpoint export file", a);
+  auto* imp = command(app, "import", "Import a checkpoint export file into a job", a);
   imp->add_option("FILE", a.path, "Export file")->required();
-  imp->add_option("--job", a.job, "Store it under this job (default: its own)");
+  imp->add_option("--job", a.job,
+                  "Store it as the next checkpoint of this job (required: the job "
+                  "named in the file is never used)")
+      ->required();
   imp->callback([&a, &o] {
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto c = STASIS_TRY(s.import_checkpoint(a.path, a.job));

@@ -46,7 +46,9 @@ json to_json(const manager::CheckpointInfo& checkpoint) {
               {"stored_bytes", checkpoint.stored_bytes},
               {"fingerprint", checkpoint.fingerprint},
               {"criu_version", checkpoint.criu_version},
-              {"frozen_usec", checkpoint.frozen_usec}};
+              {"frozen_usec", checkpoint.frozen_usec},
+              {"damaged", !checkpoint.problem.empty()},
+              {"problem", checkpoint.problem}};
 }
 
 json to_json(const manager::Event& event) {

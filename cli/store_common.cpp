@@ -37,7 +37,9 @@ json to_json(const st::CheckpointSummary& s) {
           {"policy_fingerprint", s.policy_fingerprint},
           {"criu_version", s.criu_version},
           {"imported_from", s.imported_from},
-          {"frozen_usec", s.stats.frozen_usec}};
+          {"frozen_usec", s.stats.frozen_usec},
+          {"damaged", s.damaged()},
+          {"problem", s.problem}};
 }
 
 json to_json(const std::vector<st::DamagedCheckpoint>& damaged) {

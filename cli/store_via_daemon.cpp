@@ -14,9 +14,19 @@ void print_table(const std::vector<manager::CheckpointInfo>& items) {
   std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", "ID", "CREATED",
                            "LOGICAL", "STORED", "FLAGS");
   for (const auto& c : items) {
+    if (!c.problem.empty()) {
+      std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", c.id, "-", "-", "-",
+                               c.pinned ? "pinned damaged" : "damaged");
+      continue;
+    }
     std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", c.id,
                              format_time(c.created), format_bytes(c.logical_bytes),
                              format_bytes(c.stored_bytes), c.pinned ? "pinned" : "");
+  }
+  for (const auto& c : items) {
+    if (!c.problem.empty()) {
+      std::cout << fmt::format("DAMAGED checkpoint {}: {}\n", c.id, c.problem);
+    }
   }
 }
 

@@ -80,6 +80,7 @@ VariantMap to_variant_map(const CheckpointInfo& checkpoint) {
       {"Fingerprint", checkpoint.fingerprint},
       {"CriuVersion", checkpoint.criu_version},
       {"FrozenUsec", checkpoint.frozen_usec},
+      {"Problem", checkpoint.problem},
   };
 }
 
@@ -143,6 +144,7 @@ CheckpointInfo checkpoint_from(const VariantMap& map) {
   checkpoint.fingerprint = read<std::string>(map, "Fingerprint");
   checkpoint.criu_version = read<std::string>(map, "CriuVersion");
   checkpoint.frozen_usec = read<std::uint64_t>(map, "FrozenUsec");
+  checkpoint.problem = read<std::string>(map, "Problem");
   return checkpoint;
 }
 

@@ -104,6 +104,9 @@ struct CheckpointInfo {
   std::string fingerprint;
   std::string criu_version;
   std::uint64_t frozen_usec = 0;
+  // Why the checkpoint cannot be read ("" when it can); the other fields but
+  // id and pinned are then unknown.
+  std::string problem;
 };
 
 // Options of Checkpoint/CheckpointProcess; unset = the policy's (or ad-hoc) default.

@@ -11,6 +11,7 @@
 #include "manager/target_resolver.hpp"
 #include "manager/unprivileged_worker.hpp"
 #include "store/page_server_stream.hpp"
+#include "store/run_dirs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -183,8 +184,8 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     outcome.state = RunState::Failed;
     outcome.error = std::move(error);
     logger->error("run {}: checkpoint of {} failed: {}", run_id, job.name, outcome.error);
-    if (!images.empty()) {
-      fs::remove_all(images.parent_path(), ignored);
+    if (!images.empty()) { // written by the target's owner: never follow a link
+      (void)store::remove_tree(images.parent_path());
     }
     run_policy_hooks(job.hooks, policy::HookPoint::OnFailure, event, run_id);
     return outcome;
@@ -328,6 +329,12 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
             : engine::CriuClient(m_criu);
     auto dumped = client.dump(options, notify, control);
     auto streamed = page_stream ? page_stream->finish() : ok();
+    if (!dumped && page_stream && !page_stream->checkpoint().failure().empty()) {
+      // The store stopped taking pages (a full disk) and cut CRIU off.
+      return failed(fmt::format("storing the streamed pages failed: {}; CRIU stopped: {}",
+                                page_stream->checkpoint().failure(),
+                                run_error_message(dumped.error(), job.name)));
+    }
     if (!dumped) {
       return failed(run_error_message(dumped.error(), job.name));
     }
@@ -363,8 +370,8 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
                               summary.error().message,
                               kill_after_store ? "; the tree runs on" : ""));
   }
-  fs::remove_all(*work, ignored);
-  fs::remove_all(log_dir, ignored);
+  (void)store::remove_tree(*work);
+  (void)store::remove_tree(log_dir);
   images.clear();
   outcome.checkpoint = std::to_string(summary->id);
   outcome.logical_bytes = summary->logical_bytes;

@@ -76,6 +76,21 @@ Result<std::unique_ptr<Manager>> Manager::create(const DaemonConfig& config) {
     return make_error("cannot open the checkpoint store in {}: {}",
                       config.state_dir.string(), store.error().message);
   }
+  // One daemon per state dir; nothing of ours runs yet, so every run dir
+  // there was left by a daemon that died mid-run.
+  auto lease = store::DaemonLease::acquire(config.state_dir);
+  if (!lease) {
+    return make_error("{}", lease.error().message);
+  }
+  auto leftovers = store::remove_leftover_runs(config.state_dir, *lease);
+  if (!leftovers.runs.empty()) {
+    logger->warn("removed the work and log dirs of {} run(s) the previous daemon left "
+                 "behind ({} bytes): {}",
+                 leftovers.runs.size(), leftovers.bytes, fmt::join(leftovers.runs, ", "));
+  }
+  for (const auto& problem : leftovers.problems) {
+    logger->error("cannot remove a run dir the previous daemon left: {}", problem);
+  }
   auto history = RunHistory::open(config.state_dir / "history.jsonl");
   if (!history) {
     return make_error("cannot open the run history: {}", history.error().message);
@@ -106,6 +121,7 @@ Result<std::unique_ptr<Manager>> Manager::create(const DaemonConfig& config) {
   }
   std::unique_ptr<Manager> manager(
       new Manager(config, std::move(*store), std::move(*history), *criu, host, features));
+  manager->m_lease = std::move(*lease);
   auto policies = manager->load_policies();
   if (!policies) {
     std::istringstream lines(policies.error().message);
@@ -292,7 +308,7 @@ Result<fs::path> Manager::make_work_dir(const std::string& run_id) const {
   // its own run directory (0700, owned by it) through this one.
   ::chmod(parent.c_str(), 0711);
   const auto dir = parent / run_id;
-  fs::remove_all(dir, error);
+  (void)store::remove_tree(dir);
   if (::mkdir(dir.c_str(), 0700) != 0) {
     return make_error("cannot create the work directory {}: {}", dir.string(),
                       std::strerror(errno));

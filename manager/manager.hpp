@@ -24,6 +24,7 @@
 #include "manager/run_queue.hpp"
 #include "manager/scheduler.hpp"
 #include "policy/model.hpp"
+#include "store/run_dirs.hpp"
 #include "store/store.hpp"
 
 #include <map>
@@ -135,6 +136,9 @@ private:
   // A fresh per-run work directory under state_dir/work (0700).
   Result<std::filesystem::path> make_work_dir(const std::string& run_id) const;
 
+  // Held for the manager's lifetime (released last): the state dir's runs
+  // are ours; declared first so that it outlives every run.
+  store::DaemonLease m_lease;
   DaemonConfig m_config;
   SystemClock m_clock;
   mutable store::Store m_store;

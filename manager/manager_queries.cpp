@@ -18,6 +18,7 @@ CheckpointInfo to_info(const store::CheckpointSummary& summary) {
   info.fingerprint = summary.policy_fingerprint;
   info.criu_version = summary.criu_version;
   info.frozen_usec = summary.stats.frozen_usec;
+  info.problem = summary.problem;
   return info;
 }
 

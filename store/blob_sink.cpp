@@ -1,5 +1,6 @@
 #include "store/blob_sink.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 namespace stasis::store {
@@ -17,6 +18,11 @@ Result<void> BlobSink::put(const Hash& hash, Codec codec, std::uint32_t raw_len,
                            std::span<const std::uint8_t> stored) {
   if (has(hash)) {
     return ok();
+  }
+  if (m_limit && stored.size() > *m_limit - std::min(*m_limit, m_stored_bytes)) {
+    return make_error("storing it would add more than the {} bytes it may add to the "
+                      "store",
+                      *m_limit);
   }
   if (!m_writer) {
     m_writer = STASIS_TRY(PackWriter::create(m_dir));

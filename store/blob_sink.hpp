@@ -4,6 +4,7 @@
 
 #include "store/blob_index.hpp"
 
+#include <optional>
 #include <unordered_set>
 
 namespace stasis::store {
@@ -18,6 +19,10 @@ public:
   ~BlobSink();
   BlobSink(const BlobSink&) = delete;
   BlobSink& operator=(const BlobSink&) = delete;
+
+  // Refuses (put fails) to write more than max_bytes of new stored bytes;
+  // nullopt: no limit.
+  void set_limit(std::optional<std::uint64_t> max_bytes) { m_limit = max_bytes; }
 
   // True when the blob is already stored or written by this sink.
   bool has(const Hash& hash) const {
@@ -50,6 +55,7 @@ private:
   std::unordered_set<Hash, HashHasher> m_pending;
   std::vector<std::string> m_committed;
   std::uint64_t m_stored_bytes = 0;
+  std::optional<std::uint64_t> m_limit;
 };
 
 } // namespace stasis::store

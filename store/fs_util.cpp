@@ -28,6 +28,33 @@ std::string random_name() {
   return out;
 }
 
+std::string full_filesystem_note(const fs::path& path) {
+  const int error = errno;
+  if (error != ENOSPC && error != EDQUOT) {
+    return "";
+  }
+  // The mount point: the highest directory above path on the same device.
+  std::error_code ec;
+  fs::path dir = fs::absolute(path, ec).parent_path();
+  struct stat st {};
+  if (ec || ::stat(dir.c_str(), &st) != 0) {
+    errno = error;
+    return "";
+  }
+  while (dir.has_relative_path()) {
+    struct stat up {};
+    if (::stat(dir.parent_path().c_str(), &up) != 0 || up.st_dev != st.st_dev) {
+      break;
+    }
+    dir = dir.parent_path();
+  }
+  errno = error;
+  return error == ENOSPC
+             ? fmt::format(" (the filesystem mounted on {} is full)", dir.string())
+             : fmt::format(" (the disk quota on the filesystem mounted on {} is used up)",
+                           dir.string());
+}
+
 Result<void> write_all(int fd, std::span<const std::uint8_t> data, const fs::path& path) {
   std::size_t done = 0;
   while (done < data.size()) {
@@ -36,7 +63,8 @@ Result<void> write_all(int fd, std::span<const std::uint8_t> data, const fs::pat
       if (errno == EINTR) {
         continue;
       }
-      return make_error("cannot write {}: {}", path.string(), errno_text());
+      const auto note = full_filesystem_note(path);
+      return make_error("cannot write {}: {}{}", path.string(), errno_text(), note);
     }
     done += static_cast<std::size_t>(n);
   }

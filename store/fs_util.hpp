@@ -20,7 +20,13 @@ inline constexpr std::string_view k_temp_prefix = ".tmp-";
 // A random 128-bit name in hex (32 characters).
 std::string random_name();
 
-// Writes all of data to fd; names path in the error.
+// " (the filesystem mounted on M is full)" for path when errno is ENOSPC (or
+// the quota text for EDQUOT), "" otherwise: appended to write errors so they
+// name the full filesystem.
+std::string full_filesystem_note(const fs::path& path);
+
+// Writes all of data to fd; names path in the error (and the filesystem when
+// it is full).
 Result<void> write_all(int fd, std::span<const std::uint8_t> data, const fs::path& path);
 inline Result<void> write_all(int fd, std::string_view data, const fs::path& path) {
   return write_all(fd, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()},

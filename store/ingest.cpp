@@ -6,11 +6,15 @@
 #include "util/log.hpp"
 
 #include <algorithm>
+#include <dirent.h>
 #include <fcntl.h>
 #include <map>
+#include <memory>
 #include <set>
 #include <sys/stat.h>
 #include <unordered_map>
+
+#include <fmt/ranges.h>
 
 namespace stasis::store {
 namespace {
@@ -114,26 +118,130 @@ struct ImageFile {
   std::string name;
   std::uint32_t mode = 0;
   std::uint64_t size = 0;
+  dev_t device = 0;
+  ino_t inode = 0;
 };
 
-Result<std::vector<ImageFile>> list_images(const fs::path& dir) {
-  std::vector<ImageFile> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      continue; // the "parent" symlink, sub-directories, sockets
-    }
-    out.push_back({it->path().filename().string(),
-                   static_cast<std::uint32_t>(st.st_mode & 07777),
-                   static_cast<std::uint64_t>(st.st_size)});
+// What an entry that ingest refuses is.
+std::string refused_kind(const struct stat& st) {
+  switch (st.st_mode & S_IFMT) {
+  case S_IFLNK:
+    return "a symbolic link";
+  case S_IFIFO:
+    return "a FIFO";
+  case S_IFDIR:
+    return "a directory";
+  case S_IFSOCK:
+    return "a socket";
+  case S_IFCHR:
+  case S_IFBLK:
+    return "a device";
+  case S_IFREG:
+    return fmt::format("a file with {} hard links", st.st_nlink);
+  default:
+    return "not a regular file";
   }
-  if (ec) {
-    return make_error("cannot read images dir {}: {}", dir.string(), ec.message());
+}
+
+// The regular files of the images dir open at dir_fd, by name.
+Result<std::vector<ImageFile>> list_images(int dir_fd, const fs::path& dir,
+                                           const StoreLimits& limits) {
+  int copy = ::dup(dir_fd);
+  DIR* stream = copy < 0 ? nullptr : ::fdopendir(copy);
+  if (stream == nullptr) {
+    if (copy >= 0) {
+      ::close(copy);
+    }
+    return make_error("cannot read images dir {}: {}", dir.string(), errno_text());
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> closer(stream, ::closedir);
+  std::vector<ImageFile> out;
+  std::vector<std::string> refused;
+  std::uint64_t total = 0;
+  std::size_t entries = 0;
+  for (;;) {
+    errno = 0;
+    const dirent* entry = ::readdir(stream);
+    if (entry == nullptr) {
+      break;
+    }
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") {
+      continue;
+    }
+    if (++entries > k_max_image_files) {
+      return make_error("images dir {} has more than {} entries", dir.string(),
+                        k_max_image_files);
+    }
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return make_error("cannot inspect {}: {}", (dir / name).string(), errno_text());
+    }
+    if (S_ISLNK(st.st_mode) && name == "parent") {
+      continue; // CRIU's link to the parent dump's dir: never followed
+    }
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || !valid_file_name(name)) {
+      refused.push_back(fmt::format("{} ({})", name, refused_kind(st)));
+      continue;
+    }
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size > limits.max_logical_bytes - total) {
+      return make_error("images dir {} holds more than the {} bytes a checkpoint may "
+                        "have",
+                        dir.string(), limits.max_logical_bytes);
+    }
+    total += size;
+    out.push_back({name, static_cast<std::uint32_t>(st.st_mode & 0777), size, st.st_dev,
+                   st.st_ino});
+  }
+  if (errno != 0) {
+    return make_error("cannot read images dir {}: {}", dir.string(), errno_text());
+  }
+  if (!refused.empty()) {
+    std::sort(refused.begin(), refused.end());
+    return make_error("images dir {} holds what a CRIU dump never writes, refusing it: "
+                      "{}",
+                      dir.string(), fmt::join(refused, ", "));
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
+}
+
+// Opens a listed image file: the same regular file, still with one link,
+// never through a symlink, never blocking.
+Result<util::UniqueFd> open_image(int dir_fd, const fs::path& dir, const ImageFile& f) {
+  const auto path = dir / f.name;
+  util::UniqueFd fd{::openat(dir_fd, f.name.c_str(),
+                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)};
+  if (!fd) {
+    return make_error("cannot open {}: {}", path.string(), errno_text());
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return make_error("cannot inspect {}: {}", path.string(), errno_text());
+  }
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_dev != f.device ||
+      st.st_ino != f.inode || static_cast<std::uint64_t>(st.st_size) != f.size) {
+    return make_error("{} changed while it was being stored (now {}, {} bytes)",
+                      path.string(), refused_kind(st), st.st_size);
+  }
+  return fd;
+}
+
+// Reads a small image (a pagemap) whole.
+Result<std::string> read_small_image(int dir_fd, const fs::path& dir,
+                                     const ImageFile& f) {
+  if (f.size > k_max_pagemap_bytes) {
+    return make_error("{} has {} bytes; a pagemap has at most {}",
+                      (dir / f.name).string(), f.size, k_max_pagemap_bytes);
+  }
+  auto fd = STASIS_TRY(open_image(dir_fd, dir, f));
+  std::string data(f.size, '\0');
+  STASIS_TRY(pread_exact(fd.get(),
+                         {reinterpret_cast<std::uint8_t*>(data.data()), data.size()}, 0,
+                         dir / f.name));
+  return data;
 }
 
 } // namespace
@@ -142,7 +250,18 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
                                   const std::string& job, std::uint64_t id,
                                   const fs::path& images_dir, const IngestInfo& info,
                                   const Manifest* parent) {
-  auto images = STASIS_TRY(list_images(images_dir));
+  util::UniqueFd dir_fd{
+      ::open(images_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (!dir_fd) {
+    struct stat st {};
+    if (errno == ENOTDIR && ::lstat(images_dir.c_str(), &st) == 0 &&
+        S_ISLNK(st.st_mode)) {
+      return make_error("images dir {} is a symbolic link; refusing to follow it",
+                        images_dir.string());
+    }
+    return make_error("cannot open images dir {}: {}", images_dir.string(), errno_text());
+  }
+  auto images = STASIS_TRY(list_images(dir_fd.get(), images_dir, info.limits));
   if (std::none_of(images.begin(), images.end(),
                    [](const auto& f) { return f.name == "inventory.img"; })) {
     return make_error("{} has no inventory.img: not a CRIU images dir",
@@ -155,7 +274,7 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
   for (const auto& f : images) {
     present.insert(f.name);
     if (is_pagemap_name(f.name)) {
-      auto text = STASIS_TRY(read_file(images_dir / f.name));
+      auto text = STASIS_TRY(read_small_image(dir_fd.get(), images_dir, f));
       auto pm = parse_pagemap(
           {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
       if (!pm) {
@@ -184,10 +303,7 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
     FileRecord rec{f.name, f.mode, f.size, {}};
     Source source;
     source.path = images_dir / f.name;
-    util::UniqueFd fd{::open(source.path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (!fd) {
-      return make_error("cannot open {}: {}", source.path.string(), errno_text());
-    }
+    auto fd = STASIS_TRY(open_image(dir_fd.get(), images_dir, f));
     source.fd = fd.get();
     std::uint64_t size = f.size;
     std::vector<Piece> pieces;
@@ -234,6 +350,10 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
       add_generic_pieces(0, size, 0, pieces);
     }
     rec.lists = STASIS_TRY(store_pieces(sink, pieces, per_list, source));
+    if (rec.size > info.limits.max_logical_bytes - m.logical_bytes) {
+      return make_error("checkpoint {}/{} is larger than the {} bytes it may have", job,
+                        id, info.limits.max_logical_bytes);
+    }
     m.logical_bytes += rec.size;
     m.files.push_back(std::move(rec));
   }

@@ -19,8 +19,20 @@ inline constexpr std::uint32_t k_file_chunk_size = 64 << 10;
 inline constexpr std::size_t k_file_chunks_per_list = 64;
 inline constexpr std::size_t k_pages_per_list = 32;
 
+// Most entries an images dir may hold (CRIU writes about ten per process).
+inline constexpr std::size_t k_max_image_files = 32768;
+// Largest pagemap image (read into memory whole): millions of entries.
+inline constexpr std::uint64_t k_max_pagemap_bytes = 64ULL << 20;
+
 // Builds the manifest of checkpoint job/id from images_dir, writing new blobs
 // through sink. parent (may be null) resolves CRIU PE_PARENT pages.
+//
+// images_dir may have been written by another user (a non-root target's
+// CRIU), who may change it meanwhile: it is opened without following a
+// symlink, and each entry relative to it with O_NOFOLLOW | O_NONBLOCK. Only
+// regular files with one link are read (CRIU's "parent" symlink is skipped,
+// never followed); anything else refuses the whole dir, naming every such
+// entry. At most k_max_image_files entries and info.limits.max_logical_bytes.
 Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
                                   const std::string& job, std::uint64_t id,
                                   const fs::path& images_dir, const IngestInfo& info,

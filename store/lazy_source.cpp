@@ -86,12 +86,10 @@ Result<void> refuse(const ps::Header& h, const std::string& why) {
   return make_error("{}", message);
 }
 
-Result<void> write_new_file(const fs::path& path, std::span<const std::uint8_t> data) {
-  util::UniqueFd fd{::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-  if (!fd) {
-    return make_error("cannot create {}: {}", path.string(), errno_text());
-  }
-  return write_all(fd.get(), data, path);
+Result<void> write_new_file(OutputDir& out, const std::string& name,
+                            std::span<const std::uint8_t> data) {
+  auto fd = STASIS_TRY(out.create(name));
+  return write_all(fd.get(), data, out.path() / name);
 }
 
 } // namespace
@@ -376,14 +374,15 @@ Result<void> LazySource::checked() {
 }
 
 Result<void> LazySource::write_images(const fs::path& dir) const {
-  std::error_code ec;
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)) {
-      return make_error("{} exists and is not an empty directory", dir.string());
-    }
-  } else {
-    STASIS_TRY(ensure_dir(dir));
+  auto out = STASIS_TRY(OutputDir::open(dir));
+  auto written = write_images(out);
+  if (!written) {
+    out.discard();
   }
+  return written;
+}
+
+Result<void> LazySource::write_images(OutputDir& out) const {
   std::set<std::string> page_images;
   for (const auto& image : m_images) {
     page_images.insert(image.pagemap_name);
@@ -392,10 +391,10 @@ Result<void> LazySource::write_images(const fs::path& dir) const {
   Manifest others = m_manifest;
   std::erase_if(others.files,
                 [&](const FileRecord& f) { return page_images.contains(f.name); });
-  STASIS_TRY(write_checkpoint(m_index, others, dir));
+  STASIS_TRY(write_checkpoint(m_index, others, out));
   for (const auto& image : m_images) {
     STASIS_TRY(
-        write_new_file(dir / image.pagemap_name,
+        write_new_file(out, image.pagemap_name,
                        {reinterpret_cast<const std::uint8_t*>(image.pagemap.data()),
                         image.pagemap.size()}));
     std::vector<std::uint8_t> pages(image.eager.size() * k_page_size);
@@ -403,7 +402,7 @@ Result<void> LazySource::write_images(const fs::path& dir) const {
       STASIS_TRY(read_page(image.eager[i], image.eager_locs[i],
                            std::span(pages).subspan(i * k_page_size, k_page_size)));
     }
-    STASIS_TRY(write_new_file(dir / image.pages_name, pages));
+    STASIS_TRY(write_new_file(out, image.pages_name, pages));
   }
   return ok();
 }

@@ -56,7 +56,8 @@ public:
   LazySource(const LazySource&) = delete;
   LazySource& operator=(const LazySource&) = delete;
 
-  // Writes the restore dir (absent or empty): all images but the lazy pages.
+  // Writes the restore dir (created 0755, or an empty dir of ours, see
+  // store/output_dir.hpp): all images but the lazy pages, as 0644 files.
   Result<void> write_images(const fs::path& dir) const;
 
   // Answers the GET requests of one lazy-pages daemon connection until it sends
@@ -113,6 +114,7 @@ private:
   // The chunks of a (small) file, read now, and the blob reader behind it.
   Result<std::vector<ChunkRef>> chunks_of(const FileRecord& f) const;
   BlobReader reader() const;
+  Result<void> write_images(OutputDir& out) const;
   // Reads the page of ref at loc into out (k_page_size bytes).
   Result<void> read_page(const ChunkRef& ref, const BlobLocation& loc,
                          std::span<std::uint8_t> out) const;

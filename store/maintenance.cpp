@@ -2,6 +2,7 @@
 #include "store/blob_index.hpp"
 #include "store/gc.hpp"
 #include "store/reader.hpp"
+#include "store/run_dirs.hpp"
 #include "store/store.hpp"
 #include "util/log.hpp"
 
@@ -28,6 +29,29 @@ std::size_t remove_temp_files(const fs::path& dir) {
   return removed;
 }
 
+// The run dirs a killed daemon left behind: removed unless a daemon holds the
+// state dir (then they belong to runs in flight). Returns the problems.
+std::vector<std::string> remove_leftover_runs_into(const fs::path& root,
+                                                   FsckReport& report) {
+  auto lease = DaemonLease::try_acquire(root);
+  if (!lease) {
+    return {lease.error().message};
+  }
+  if (!*lease) {
+    report.runs_in_flight = run_dirs(root).size();
+    return {};
+  }
+  auto removed = remove_leftover_runs(root, **lease);
+  report.leftover_runs_removed = removed.runs.size();
+  report.leftover_bytes_freed = removed.bytes;
+  if (!removed.runs.empty()) {
+    log::get("store")->info("fsck: removed the dirs of {} run(s) a stopped daemon left "
+                            "behind ({} bytes)",
+                            removed.runs.size(), removed.bytes);
+  }
+  return removed.problems;
+}
+
 } // namespace
 
 Result<FsckReport> Store::fsck(bool verify_data) {
@@ -38,6 +62,7 @@ Result<FsckReport> Store::fsck(bool verify_data) {
   for (const auto& job : STASIS_TRY(m_catalog.jobs())) {
     report.temp_files_removed += remove_temp_files(m_catalog.job_dir(job));
   }
+  auto leftover_problems = remove_leftover_runs_into(m_root, report);
   auto index = STASIS_TRY(load_index(report.problems));
   report.packs = index.pack_names().size();
   report.blobs = index.size();
@@ -77,10 +102,67 @@ Result<FsckReport> Store::fsck(bool verify_data) {
       report.packs -= report.orphan_packs_removed;
     }
   }
+  report.problems.insert(report.problems.end(), leftover_problems.begin(),
+                         leftover_problems.end());
   log::get("store")->info(
       "fsck: {} packs, {} blobs, {} checkpoints, {} problems, {} damaged", report.packs,
       report.blobs, report.checkpoints, report.problems.size(), report.damaged.size());
   return report;
+}
+
+JobUsage Store::job_usage_locked(const BlobIndex& index, const std::string& job,
+                                 std::uint64_t* manifest_bytes, HashSet* all) const {
+  JobUsage ju;
+  ju.job = job;
+  HashSet mine;
+  std::vector<std::uint8_t> blob;
+  std::vector<ChunkRef> refs;
+  for (auto id : m_catalog.ids(job).value_or(std::vector<std::uint64_t>{})) {
+    ++ju.checkpoints;
+    auto manifest = m_catalog.load(job, id);
+    if (!manifest) {
+      continue; // damaged: fsck and verify name it
+    }
+    ju.logical_bytes += manifest->logical_bytes;
+    if (manifest_bytes != nullptr) {
+      std::error_code ec;
+      *manifest_bytes += fs::file_size(m_catalog.manifest_path(job, id), ec);
+    }
+    for (const auto& f : manifest->files) {
+      for (const auto& list : f.lists) {
+        if (!mine.insert(list).second || !index.read(list, blob)) {
+          continue;
+        }
+        refs.clear();
+        if (decode_chunk_list(blob, refs)) {
+          for (const auto& r : refs) {
+            if (!r.hash.is_zero()) {
+              mine.insert(r.hash);
+            }
+          }
+        }
+      }
+    }
+  }
+  for (const auto& h : mine) {
+    if (const auto* loc = index.find(h)) {
+      ju.stored_bytes += loc->stored_len;
+    }
+  }
+  if (all != nullptr) {
+    all->insert(mine.begin(), mine.end());
+  }
+  return ju;
+}
+
+Result<JobUsage> Store::job_usage(const std::string& job) const {
+  if (!valid_job_name(job)) {
+    return make_error("invalid job name '{}'", job);
+  }
+  auto held = STASIS_TRY(lock(false));
+  std::vector<std::string> problems;
+  auto index = STASIS_TRY(load_index(problems));
+  return job_usage_locked(index, job, nullptr, nullptr);
 }
 
 Result<Usage> Store::usage() const {
@@ -89,42 +171,10 @@ Result<Usage> Store::usage() const {
   auto index = STASIS_TRY(load_index(problems));
   Usage usage;
   HashSet all;
-  std::vector<std::uint8_t> blob;
-  std::vector<ChunkRef> refs;
   for (const auto& job : STASIS_TRY(m_catalog.jobs())) {
-    JobUsage ju;
-    ju.job = job;
-    HashSet mine;
-    for (auto id : STASIS_TRY(m_catalog.ids(job))) {
-      auto manifest = STASIS_TRY(m_catalog.load(job, id));
-      ++ju.checkpoints;
-      ju.logical_bytes += manifest.logical_bytes;
-      std::error_code ec;
-      usage.manifest_bytes += fs::file_size(m_catalog.manifest_path(job, id), ec);
-      for (const auto& f : manifest.files) {
-        for (const auto& list : f.lists) {
-          if (!mine.insert(list).second || !index.read(list, blob)) {
-            continue;
-          }
-          refs.clear();
-          if (decode_chunk_list(blob, refs)) {
-            for (const auto& r : refs) {
-              if (!r.hash.is_zero()) {
-                mine.insert(r.hash);
-              }
-            }
-          }
-        }
-      }
-    }
+    auto ju = job_usage_locked(index, job, &usage.manifest_bytes, &all);
     if (ju.checkpoints == 0) {
       continue;
-    }
-    for (const auto& h : mine) {
-      if (const auto* loc = index.find(h)) {
-        ju.stored_bytes += loc->stored_len;
-      }
-      all.insert(h);
     }
     usage.logical_bytes += ju.logical_bytes;
     usage.jobs.push_back(ju);

@@ -1,5 +1,7 @@
 #include "store/manifest.hpp"
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 namespace stasis::store {
@@ -25,7 +27,7 @@ bool valid_job_name(std::string_view job) {
 }
 
 bool valid_file_name(std::string_view name) {
-  return !name.empty() && name != "." && name != ".." &&
+  return !name.empty() && name.size() <= k_max_file_name && name != "." && name != ".." &&
          name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
 }
 
@@ -64,7 +66,24 @@ std::string manifest_to_json(const Manifest& m) {
 }
 
 Result<Manifest> manifest_from_json(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
+  if (text.size() > k_max_manifest_bytes) {
+    return make_error("manifest has {} bytes, more than the {} a manifest may have",
+                      text.size(), k_max_manifest_bytes);
+  }
+  // Values nested too deep are discarded as they are parsed (nothing deep is
+  // ever built, dumped or destroyed) and the manifest is refused.
+  bool too_deep = false;
+  json::parser_callback_t bound = [&too_deep](int depth, json::parse_event_t, json&) {
+    if (depth > k_max_manifest_depth) {
+      too_deep = true;
+      return false;
+    }
+    return true;
+  };
+  json j = json::parse(text, bound, false);
+  if (too_deep) {
+    return make_error("manifest is nested deeper than {} levels", k_max_manifest_depth);
+  }
   if (j.is_discarded() || !j.is_object()) {
     return make_error("manifest is not valid JSON");
   }
@@ -99,6 +118,7 @@ Result<Manifest> manifest_from_json(std::string_view text) {
                s.value("pages_written", std::uint64_t{0})};
     m.logical_bytes = j.at("logical_bytes").get<std::uint64_t>();
     m.stored_bytes = j.at("stored_bytes").get<std::uint64_t>();
+    std::set<std::string> names;
     for (const auto& f : j.at("files")) {
       FileRecord rec;
       rec.name = f.at("name").get<std::string>();
@@ -106,6 +126,9 @@ Result<Manifest> manifest_from_json(std::string_view text) {
       rec.size = f.at("size").get<std::uint64_t>();
       if (!valid_file_name(rec.name)) {
         return make_error("manifest names an invalid file '{}'", rec.name);
+      }
+      if (!names.insert(rec.name).second) {
+        return make_error("manifest names the file {} twice", rec.name);
       }
       for (const auto& h : f.at("lists")) {
         auto hash = hash_from_hex(h.get<std::string>());

@@ -47,16 +47,26 @@ struct Manifest {
   std::vector<FileRecord> files;
 };
 
+// Largest manifest the store reads (a 256 GiB checkpoint of dense memory
+// needs about 150 MiB of chunk list hashes).
+inline constexpr std::uint64_t k_max_manifest_bytes = 256ULL << 20;
+// Deepest JSON nesting a manifest may have (the store writes 4 levels).
+inline constexpr int k_max_manifest_depth = 16;
+// Longest image file name (NAME_MAX).
+inline constexpr std::size_t k_max_file_name = 255;
+
 // Serialises a manifest as JSON with a SHA-256 "digest" of its content.
 std::string manifest_to_json(const Manifest& manifest);
 
-// Parses and checks a manifest (digest, required fields, file names).
+// Parses and checks a manifest (size, nesting, digest, required fields, file
+// names, no file named twice).
 Result<Manifest> manifest_from_json(std::string_view text);
 
 // True for names a job may have: [A-Za-z0-9_.@-], not starting with '.', < 128.
 bool valid_job_name(std::string_view job);
 
-// True for file names a checkpoint may contain (no '/', not "." or "..").
+// True for file names a checkpoint may contain: they stay inside an images
+// dir (no '/', not "." or "..", no NUL, at most k_max_file_name bytes).
 bool valid_file_name(std::string_view name);
 
 } // namespace stasis::store

@@ -4,7 +4,8 @@
 // A worker decodes an extent into one buffer (blobs stored raw and adjacent
 // in a pack are read with one pread), checks every chunk's SHA-256 and
 // writes the extent's non-zero runs with one pwrite each; zero chunks stay
-// holes of the sparse file.
+// holes of the sparse file. Files are created through an OutputDir: relative
+// to the dir's descriptor, never through a symlink, always 0644.
 #include "store/parallel.hpp"
 #include "store/reader.hpp"
 
@@ -121,7 +122,8 @@ Result<void> write_extent(int fd, const fs::path& path, std::span<const ChunkRef
 } // namespace
 
 Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
-                              const fs::path& dir) {
+                              OutputDir& out) {
+  const fs::path& dir = out.path();
   std::vector<util::UniqueFd> fds;
   std::vector<std::vector<ChunkRef>> chunks(manifest.files.size());
   std::vector<Extent> extents;
@@ -136,15 +138,10 @@ Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
   for (std::size_t i = 0; i < manifest.files.size(); ++i) {
     const auto& f = manifest.files[i];
     auto path = dir / f.name;
-    util::UniqueFd fd{
-        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, f.mode)};
-    if (!fd) {
-      return make_error("cannot create {}: {}", path.string(), errno_text());
-    }
+    auto fd = STASIS_TRY(out.create(f.name));
     if (::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0) {
       return make_error("cannot size {}: {}", path.string(), errno_text());
     }
-    ::fchmod(fd.get(), f.mode);
     fds.push_back(std::move(fd));
     auto refs = file_chunks(index, f);
     if (!refs) {

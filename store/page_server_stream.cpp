@@ -2,13 +2,17 @@
 
 #include "store/blob_sink.hpp"
 #include "store/ingest.hpp"
+#include "store/page_server_batch.hpp"
 #include "store/page_server_images.hpp"
 #include "store/page_server_socket.hpp"
 #include "store/page_server_wire.hpp"
 #include "store/parallel.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <sys/socket.h>
 #include <thread>
 #include <unordered_set>
 
@@ -16,105 +20,38 @@ namespace stasis::store {
 namespace ps = page_server;
 namespace {
 
-// Pages hashed and compressed together while the next batch arrives.
-constexpr std::size_t k_batch_pages = 2048;
 // CRIU's own page server numbers its pages images from 65537 (observed with
 // CRIU 4.2.1); stasis does the same so its images match CRIU's byte for byte.
 constexpr std::uint32_t k_first_pages_id = 65537;
 // Largest run one ADD may announce (16 GiB); more is taken as garbage.
 constexpr std::uint64_t k_max_pages_per_message = 1ULL << 22;
-
-// Pages of one destination image (a process's or a shmem segment's pagemap).
-struct Destination {
-  std::string name;
-  Pagemap pagemap;
-  std::vector<ChunkRef> refs;
-  std::vector<std::uint64_t> vaddrs;
-};
-
-// Received pages waiting to be hashed and stored.
-struct Batch {
-  std::vector<std::uint8_t> data = std::vector<std::uint8_t>(k_batch_pages * k_page_size);
-  std::vector<std::pair<Destination*, std::size_t>> slots;
-  std::vector<ChunkRef> refs = std::vector<ChunkRef>(k_batch_pages);
-  std::size_t count = 0;
-  Result<void> result = ok();
-
-  std::uint8_t* page(std::size_t i) { return data.data() + i * k_page_size; }
-};
-
-// Hashes a batch, compresses its new pages and appends them to the sink.
-void store_batch(BlobSink& sink, Batch& b) {
-  parallel_for(
-      b.count,
-      [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i) {
-          std::span<const std::uint8_t> bytes{b.page(i), k_page_size};
-          b.refs[i] = {all_zero(bytes) ? Hash{} : sha256(bytes),
-                       static_cast<std::uint32_t>(k_page_size)};
-        }
-      },
-      256);
-  std::vector<std::size_t> todo;
-  std::unordered_set<Hash, HashHasher> seen;
-  for (std::size_t i = 0; i < b.count; ++i) {
-    const auto& h = b.refs[i].hash;
-    if (!h.is_zero() && !sink.has(h) && seen.insert(h).second) {
-      todo.push_back(i);
-    }
-  }
-  std::vector<std::vector<std::uint8_t>> encoded(todo.size());
-  std::vector<Codec> codecs(todo.size());
-  parallel_for(
-      todo.size(),
-      [&](std::size_t begin, std::size_t end) {
-        // Incompressible runs skip zstd except every 16th page (as ingest does).
-        std::size_t misses = 0;
-        for (std::size_t j = begin; j < end; ++j) {
-          std::span<const std::uint8_t> bytes{b.page(todo[j]), k_page_size};
-          if (misses >= 32 && j % 16 != 0) {
-            codecs[j] = Codec::Raw;
-            continue;
-          }
-          codecs[j] = compress(bytes, encoded[j]);
-          misses = codecs[j] == Codec::Raw ? misses + 1 : 0;
-        }
-      },
-      64);
-  for (std::size_t j = 0; j < todo.size(); ++j) {
-    // Raw pages are stored as they are (compress() leaves them out).
-    std::span<const std::uint8_t> stored =
-        codecs[j] == Codec::Raw
-            ? std::span<const std::uint8_t>(b.page(todo[j]), k_page_size)
-            : std::span<const std::uint8_t>(encoded[j]);
-    auto put = sink.put(b.refs[todo[j]].hash, codecs[j],
-                        static_cast<std::uint32_t>(k_page_size), stored);
-    if (!put) {
-      b.result = put;
-      return;
-    }
-  }
-}
+// Pages read from the socket at a time: between reads a failure of the
+// worker storing the previous batch (a full disk) is noticed.
+constexpr std::uint64_t k_pages_per_read = 256;
 
 } // namespace
 
 struct StreamingCheckpoint::State {
   fs::path root;
   std::string job;
+  StoreLimits limits;
+  std::atomic<bool> worker_failed{false};
+  bool connection_failed = false; // CRIU's end closed or broke (or stop)
+  std::string failure;
   FileLock lock;
   BlobIndex index;
   std::unique_ptr<BlobSink> sink;
   std::uint64_t id = 0;
   std::optional<std::uint64_t> previous;
-  std::map<std::uint64_t, Destination> dests;
+  std::map<std::uint64_t, StreamedImage> dests;
   std::uint32_t next_pages_id = k_first_pages_id;
   std::uint64_t pages = 0;
   bool committed = false;
-  Batch batches[2];
+  PageBatch batches[2];
   int filling = 0;
   std::thread worker;
 
-  Batch& current() { return batches[filling]; }
+  PageBatch& current() { return batches[filling]; }
 
   // Waits for the batch being stored and files its chunk refs.
   Result<void> join() {
@@ -122,7 +59,7 @@ struct StreamingCheckpoint::State {
       return ok();
     }
     worker.join();
-    Batch& done = batches[1 - filling];
+    PageBatch& done = batches[1 - filling];
     for (std::size_t i = 0; i < done.count; ++i) {
       auto [dest, slot] = done.slots[i];
       dest->refs[slot] = done.refs[i];
@@ -138,18 +75,30 @@ struct StreamingCheckpoint::State {
     if (current().count == 0) {
       return ok();
     }
-    Batch& full = current();
+    PageBatch& full = current();
     filling = 1 - filling;
-    worker = std::thread([this, &full] { store_batch(*sink, full); });
+    worker = std::thread([this, &full] { store_batch(*sink, full, worker_failed); });
     return ok();
   }
 
-  Result<void> receive_pages(int fd, Destination& dest, const ps::Header& h,
+  Result<void> receive_pages(int fd, StreamedImage& dest, const ps::Header& h,
                              const std::stop_token& stop) {
+    if (h.nr_pages > limits.max_logical_bytes / k_page_size - pages) {
+      return make_error("the streamed checkpoint of job {} is larger than the {} bytes "
+                        "it may have",
+                        job, limits.max_logical_bytes);
+    }
     for (std::uint64_t done = 0; done < h.nr_pages;) {
-      Batch& b = current();
-      auto n = std::min<std::uint64_t>(h.nr_pages - done, k_batch_pages - b.count);
-      STASIS_TRY(ps::read_full(fd, {b.page(b.count), n * k_page_size}, false, stop));
+      if (worker_failed) {
+        return join(); // the stored batch's error, at once
+      }
+      PageBatch& b = current();
+      auto n = std::min({h.nr_pages - done, k_batch_pages - b.count, k_pages_per_read});
+      auto read = ps::read_full(fd, {b.page(b.count), n * k_page_size}, false, stop);
+      if (!read) {
+        connection_failed = true;
+        return Unexpected(std::move(read).error());
+      }
       for (std::uint64_t k = 0; k < n; ++k) {
         b.slots.emplace_back(&dest, dest.refs.size());
         dest.refs.emplace_back();
@@ -199,13 +148,15 @@ std::uint64_t StreamingCheckpoint::id() const {
 }
 
 Result<std::unique_ptr<StreamingCheckpoint>>
-StreamingCheckpoint::begin(const Store& store, const std::string& job) {
+StreamingCheckpoint::begin(const Store& store, const std::string& job,
+                           const StoreLimits& limits) {
   if (!valid_job_name(job)) {
     return make_error("invalid job name '{}'", job);
   }
   auto state = std::make_unique<State>();
   state->root = store.root();
   state->job = job;
+  state->limits = limits;
   state->lock = STASIS_TRY(FileLock::acquire(store.root() / "store.lock", true));
   std::vector<std::string> problems;
   state->index = STASIS_TRY(BlobIndex::load(store.root() / "packs", problems));
@@ -216,15 +167,36 @@ StreamingCheckpoint::begin(const Store& store, const std::string& job) {
   }
   state->id = STASIS_TRY(catalog.next_id(job));
   state->sink = std::make_unique<BlobSink>(state->index, store.root() / "packs");
+  state->sink->set_limit(limits.max_new_bytes);
   return std::unique_ptr<StreamingCheckpoint>(new StreamingCheckpoint(std::move(state)));
 }
 
+const std::string& StreamingCheckpoint::failure() const {
+  return m_state->failure;
+}
+
 Result<void> StreamingCheckpoint::receive(int fd, const std::stop_token& stop) {
+  auto received = receive_stream(fd, stop);
+  if (!received && !m_state->connection_failed) {
+    m_state->failure = received.error().message;
+  }
+  if (!received) {
+    // CRIU's next write (or read) fails: the dump ends now instead of
+    // blocking on a socket nobody reads, with the target frozen.
+    ::shutdown(fd, SHUT_RDWR);
+  }
+  return received;
+}
+
+Result<void> StreamingCheckpoint::receive_stream(int fd, const std::stop_token& stop) {
   auto& s = *m_state;
   auto logger = log::get("store");
   std::array<std::uint8_t, ps::k_header_size> raw{};
   for (;;) {
     auto more = ps::read_full(fd, raw, true, stop);
+    if (!more || !*more) {
+      s.connection_failed = true;
+    }
     if (!more) {
       logger->error("page server: {}", more.error().message);
       return Unexpected(std::move(more).error());
@@ -232,6 +204,9 @@ Result<void> StreamingCheckpoint::receive(int fd, const std::stop_token& stop) {
     if (!*more) {
       return make_error("CRIU closed the page server connection without CLOSE (did the "
                         "dump fail? see its log)");
+    }
+    if (s.worker_failed) {
+      return s.join();
     }
     auto h = ps::decode_header(raw);
     switch (h.command()) {
@@ -244,7 +219,7 @@ Result<void> StreamingCheckpoint::receive(int fd, const std::stop_token& stop) {
       if (s.dests.contains(h.dst_id)) {
         return refuse(h, name + " was opened twice");
       }
-      Destination dest;
+      StreamedImage dest;
       dest.name = name;
       dest.pagemap.pages_id = s.next_pages_id++;
       s.dests.emplace(h.dst_id, std::move(dest));

@@ -18,18 +18,26 @@ namespace stasis::store {
 
 class StreamingCheckpoint {
 public:
-  // Starts the next checkpoint of job. Holds the store's write lock until it
-  // is committed or destroyed (a destroyed, uncommitted one leaves no trace).
-  static Result<std::unique_ptr<StreamingCheckpoint>> begin(const Store& store,
-                                                            const std::string& job);
+  // Starts the next checkpoint of job, within limits. Holds the store's
+  // write lock until it is committed or destroyed (a destroyed, uncommitted
+  // one leaves no trace).
+  static Result<std::unique_ptr<StreamingCheckpoint>>
+  begin(const Store& store, const std::string& job, const StoreLimits& limits = {});
   ~StreamingCheckpoint();
   StreamingCheckpoint(const StreamingCheckpoint&) = delete;
   StreamingCheckpoint& operator=(const StreamingCheckpoint&) = delete;
 
   // Serves one page-server connection of a dump until CRIU closes it. Anything
-  // unexpected (a GET, parent pages, a malformed header) is refused: logged with
-  // the reason and returned as an error; the connection should then be closed.
+  // unexpected (a GET, parent pages, a malformed header) is refused, and
+  // storing may fail (a full disk, the limits): either is logged with the
+  // reason and returned as an error, at the first failure, and the
+  // connection is shut down then, so that CRIU's next write fails and the
+  // dump ends (thawing the target) at once.
   Result<void> receive(int fd, const std::stop_token& stop = {});
+
+  // Why receive() stopped taking pages on the store's side (a full disk, a
+  // limit, a refused request); "" when it did not (CRIU ended the stream).
+  const std::string& failure() const;
 
   // Stores the other images of the dump (images_dir, which must not hold
   // pages) together with the received pages as the next checkpoint of the job.
@@ -42,6 +50,7 @@ public:
 
 private:
   explicit StreamingCheckpoint(std::unique_ptr<State> state);
+  Result<void> receive_stream(int fd, const std::stop_token& stop);
   std::unique_ptr<State> m_state;
 };
 

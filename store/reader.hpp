@@ -4,6 +4,7 @@
 #include "store/blob_index.hpp"
 #include "store/chunk_list.hpp"
 #include "store/manifest.hpp"
+#include "store/output_dir.hpp"
 
 #include <functional>
 #include <map>
@@ -37,9 +38,10 @@ struct CheckpointCheck {
 CheckpointCheck check_checkpoint(const BlobIndex& index, const Manifest& manifest,
                                  bool rehash_data);
 
-// Writes the checkpoint's files into dir (which must exist and be empty),
-// verifying every chunk; returns an error naming damaged files.
+// Writes the checkpoint's files into out (as 0644 files, whatever their
+// recorded modes), verifying every chunk; returns an error naming damaged
+// files. The caller discards out on error.
 Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
-                              const fs::path& dir);
+                              OutputDir& out);
 
 } // namespace stasis::store

@@ -4,10 +4,12 @@
 #include "store/blob_sink.hpp"
 #include "store/gc.hpp"
 #include "store/ingest.hpp"
+#include "store/output_dir.hpp"
 #include "store/reader.hpp"
 #include "store/transfer.hpp"
 #include "util/log.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,18 +82,24 @@ Result<CheckpointSummary> Store::ingest(const std::string& job,
   auto ids = STASIS_TRY(m_catalog.ids(job));
   std::optional<Manifest> parent;
   std::optional<std::uint64_t> parent_id = info.parent;
-  if (!parent_id && !ids.empty()) {
-    parent_id = ids.back();
-  }
   if (parent_id) {
     parent = STASIS_TRY(m_catalog.load(job, *parent_id));
+  } else if (!ids.empty()) {
+    // The newest checkpoint, when it can be read: a damaged one is only a
+    // problem for a dump that takes pages from it (which then says so).
+    parent_id = ids.back();
+    if (auto newest = m_catalog.load(job, *parent_id)) {
+      parent = std::move(*newest);
+    }
   }
   auto id = STASIS_TRY(m_catalog.next_id(job));
   BlobSink sink(index, m_packs);
+  sink.set_limit(info.limits.max_new_bytes);
   auto manifest = build_checkpoint(sink, index, job, id, images_dir, info,
                                    parent ? &*parent : nullptr);
   Result<void> committed = ok();
   if (manifest) {
+    manifest->previous = parent_id;
     committed = sink.flush();
     if (committed) {
       committed = m_catalog.commit(*manifest);
@@ -124,7 +132,17 @@ Result<std::vector<CheckpointSummary>> Store::list(const std::string& job) const
   auto held = STASIS_TRY(lock(false));
   std::vector<CheckpointSummary> out;
   for (auto id : STASIS_TRY(m_catalog.ids(job))) {
-    out.push_back(summarize(STASIS_TRY(m_catalog.load(job, id))));
+    auto manifest = m_catalog.load(job, id);
+    if (manifest) {
+      out.push_back(summarize(*manifest));
+      continue;
+    }
+    CheckpointSummary damaged;
+    damaged.job = job;
+    damaged.id = id;
+    damaged.pinned = m_catalog.pinned(job, id);
+    damaged.problem = manifest.error().message;
+    out.push_back(std::move(damaged));
   }
   return out;
 }
@@ -145,27 +163,12 @@ Result<void> Store::materialize(const std::string& job, std::uint64_t id,
   auto manifest = STASIS_TRY(m_catalog.load(job, id));
   std::vector<std::string> problems;
   auto index = STASIS_TRY(load_index(problems));
-  std::error_code ec;
-  bool created = false;
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)) {
-      return make_error("{} exists and is not an empty directory", dir.string());
-    }
-  } else {
-    STASIS_TRY(ensure_dir(dir));
-    created = true;
-  }
-  auto written = write_checkpoint(index, manifest, dir);
+  auto out = STASIS_TRY(OutputDir::open(dir));
+  auto written = write_checkpoint(index, manifest, out);
   if (!written) {
-    for (const auto& f : manifest.files) {
-      ::unlink((dir / f.name).c_str());
-    }
-    if (created) {
-      ::rmdir(dir.c_str());
-    }
-    return written;
+    out.discard();
   }
-  return ok();
+  return written;
 }
 
 Result<VerifyReport> Store::verify(const std::string& job,
@@ -265,24 +268,37 @@ Result<void> Store::export_checkpoint(const std::string& job, std::uint64_t id,
 }
 
 Result<CheckpointSummary> Store::import_checkpoint(const fs::path& file,
-                                                   const std::string& job) {
-  if (!job.empty()) {
-    STASIS_TRY(check_job(job));
+                                                   const std::string& job,
+                                                   const StoreLimits& limits) {
+  util::UniqueFd fd{::open(file.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)};
+  if (!fd) {
+    return make_error("cannot open {}: {}", file.string(), errno_text());
   }
+  return import_checkpoint(fd.get(), file.string(), job, limits);
+}
+
+Result<CheckpointSummary> Store::import_checkpoint(int fd, const std::string& name,
+                                                   const std::string& job,
+                                                   const StoreLimits& limits) {
+  if (job.empty()) {
+    return make_error("importing {} needs the job to store it in (the job named in "
+                      "the file is never used)",
+                      name);
+  }
+  STASIS_TRY(check_job(job));
   auto held = STASIS_TRY(lock(true));
   std::vector<std::string> problems;
   auto index = STASIS_TRY(load_index(problems));
   BlobSink sink(index, m_packs);
-  auto imported = read_export(sink, index, file);
+  sink.set_limit(limits.max_new_bytes);
+  auto imported = read_export(sink, index, fd, name, limits);
   if (!imported) {
     sink.rollback();
-    return Unexpected(std::move(imported).error());
+    return make_error("cannot import {}: {}", name, imported.error().message);
   }
   Manifest m = std::move(*imported);
   m.imported_from = fmt::format("{}/{}", m.job, m.id);
-  if (!job.empty()) {
-    m.job = job;
-  }
+  m.job = job;
   auto ids = m_catalog.ids(m.job);
   auto id = m_catalog.next_id(m.job);
   if (!ids || !id) {
@@ -298,10 +314,10 @@ Result<CheckpointSummary> Store::import_checkpoint(const fs::path& file,
   }
   if (!committed) {
     sink.rollback();
-    return make_error("cannot import {}: {}", file.string(), committed.error().message);
+    return make_error("cannot import {}: {}", name, committed.error().message);
   }
   sink.release();
-  log::get("store")->info("imported {} as checkpoint {}/{}", file.string(), m.job, m.id);
+  log::get("store")->info("imported {} as checkpoint {}/{}", name, m.job, m.id);
   return summarize(m);
 }
 

@@ -5,6 +5,7 @@
 //   store.lock          flock: writers exclusive, readers shared
 //   packs/*.pack        blobs (chunks and chunk lists), see store/pack.hpp
 //   jobs/<job>/...      manifests and pin markers, see store/catalog.hpp
+//   work/, logs/        the runs' scratch dirs, see store/run_dirs.hpp
 // Ingest writes packs (fsync, rename) before the manifest rename that commits
 // the checkpoint; removal deletes the manifest first and sweeps blobs later,
 // so a crash at any point loses no committed checkpoint.
@@ -14,6 +15,7 @@
 #include "store/types.hpp"
 
 #include <string_view>
+#include <unordered_set>
 
 namespace stasis::policy {
 struct RetentionRules;
@@ -30,22 +32,29 @@ public:
 
   const fs::path& root() const { return m_root; }
 
-  // Stores a CRIU images dir as the next checkpoint of job.
+  // Stores a CRIU images dir as the next checkpoint of job, within
+  // info.limits. The dir may have been written by another user (a non-root
+  // target's CRIU): only regular files with one link are read, each opened
+  // relative to the dir without following symlinks or blocking (a symlink
+  // other than CRIU's "parent", a FIFO, a device or a hard link is refused).
   Result<CheckpointSummary> ingest(const std::string& job, const fs::path& images_dir,
                                    const IngestInfo& info);
 
   // Jobs that have checkpoints.
   Result<std::vector<std::string>> jobs() const;
-  // Checkpoints of a job, oldest first.
+  // Checkpoints of a job, oldest first. A checkpoint whose manifest cannot be
+  // read is listed with its problem (CheckpointSummary::problem).
   Result<std::vector<CheckpointSummary>> list(const std::string& job) const;
   // The manifest of one checkpoint.
   Result<Manifest> get(const std::string& job, std::uint64_t id) const;
   Result<CheckpointSummary> summary(const std::string& job, std::uint64_t id) const;
 
-  // Writes a checkpoint as a plain CRIU images dir (dir must be absent or
-  // empty), verifying every chunk; a damaged checkpoint is refused. Nothing
-  // is fsynced (the dir is a throwaway input of `criu restore`); zero pages
-  // become holes. A dir on a tmpfs (e.g. under /run or /dev/shm) is fastest.
+  // Writes a checkpoint as a plain CRIU images dir, verifying every chunk; a
+  // damaged checkpoint is refused. dir is created (0755), or must be an empty
+  // directory of ours that nobody else may write (see store/output_dir.hpp);
+  // files are 0644 whatever the manifest says. Nothing is fsynced (the dir
+  // is a throwaway input of `criu restore`); zero pages become holes. A dir
+  // on a tmpfs (e.g. under /run or /dev/shm) is fastest.
   Result<void> materialize(const std::string& job, std::uint64_t id,
                            const fs::path& dir) const;
 
@@ -54,7 +63,9 @@ public:
                               std::optional<std::uint64_t> id = std::nullopt) const;
 
   // Checks packs, index and manifests, cleans leftovers of interrupted
-  // operations; with verify_data also re-hashes every referenced blob.
+  // operations (temporary files, unused packs, and the run dirs a killed
+  // daemon left when no daemon holds the state dir); with verify_data also
+  // re-hashes every referenced blob.
   Result<FsckReport> fsck(bool verify_data = false);
 
   // Deletes a checkpoint (refused while pinned) and collects garbage.
@@ -72,18 +83,33 @@ public:
   // Writes one checkpoint as a self-contained file (store/transfer.hpp).
   Result<void> export_checkpoint(const std::string& job, std::uint64_t id,
                                  const fs::path& file) const;
-  // Imports an export file as the next checkpoint of its job (or of job).
+  // Imports an export file as the next checkpoint of job, which the caller
+  // names (and may write): never the job named in the file. Everything is
+  // checked (docs/export-format.md) before anything is committed, within
+  // limits.
   Result<CheckpointSummary> import_checkpoint(const fs::path& file,
-                                              const std::string& job = "");
+                                              const std::string& job,
+                                              const StoreLimits& limits = {});
+  // The same from an open file (a daemon reads what its caller passes,
+  // never a path as root); name is for messages.
+  Result<CheckpointSummary> import_checkpoint(int fd, const std::string& name,
+                                              const std::string& job,
+                                              const StoreLimits& limits = {});
 
   // Logical vs stored bytes per job and for the whole store.
   Result<Usage> usage() const;
+  // The bytes one job stores (what a quota counts): its checkpoints' logical
+  // bytes and the unique blob bytes they reference. An unknown job has none.
+  Result<JobUsage> job_usage(const std::string& job) const;
 
 private:
   explicit Store(fs::path root);
   Result<FileLock> lock(bool exclusive) const;
   Result<BlobIndex> load_index(std::vector<std::string>& problems) const;
   Result<GcReport> gc_locked();
+  JobUsage job_usage_locked(const BlobIndex& index, const std::string& job,
+                            std::uint64_t* manifest_bytes,
+                            std::unordered_set<Hash, HashHasher>* all) const;
   CheckpointSummary summarize(const Manifest& manifest) const;
 
   fs::path m_root;

@@ -1,6 +1,5 @@
-// Export files: one checkpoint as a single self-contained file.
-//
-// Format (little-endian), version 1:
+// Export files: one checkpoint as a single self-contained file. The format is
+// documented in docs/export-format.md:
 //   header   "STASISXP" | u32 version (1) | u32 flags (0)
 //   record   u8 type, then by type:
 //     1 manifest  u64 length | manifest JSON (self-checking "digest" field)
@@ -8,24 +7,42 @@
 //                 u32 stored_len | stored bytes      (SHA-256 of the decoded
 //                 bytes must equal hash)
 //     3 end       u64 blob count | sha256[32] of every byte before this field
-// The manifest comes first, then every blob the checkpoint needs (chunk lists
-// and chunks, zero pages excluded), then the end record. Import checks every
-// blob, the count and the file checksum before it commits anything.
+// The manifest comes first, then, file by file, its chunk lists each followed
+// by the chunks it names (each blob once, zero chunks excluded), then the end
+// record. Import checks every blob, every size, the count and the file
+// checksum before it commits anything, and stores only blobs the checkpoint
+// uses.
 #pragma once
 
 #include "store/blob_index.hpp"
 #include "store/blob_sink.hpp"
+#include "store/ingest.hpp"
 #include "store/manifest.hpp"
+#include "store/types.hpp"
 
 namespace stasis::store {
 
-// Writes manifest and its blobs to file (atomically: temp + rename).
+// The format's constants.
+namespace export_format {
+inline constexpr char k_magic[8] = {'S', 'T', 'A', 'S', 'I', 'S', 'X', 'P'};
+inline constexpr std::uint32_t k_version = 1;
+inline constexpr std::uint8_t k_manifest_record = 1;
+inline constexpr std::uint8_t k_blob_record = 2;
+inline constexpr std::uint8_t k_end_record = 3;
+} // namespace export_format
+
+// Largest blob an export file may carry: a chunk (chunk lists are smaller).
+inline constexpr std::uint32_t k_max_export_blob_bytes = k_file_chunk_size;
+
+// Writes manifest and its blobs to file (atomically: a new temp file in its
+// dir, then rename; a symlink at file is replaced, never followed).
 Result<void> write_export(const BlobIndex& index, const Manifest& manifest,
                           const fs::path& file);
 
-// Reads an export file, writing its new blobs through sink; returns the
-// manifest as exported once everything checked out.
-Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index,
-                             const fs::path& file);
+// Reads an export file from fd (store/transfer_import.cpp) (name is for messages),
+// writing its new blobs through sink; returns the manifest as exported (its job and id
+// are the exporter's) once everything checked out, the sizes within limits.
+Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index, int fd,
+                             const std::string& name, const StoreLimits& limits);
 
 } // namespace stasis::store

@@ -11,6 +11,21 @@
 
 namespace stasis::store {
 
+// The largest checkpoint the store takes: the sum of its image files' sizes.
+inline constexpr std::uint64_t k_max_checkpoint_bytes = 256ULL << 30;
+
+// What one store operation (ingest, streaming checkpoint, import) may add.
+// The store refuses an operation that would go beyond them and stores
+// nothing of it; the manager sets them from a caller's quota (with
+// Store::job_usage) before it stores anything.
+struct StoreLimits {
+  // Largest logical size (image bytes) of the new checkpoint.
+  std::uint64_t max_logical_bytes = k_max_checkpoint_bytes;
+  // Most bytes the operation may add to the packs (new data, compressed);
+  // unset: no limit beyond max_logical_bytes.
+  std::optional<std::uint64_t> max_new_bytes;
+};
+
 // What the caller knows about a dump besides its images (plain fields: the
 // store does not depend on the engine or the policy).
 struct IngestInfo {
@@ -25,6 +40,8 @@ struct IngestInfo {
   std::optional<std::uint64_t> parent;
   // Creation time; default: now.
   std::optional<std::chrono::sys_seconds> created;
+  // What the checkpoint may add to the store.
+  StoreLimits limits;
 };
 
 // One checkpoint as listed.
@@ -41,6 +58,10 @@ struct CheckpointSummary {
   std::string criu_version;
   std::string imported_from;
   DumpStats stats;
+  // Why the checkpoint's manifest cannot be read ("" when it can): only job,
+  // id and pinned are known then.
+  std::string problem;
+  bool damaged() const { return !problem.empty(); }
 };
 
 // A checkpoint found damaged, with the image files that cannot be restored.
@@ -75,6 +96,11 @@ struct FsckReport {
   std::size_t blobs = 0;
   std::size_t checkpoints = 0;
   std::size_t orphan_packs_removed = 0;
+  // Work and log dirs of runs a killed daemon left behind, removed (only when
+  // no daemon holds the state dir; else they are counted as in flight).
+  std::size_t leftover_runs_removed = 0;
+  std::uint64_t leftover_bytes_freed = 0;
+  std::size_t runs_in_flight = 0;
   std::vector<std::string> problems;
   std::vector<DamagedCheckpoint> damaged;
   bool ok() const { return problems.empty() && damaged.empty(); }

@@ -178,7 +178,7 @@ TEST_F(IntegrityFixture, ExportsAndImportsACheckpointIntoAnotherStore) {
   auto file = tmp.path() / "ck.stasis";
   ASSERT_TRUE(store.export_checkpoint("job", 2, file));
   auto other = Store::open(tmp.path() / "other").value();
-  auto imported = other.import_checkpoint(file);
+  auto imported = other.import_checkpoint(file, "job");
   ASSERT_TRUE(imported) << imported.error().message;
   EXPECT_EQ(imported->id, 1U);
   EXPECT_EQ(imported->imported_from, "job/2");
@@ -198,7 +198,7 @@ TEST_F(IntegrityFixture, RefusesADamagedExportFileAndStoresNothing) {
   ASSERT_TRUE(store.export_checkpoint("job", 1, file));
   flip_byte(file, fs::file_size(file) / 2);
   auto other = Store::open(tmp.path() / "other").value();
-  auto r = other.import_checkpoint(file);
+  auto r = other.import_checkpoint(file, "job");
   ASSERT_FALSE(r);
   EXPECT_TRUE(other.jobs()->empty());
   EXPECT_TRUE(packs(other).empty());
