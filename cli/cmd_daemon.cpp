@@ -178,6 +178,11 @@ void watch(GlobalOptions& options) {
   if (auto version = client->version(); !version) {
     return report(version.error(), options);
   }
+  // stasisd sends the run and checkpoint signals of the jobs this user may
+  // list to subscribed connections only.
+  if (auto subscribed = client->subscribe(); !subscribed) {
+    return report(subscribed.error(), options);
+  }
   const bool json_lines = options.json;
   client->on_event([json_lines](const manager::Event& event) {
     if (json_lines) {

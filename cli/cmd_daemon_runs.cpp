@@ -118,6 +118,17 @@ void run_and_wait(GlobalOptions& options, const WaitArgs& args, Start start,
   auto tracker = std::make_shared<RunTracker>();
   tracker->show_progress = !options.json && ::isatty(STDERR_FILENO) == 1;
   client->on_event([tracker](const manager::Event& event) { tracker->on_event(event); });
+  // Progress and the end of the run come as signals to subscribers. Without
+  // them (a refused subscription) the wait still ends: it asks GetRun too.
+  if (!args.no_wait) {
+    if (auto subscribed = client->subscribe(); !subscribed) {
+      if (subscribed.error().kind == dbus::ClientErrorKind::Unreachable) {
+        return report(subscribed.error(), options);
+      }
+      std::cerr << fmt::format("stasisctl: no progress signals: {}\n",
+                               subscribed.error().message);
+    }
+  }
 
   auto run = start(*client);
   if (!run) {

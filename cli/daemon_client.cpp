@@ -31,8 +31,13 @@ void report(const dbus::ClientError& error, GlobalOptions& options) {
     std::cerr << "stasisctl: is stasisd running? (systemctl status stasisd; another bus: "
                  "--bus or STASIS_BUS_ADDRESS)\n";
   } else if (error.kind == dbus::ClientErrorKind::AccessDenied) {
-    std::cerr << "stasisctl: the job's policy decides who may do this (allow: in its "
+    std::cerr << "stasisctl: the job's policy decides who may do this (access: in its "
                  "YAML); root may do everything\n";
+  } else if (error.name.ends_with(".NoSuchJob") || error.name.ends_with(".NoSuchRun")) {
+    // The daemon says the same for jobs the user may not list: say so here,
+    // where the user reads it, without knowing which case it is.
+    std::cerr << "stasisctl: `stasisctl jobs` lists the jobs you may see; jobs of other "
+                 "users (and their runs) do not exist for you\n";
   }
   options.exit_code = exit_code_of(error);
 }

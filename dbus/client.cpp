@@ -72,7 +72,8 @@ ClientError to_client_error(const sdbus::Error& error) {
 }
 
 Client::Proxy::Proxy(sdbus::IConnection& connection, const manager::EventSink& sink)
-    : ProxyInterfaces(connection, k_bus_name, k_object_path), m_sink(sink) {
+    : ProxyInterfaces(connection, k_bus_name, k_object_path), m_connection(connection),
+      m_sink(sink) {
   registerProxy();
 }
 
@@ -80,7 +81,61 @@ Client::Proxy::~Proxy() {
   unregisterProxy();
 }
 
+void Client::Proxy::subscribe() {
+  if (!m_owner_watch) {
+    m_owner_watch = m_connection.addMatch(
+        fmt::format("type='signal',sender='org.freedesktop.DBus',"
+                    "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
+                    "member='NameOwnerChanged',arg0='{}'",
+                    k_bus_name),
+        [this](sdbus::Message& message) { on_owner_changed(message); });
+  }
+  Subscribe();
+  std::string owner;
+  auto bus =
+      sdbus::createProxy(m_connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+  bus->callMethod("GetNameOwner")
+      .onInterface("org.freedesktop.DBus")
+      .withArguments(std::string(k_bus_name))
+      .storeResultsTo(owner);
+  m_daemon = owner;
+  m_subscribed = true;
+}
+
+void Client::Proxy::unsubscribe() {
+  m_subscribed = false;
+  Unsubscribe();
+}
+
+void Client::Proxy::on_owner_changed(sdbus::Message& message) {
+  std::string name;
+  std::string old_owner;
+  std::string new_owner;
+  try {
+    message >> name >> old_owner >> new_owner;
+  } catch (const sdbus::Error&) {
+    return;
+  }
+  if (name != k_bus_name || new_owner.empty()) {
+    return;
+  }
+  m_daemon = new_owner;
+  if (m_subscribed) {
+    try {
+      Subscribe(); // the new stasisd knows nothing of the old one's subscribers
+    } catch (const sdbus::Error&) {
+      // Without it the client still polls GetRun; watch just stays quiet.
+    }
+  }
+}
+
 void Client::Proxy::deliver(const manager::Event& event) {
+  if (!m_daemon.empty()) {
+    const sdbus::Message* message = getProxy().getCurrentlyProcessedMessage();
+    if (message == nullptr || message->getSender() != m_daemon) {
+      return;
+    }
+  }
   if (m_sink) {
     m_sink(event);
   }

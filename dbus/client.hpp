@@ -84,6 +84,12 @@ public:
   CResult<manager::ReloadChanges> reload();
   CResult<manager::EngineInfo> engine_info();
 
+  // Asks stasisd for the signals about runs and checkpoints (of the jobs this
+  // user may list) on this connection; unsubscribe() stops them. JobsChanged
+  // arrives without subscribing.
+  CResult<void> subscribe();
+  CResult<void> unsubscribe();
+
   // Receives the daemon's signals as manager events (during wait_events()).
   void on_event(manager::EventSink sink);
 

@@ -118,4 +118,12 @@ CResult<manager::EngineInfo> Client::engine_info() {
   return call([&] { return engine_from(m_proxy->GetEngineInfo()); });
 }
 
+CResult<void> Client::subscribe() {
+  return call([&] { m_proxy->subscribe(); });
+}
+
+CResult<void> Client::unsubscribe() {
+  return call([&] { m_proxy->unsubscribe(); });
+}
+
 } // namespace stasis::dbus

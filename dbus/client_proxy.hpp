@@ -15,6 +15,13 @@ public:
   Proxy(sdbus::IConnection& connection, const manager::EventSink& sink);
   ~Proxy();
 
+  // Subscribes to stasisd's signals and from then on accepts signals only
+  // from the connection that owns io.stasis.Stasis1: an addressed signal can
+  // come from any peer on the bus, and the name filter of the proxy's match
+  // does not stop it. When stasisd restarts, subscribes to the new one.
+  void subscribe();
+  void unsubscribe();
+
 private:
   void onRunStarted(const std::string& run_id, const std::string& job,
                     const std::string& kind) override;
@@ -26,8 +33,13 @@ private:
   void onCheckpointsChanged(const std::string& job) override;
   void onJobsChanged() override;
   void deliver(const manager::Event& event);
+  void on_owner_changed(sdbus::Message& message);
 
+  sdbus::IConnection& m_connection;
   const manager::EventSink& m_sink;
+  bool m_subscribed = false;
+  std::string m_daemon; // unique name of the subscribed stasisd
+  sdbus::Slot m_owner_watch;
 };
 
 } // namespace stasis::dbus

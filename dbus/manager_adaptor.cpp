@@ -4,8 +4,6 @@
 #include "dbus/names.hpp"
 #include "util/log.hpp"
 
-#include <type_traits>
-
 namespace stasis::dbus {
 
 Result<std::unique_ptr<ManagerAdaptor>>
@@ -25,6 +23,13 @@ ManagerAdaptor::ManagerAdaptor(sdbus::IConnection& connection,
                                std::shared_ptr<EventQueue> events)
     : AdaptorInterfaces(connection, k_object_path), m_manager(manager),
       m_events(std::move(events)) {
+  // Watch for closed connections before anyone can subscribe: the bus sends a
+  // connection's NameOwnerChanged after every message of that connection, so
+  // no subscriber can leave unnoticed. Only releases (new owner "") matter.
+  m_name_watch = connection.addMatch(
+      "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+      "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg2=''",
+      [this](sdbus::Message& message) { on_name_owner_changed(message); });
   registerAdaptor();
   // The sink holds the queue, not the adaptor: a late event from a worker
   // thread after the adaptor is gone lands in a queue nobody reads.
@@ -62,6 +67,14 @@ manager::Caller ManagerAdaptor::caller() const {
   return who;
 }
 
+std::string ManagerAdaptor::sender() const {
+  const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+  if (message == nullptr) {
+    throw_error(manager::ErrorCode::AccessDenied, "cannot tell who is calling");
+  }
+  return message->getSender();
+}
+
 void ManagerAdaptor::emit_pending() {
   for (const auto& event : m_events->take_all()) {
     try {
@@ -70,27 +83,6 @@ void ManagerAdaptor::emit_pending() {
       log::get("dbus")->warn("cannot emit a signal: {}", error.getMessage());
     }
   }
-}
-
-void ManagerAdaptor::emit(const manager::Event& event) {
-  std::visit(
-      [this](const auto& e) {
-        using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, manager::RunStartedEvent>) {
-          emitRunStarted(e.run, e.job, manager::to_string(e.kind));
-        } else if constexpr (std::is_same_v<E, manager::RunProgressEvent>) {
-          emitRunProgress(e.run, e.phase, e.done, e.total);
-        } else if constexpr (std::is_same_v<E, manager::RunFinishedEvent>) {
-          emitRunFinished(e.run, e.job, manager::to_string(e.kind),
-                          manager::to_string(e.result), e.checkpoint, e.error);
-        } else if constexpr (std::is_same_v<E, manager::CheckpointsChangedEvent>) {
-          emitCheckpointsChanged(e.job);
-        } else {
-          static_assert(std::is_same_v<E, manager::JobsChangedEvent>);
-          emitJobsChanged();
-        }
-      },
-      event);
 }
 
 } // namespace stasis::dbus

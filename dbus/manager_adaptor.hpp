@@ -1,12 +1,15 @@
 // The daemon side of io.stasis.Stasis1.Manager: takes the caller from the bus,
 // calls ManagerApi, translates values to a{sv} and errors to sdbus::Error.
 // Translation only; the manager holds every decision (including who may do
-// what). Method bodies are split by concern over manager_adaptor_jobs.cpp,
-// manager_adaptor_runs.cpp and manager_adaptor_checkpoints.cpp.
+// what, and who may see which event). Method bodies are split by concern over
+// manager_adaptor_jobs.cpp, manager_adaptor_runs.cpp,
+// manager_adaptor_checkpoints.cpp and manager_adaptor_signals.cpp (Subscribe
+// and the signals, sent to each subscriber that may see them).
 #pragma once
 
 #include "dbus/event_queue.hpp"
 #include "dbus/generated_adaptor.hpp"
+#include "dbus/subscribers.hpp"
 #include "dbus/variant_maps.hpp"
 #include "manager/api.hpp"
 #include "util/result.hpp"
@@ -44,7 +47,17 @@ private:
 
   // The uid/gid/pid of the peer whose call is being handled.
   manager::Caller caller() const;
+  // The unique bus name of the peer whose call is being handled.
+  std::string sender() const;
+
+  // Signals (manager_adaptor_signals.cpp). JobsChanged is broadcast; every
+  // other event goes, addressed, to each subscriber that may see it.
   void emit(const manager::Event& event);
+  void send_to(const std::string& destination, const manager::Event& event);
+  // NameOwnerChanged from the bus: a subscriber's connection closed.
+  void on_name_owner_changed(sdbus::Message& message);
+  void Subscribe() override;
+  void Unsubscribe() override;
 
   // io.stasis.Stasis1.Manager, jobs and daemon (manager_adaptor_jobs.cpp).
   std::string Version() override;
@@ -74,6 +87,8 @@ private:
 
   manager::ManagerApi& m_manager;
   std::shared_ptr<EventQueue> m_events;
+  Subscribers m_subscribers;
+  sdbus::Slot m_name_watch; // NameOwnerChanged of closed connections
 };
 
 // Returns the value of a manager result or throws its error as sdbus::Error.

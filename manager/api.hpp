@@ -157,6 +157,7 @@ struct RunProgressEvent {
   std::string phase;
   std::uint64_t done;
   std::uint64_t total;
+  std::string job{}; // decides who may see it; not part of the RunProgress signal
 };
 struct RunFinishedEvent {
   std::string run;
@@ -212,6 +213,11 @@ public:
 
   // Registers the one sink that receives events (the D-Bus adaptor).
   virtual void set_event_sink(EventSink sink) = 0;
+
+  // True when the caller may learn of the event: JobsChanged names nothing and
+  // goes to everyone; the others only to callers that may list their job (root
+  // always may). The D-Bus layer asks this for every subscriber of every event.
+  virtual bool may_see(const Caller& caller, const Event& event) const = 0;
 };
 
 } // namespace stasis::manager

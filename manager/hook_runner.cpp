@@ -1,7 +1,7 @@
 #include "manager/hook_runner.hpp"
 
+#include "manager/hook_process.hpp"
 #include "manager/identity.hpp"
-#include "manager/privileges.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -23,7 +23,8 @@ using util::UniqueFd;
 
 constexpr const char* k_path =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-// How long to wait for output of escaped descendants once the hook has exited.
+// How long to wait for the end of the output once the hook's namespace is gone
+// (only a process the hook handed its pipe to can still write to it).
 constexpr std::chrono::milliseconds k_drain_limit{500};
 
 Result<std::string> find_executable(const std::string& name) {
@@ -93,38 +94,6 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   }
   result.push_back(nullptr);
   return result;
-}
-
-// Runs in the forked child; reports a failure through error_fd and exits.
-[[noreturn]] void exec_child(const std::string& path, char* const* argv,
-                             char* const* envp, const UserIdentity& identity, int null_fd,
-                             int output_fd, int error_fd) {
-  auto report = [error_fd](const std::string& message, int code) {
-    ssize_t written = write(error_fd, message.data(), message.size());
-    (void)written;
-    _exit(code);
-  };
-  setpgid(0, 0);
-  if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(output_fd, STDOUT_FILENO) < 0 ||
-      dup2(output_fd, STDERR_FILENO) < 0) {
-    report(fmt::format("redirecting stdio failed: {}", std::strerror(errno)), 126);
-  }
-  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    signal(sig, SIG_DFL);
-  }
-  if (auto dropped = drop_to_user_without_caps(identity); !dropped) {
-    report(dropped.error().message, 126);
-  }
-  if (chdir("/") != 0) {
-    report(fmt::format("chdir / failed: {}", std::strerror(errno)), 126);
-  }
-  execve(path.c_str(), argv, envp);
-  report(fmt::format("exec {} failed: {}", path, std::strerror(errno)), 127);
-  _exit(127);
 }
 
 // Collects output: full lines go to the sink, the tail is kept bounded.
@@ -209,6 +178,7 @@ Result<HookOutcome> run_hook(const HookSpec& spec, const HookEvent& event,
 
   int output_pipe[2];
   int error_pipe[2];
+  int status_pipe[2];
   if (pipe2(output_pipe, O_CLOEXEC) != 0) {
     return make_error("pipe failed: {}", std::strerror(errno));
   }
@@ -219,23 +189,30 @@ Result<HookOutcome> run_hook(const HookSpec& spec, const HookEvent& event,
   }
   UniqueFd error_read(error_pipe[0]);
   UniqueFd error_write(error_pipe[1]);
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+    return make_error("pipe failed: {}", std::strerror(errno));
+  }
+  UniqueFd status_read(status_pipe[0]);
+  UniqueFd status_write(status_pipe[1]);
   UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null_fd) {
     return make_error("opening /dev/null failed: {}", std::strerror(errno));
   }
 
   const auto started = Clock::now();
-  pid_t pid = fork();
-  if (pid < 0) {
-    return make_error("fork failed: {}", std::strerror(errno));
+  // pid is the init of the hook's PID namespace; the hook is its child.
+  const HookLaunch launch{
+      path,          argv.data(),        envp.data(),       &identity,
+      null_fd.get(), output_write.get(), error_write.get(), status_write.get()};
+  auto spawned = spawn_hook(launch);
+  if (!spawned) {
+    return make_error("could not start hook '{}': {}", spec.argv.front(),
+                      spawned.error().message);
   }
-  if (pid == 0) {
-    exec_child(path, argv.data(), envp.data(), identity, null_fd.get(),
-               output_write.get(), error_write.get());
-  }
-  setpgid(pid, pid); // also done by the child; whichever runs first wins
+  const pid_t pid = *spawned;
   output_write.reset();
   error_write.reset();
+  status_write.reset();
   null_fd.reset();
 
   std::string start_error;
@@ -250,13 +227,14 @@ Result<HookOutcome> run_hook(const HookSpec& spec, const HookEvent& event,
     start_error.append(buffer, static_cast<std::size_t>(n));
   }
   if (!start_error.empty()) {
+    kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     return make_error("could not start hook '{}': {}", spec.argv.front(), start_error);
   }
 
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd) {
-    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     return make_error("pidfd_open failed: {}", std::strerror(errno));
   }
@@ -283,7 +261,12 @@ Result<HookOutcome> run_hook(const HookSpec& spec, const HookEvent& event,
     int timeout_ms = wake == Clock::time_point::max() ? -1 : millis_until(wake);
     int ready = poll(fds, 2, timeout_ms);
     if (ready < 0 && errno != EINTR) {
-      return make_error("poll failed: {}", std::strerror(errno));
+      const int error = errno;
+      if (!exited_at) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+      return make_error("poll failed: {}", std::strerror(error));
     }
     if (fds[0].revents != 0) {
       ssize_t n = read(output_read.get(), buffer, sizeof buffer);
@@ -294,24 +277,35 @@ Result<HookOutcome> run_hook(const HookSpec& spec, const HookEvent& event,
       }
     }
     if (fds[1].revents != 0 && !exited_at) {
+      // The init is gone, and with it every process of the namespace.
       while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       exited_at = Clock::now();
-      kill(-pid, SIGKILL); // whatever is left of its process group
     }
     auto now = Clock::now();
     if (exited_at) {
       if (now >= *exited_at + k_drain_limit) {
-        break; // a descendant escaped the group and holds the pipe open
+        break; // a process outside the namespace got the pipe from the hook
       }
     } else if (!term_sent && now >= deadline) {
       outcome.timed_out = true;
-      kill(-pid, SIGTERM);
+      kill(pid, SIGTERM); // the init passes it on to the whole namespace
       term_sent = now;
     } else if (term_sent && !kill_sent && now >= *term_sent + options.kill_grace) {
-      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL); // the init, and so the whole namespace
       kill_sent = true;
     }
+  }
+
+  // The hook's own status, when the init lived to report it; else the init's
+  // (SIGKILL after the grace period).
+  int hook_status = 0;
+  ssize_t got = 0;
+  do {
+    got = read(status_read.get(), &hook_status, sizeof hook_status);
+  } while (got < 0 && errno == EINTR);
+  if (got == sizeof hook_status) {
+    status = hook_status;
   }
 
   outcome.duration =

@@ -1,5 +1,6 @@
 // Runs a job's hook: an argv (no shell) as a configured user/group, without
-// capabilities, with a timeout that kills the hook's whole process group.
+// capabilities, in a PID namespace of its own, with a timeout that kills every
+// process the hook started.
 //
 // Choices:
 // - Hooks run as root by default, but every hook (root too) loses all
@@ -12,9 +13,27 @@
 // - argv[0] without a slash is searched in that fixed PATH by the runner.
 // - stdin is /dev/null; stdout and stderr go to one pipe. Complete lines are
 //   passed to the output callback as they arrive; the last 64 KiB are kept.
-// - The hook is the leader of a new process group. On timeout the group gets
-//   SIGTERM, then SIGKILL after a grace period. When the hook exits, whatever
-//   is left of its group is killed too: a hook does not outlive itself.
+// - Every hook runs in a PID namespace of its own, under a small init of
+//   ours (pid 1 there, the hook is pid 2): when that init ends, the kernel
+//   kills everything left in the namespace, and nothing can leave a PID
+//   namespace - not with setsid, a double fork, a new process group or a
+//   new session, whatever its uid. A process group (what an earlier version
+//   used) is left with one setsid(), and a cgroup can be left by a root hook
+//   (its uid still owns the cgroup files, capabilities or not) and needs a
+//   writable, delegated cgroup2 tree; the namespace needs neither. The init
+//   runs as the hook's user without capabilities, is not dumpable (the hook
+//   cannot ptrace it), reaps orphans, passes SIGTERM on to every process of
+//   the namespace and, when the hook exits, reports its wait status through
+//   a pipe and exits.
+// - On timeout the init gets SIGTERM (so the whole namespace does), then
+//   SIGKILL after a grace period; when the hook exits, whatever it left
+//   behind is killed at once. A hook does not outlive itself, and when
+//   run_hook() returns, no process of it is left.
+// - The mount namespace is the daemon's: /proc is the host's, so a hook reads
+//   /proc/$STASIS_PID of the target as before, and /proc/self is itself. But
+//   pids in system calls are the namespace's: `kill $STASIS_PID` finds no
+//   such process, and `$$` is 2 in every hook (use mktemp, not $$, for
+//   temporary names).
 #pragma once
 
 #include "util/result.hpp"
@@ -71,9 +90,11 @@ struct HookRunnerOptions {
   std::size_t output_limit = 64 * 1024;
 };
 
-// Runs one hook and waits for it. An error means it could not be started (bad
-// argv, unknown user, command not found); a hook that ran and failed is a
-// successful Result whose outcome says how it failed.
+// Runs one hook and waits for it and everything it started. An error means it
+// could not be started (bad argv, unknown user, command not found, no PID
+// namespace); a hook that ran and failed is a successful Result whose outcome
+// says how it failed. Needs CAP_SYS_ADMIN (for the PID namespace) and
+// CAP_SETUID/CAP_SETGID for another user, as stasisd has.
 Result<HookOutcome> run_hook(const HookSpec& spec, const HookEvent& event,
                              const HookOutputSink& sink = {},
                              const HookRunnerOptions& options = {});

@@ -290,8 +290,10 @@ MResult<Manager::JobEntry> Manager::authorized_job(const Caller& caller,
                                                    const std::string& job,
                                                    Action action) const {
   auto entry = find_job(job);
-  if (!entry) {
-    return fail(ErrorCode::NoSuchJob, "no job named '{}'", job);
+  // A job the caller may not list does not exist for it: the answer must not
+  // differ, in code or in message, from the one for a name nobody uses.
+  if (!entry || !may(caller, Action::List, entry->job->access)) {
+    return no_such_job(job);
   }
   if (!may(caller, action, entry->job->access)) {
     return fail(ErrorCode::AccessDenied, "uid {} may not {} job '{}'", caller.uid,

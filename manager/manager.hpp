@@ -76,6 +76,7 @@ public:
   MResult<ReloadChanges> reload(const Caller& caller) override;
   MResult<EngineInfo> engine_info(const Caller& caller) override;
   void set_event_sink(EventSink sink) override;
+  bool may_see(const Caller& caller, const Event& event) const override;
 
 private:
   // A job as the manager runs it: policy jobs and ad-hoc jobs alike.
@@ -103,7 +104,9 @@ private:
   void emit(const Event& event);
   void on_fire(const std::string& job);
 
-  // Finds a job the caller may do `action` on: NoSuchJob / AccessDenied.
+  // Finds a job the caller may do `action` on. A job the caller may not list
+  // is NoSuchJob with the very message of a name no job has; a listed job the
+  // caller may not act on is AccessDenied.
   MResult<JobEntry> authorized_job(const Caller& caller, const std::string& job,
                                    Action action) const;
   std::optional<JobEntry> find_job(const std::string& job) const;
@@ -167,5 +170,18 @@ std::optional<uid_t> adhoc_uid(const std::string& job);
 
 // Parses a checkpoint id ("42"); InvalidArgument when it is not one.
 MResult<std::uint64_t> parse_checkpoint_id(const std::string& text);
+
+// The longest caller-given name (job, run id, checkpoint id) an error message
+// quotes in full; longer ones are cut there and marked with "...". Job names
+// are at most 63 characters (policy::k_job_name_pattern), run ids shorter.
+inline constexpr std::size_t k_max_quoted_name = 64;
+
+// A caller-given name for an error message, cut at k_max_quoted_name.
+std::string quoted_name(const std::string& name);
+
+// The errors for a job or run the caller cannot see: the same whether it does
+// not exist or belongs to someone else, naming only what the caller sent.
+Unexpected<ManagerError> no_such_job(const std::string& job);
+Unexpected<ManagerError> no_such_run(const std::string& run);
 
 } // namespace stasis::manager

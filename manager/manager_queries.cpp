@@ -30,7 +30,44 @@ std::string result_text(const RunInfo& run) {
   return text;
 }
 
+// The job an event is about; none for JobsChanged.
+const std::string* job_of(const Event& event) {
+  return std::visit(
+      [](const auto& e) -> const std::string* {
+        if constexpr (requires { e.job; }) {
+          return &e.job;
+        } else {
+          return nullptr;
+        }
+      },
+      event);
+}
+
 } // namespace
+
+std::string quoted_name(const std::string& name) {
+  if (name.size() <= k_max_quoted_name) {
+    return "'" + name + "'";
+  }
+  return "'" + name.substr(0, k_max_quoted_name) + "...'";
+}
+
+Unexpected<ManagerError> no_such_job(const std::string& job) {
+  return fail(ErrorCode::NoSuchJob, "no job named {}", quoted_name(job));
+}
+
+Unexpected<ManagerError> no_such_run(const std::string& run) {
+  return fail(ErrorCode::NoSuchRun, "no run with id {}", quoted_name(run));
+}
+
+bool Manager::may_see(const Caller& caller, const Event& event) const {
+  const std::string* job = job_of(event);
+  if (job == nullptr) {
+    return true; // JobsChanged names nothing
+  }
+  // An event without its job (the run queue always sets it) goes to root only.
+  return job->empty() ? caller.is_root() : may_list(caller, *job);
+}
 
 bool Manager::may_list(const Caller& caller, const std::string& job) const {
   if (caller.is_root()) {
@@ -88,8 +125,9 @@ MResult<JobInfo> Manager::get_job(const Caller& caller, const std::string& job) 
 
 MResult<void> Manager::cancel_run(const Caller& caller, const std::string& run) {
   auto info = m_queue->get(run);
-  if (!info) {
-    return fail(ErrorCode::NoSuchRun, "no run with id '{}'", run);
+  // Runs of jobs the caller may not see do not exist for it (as in get_run).
+  if (!info || !may_list(caller, info->job)) {
+    return no_such_run(run);
   }
   STASIS_TRY(authorized_job(caller, info->job,
                             info->kind == RunKind::Checkpoint ? Action::Checkpoint
@@ -101,7 +139,7 @@ MResult<RunInfo> Manager::get_run(const Caller& caller, const std::string& run) 
   auto info = m_queue->get(run);
   if (!info || !may_list(caller, info->job)) {
     // Runs of jobs the caller may not see do not exist for it.
-    return fail(ErrorCode::NoSuchRun, "no run with id '{}'", run);
+    return no_such_run(run);
   }
   return *info;
 }

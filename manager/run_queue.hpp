@@ -65,7 +65,7 @@ public:
   bool stop_requested() const { return m_stop.stop_requested(); }
   // Announces progress as a RunProgress event.
   void progress(const std::string& phase, std::uint64_t done, std::uint64_t total) {
-    m_progress(RunProgressEvent{m_run_id, phase, done, total});
+    m_progress(RunProgressEvent{m_run_id, phase, done, total, m_job});
   }
 
 private:

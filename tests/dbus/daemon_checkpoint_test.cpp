@@ -20,6 +20,7 @@ TEST_F(ADaemonJob, CheckpointsOnDemandAndRestoresAfterTheWorkloadDied) {
 
   std::vector<manager::Event> events;
   client->on_event([&events](const manager::Event& event) { events.push_back(event); });
+  ASSERT_TRUE(client->subscribe());
   auto run = client->checkpoint("counter", {});
   ASSERT_TRUE(run) << run.error().message;
   auto finished = [&] {

@@ -32,6 +32,7 @@ TEST_F(AScheduledDaemonJob, CheckpointsEverySecondAndAnnouncesEachRun) {
   start_daemon();
   auto client = this->client();
   ASSERT_TRUE(client);
+  ASSERT_TRUE(client->subscribe());
   // The first run may start before we subscribe (a job that never ran is due
   // at once), so count only runs whose start we saw: each must be announced
   // as started, finished and as a change of the job's checkpoints.

@@ -55,9 +55,10 @@ TEST_F(ADaemonWithUsers, LetsUsersCheckpointAndRestoreOnlyTheirOwnProcesses) {
   release_child(pid);
   ASSERT_TRUE(wait_pid_free(pid, 10s));
 
-  // Bob sees neither the job nor its runs and may not restore it.
+  // Bob sees neither the job nor its runs and may not restore it: for him the
+  // job does not exist (exit 5, NoSuchJob), as any name nobody uses.
   auto bob_restore = stasisctl({"restore", job}, bob.name());
-  EXPECT_EQ(bob_restore.exit_code, 4) << bob_restore.out << bob_restore.err;
+  EXPECT_EQ(bob_restore.exit_code, 5) << bob_restore.out << bob_restore.err;
   auto bob_jobs = stasisctl({"jobs", "--json"}, bob.name());
   ASSERT_EQ(bob_jobs.exit_code, 0) << bob_jobs.err;
   EXPECT_EQ(bob_jobs.out.find(job), std::string::npos) << bob_jobs.out;

@@ -51,6 +51,9 @@ TEST_F(Stasisctl, ExitsWithFiveForAnUnknownJob) {
   const auto result = stasisctl({"status", "nope"});
   EXPECT_EQ(result.exit_code, 5);
   EXPECT_NE(result.err.find("no job named nope"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("jobs of other users (and their runs) do not exist for you"),
+            std::string::npos)
+      << result.err;
 }
 
 TEST_F(Stasisctl, ExitsWithFourWhenAccessIsDenied) {

@@ -48,9 +48,9 @@ TEST_F(StasisctlStoreCommands, GoThroughTheDaemonWithoutAStateDir) {
   EXPECT_EQ(stasisctl({"unpin", "kept", oldest}).exit_code, 0);
   EXPECT_EQ(stasisctl({"delete", "kept", oldest}).exit_code, 0);
 
-  // A user the job does not name is refused by the daemon.
+  // For a user the job does not name, the daemon has no such job.
   auto denied = stasisctl({"checkpoints", "kept"}, "daemon");
-  EXPECT_EQ(denied.exit_code, 4) << denied.out << denied.err;
+  EXPECT_EQ(denied.exit_code, 5) << denied.out << denied.err;
 }
 
 } // namespace

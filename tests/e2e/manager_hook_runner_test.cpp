@@ -1,11 +1,13 @@
-// Hooks run for real: fork, user switch, capability drop, process-group kill.
+// Hooks run for real: fork, user switch, capability drop, and a PID namespace
+// whose processes all die with the hook.
 #include "manager/hook_runner.hpp"
+#include "tests/support/process.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <signal.h>
 #include <string>
-#include <thread>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -31,9 +33,19 @@ HookSpec shell(const std::string& script) {
   return spec;
 }
 
-bool process_exists(pid_t pid) {
-  return kill(pid, 0) == 0 || errno != ESRCH;
-}
+// A temp dir every user may write to (hooks running as nobody leave notes).
+struct SharedDir {
+  std::filesystem::path path;
+  SharedDir() {
+    char templ[] = "/tmp/stasis-hook-XXXXXX";
+    path = mkdtemp(templ);
+    std::filesystem::permissions(path, std::filesystem::perms::all);
+  }
+  ~SharedDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
 
 TEST(AHookRunner, RequiresRoot) {
   ASSERT_EQ(geteuid(), 0u) << "the e2e tier runs as root";
@@ -55,38 +67,69 @@ TEST(AHookRunner, ReportsTheExitCodeOfAFailingHook) {
   EXPECT_EQ(outcome.describe(), "exited with status 3");
 }
 
-TEST(AHookRunner, KillsTheWholeProcessGroupOnTimeout) {
-  char pidfile[] = "/tmp/stasis-hook-XXXXXX";
-  int fd = mkstemp(pidfile);
-  ASSERT_GE(fd, 0);
-  close(fd);
-  // The hook forks a sleeper that ignores nothing; both must die.
-  auto spec = shell(fmt::format("sleep 30 & echo $! > {}; wait", pidfile));
+TEST(AHookRunner, KillsEveryProcessOfTheHookOnTimeout) {
+  const std::string marker = fmt::format("stasis-t-hook-timeout-{}", getpid());
+  test::KillMarkedOnExit cleanup{marker};
+  // The hook starts a sleeper that ignores nothing; both must die.
+  auto spec = shell(fmt::format("bash -c 'exec -a {} sleep 30' & wait", marker));
   spec.timeout = 300ms;
   auto outcome = run_ok(spec);
   EXPECT_TRUE(outcome.timed_out);
   EXPECT_EQ(outcome.signal, SIGTERM);
   EXPECT_LT(outcome.duration, 3s);
-  std::ifstream in(pidfile);
-  pid_t sleeper = 0;
-  in >> sleeper;
-  unlink(pidfile);
-  ASSERT_GT(sleeper, 0);
-  // The sleeper was the hook's grandchild, reparented to init: wait for it to go.
-  auto until = std::chrono::steady_clock::now() + 3s;
-  while (process_exists(sleeper) && std::chrono::steady_clock::now() < until) {
-    std::ifstream stat(fmt::format("/proc/{}/stat", sleeper));
-    std::string pid_text, comm, state;
-    stat >> pid_text >> comm >> state;
-    if (state == "Z") {
-      break; // dead, waiting for init to reap it
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  std::ifstream stat(fmt::format("/proc/{}/stat", sleeper));
-  std::string pid_text, comm, state;
-  stat >> pid_text >> comm >> state;
-  EXPECT_TRUE(!stat || state == "Z") << "sleeper " << sleeper << " survived";
+  EXPECT_EQ(test::processes_with_marker(marker), std::vector<pid_t>{});
+}
+
+TEST(AHookRunner, LeavesNoProcessThatEscapedWithSetsidOrADoubleForkBehind) {
+  const std::string marker = fmt::format("stasis-t-hook-escape-{}", getpid());
+  test::KillMarkedOnExit cleanup{marker};
+  SharedDir dir;
+  // As a non-root user: a new session (setsid) and an orphan of a double fork,
+  // each saying when it runs; then the hook itself outlives its timeout.
+  auto spec = shell(fmt::format(
+      "setsid bash -c ': > {1}/setsid; exec -a {0}-setsid sleep 1000' & "
+      "( bash -c ': > {1}/double; exec -a {0}-double sleep 1000' & ); "
+      "while [ ! -e {1}/setsid ] || [ ! -e {1}/double ]; do sleep 0.01; done; "
+      "echo both running; exec bash -c 'exec -a {0}-hook sleep 1000'",
+      marker, dir.path.string()));
+  spec.user = "nobody";
+  spec.timeout = 1s;
+  auto outcome = run_ok(spec);
+  EXPECT_TRUE(outcome.timed_out);
+  EXPECT_EQ(outcome.output_tail, "both running\n");
+  EXPECT_EQ(test::processes_with_marker(marker), std::vector<pid_t>{});
+}
+
+TEST(AHookRunner, LeavesNoProcessBehindWhenItExitsOnItsOwn) {
+  const std::string marker = fmt::format("stasis-t-hook-exit-{}", getpid());
+  test::KillMarkedOnExit cleanup{marker};
+  SharedDir dir;
+  auto spec =
+      shell(fmt::format("setsid bash -c ': > {1}/running; exec -a {0} sleep 1000' & "
+                        "while [ ! -e {1}/running ]; do sleep 0.01; done; exit 4",
+                        marker, dir.path.string()));
+  spec.user = "nobody";
+  auto outcome = run_ok(spec);
+  EXPECT_FALSE(outcome.timed_out);
+  EXPECT_EQ(outcome.exit_code, 4);
+  EXPECT_EQ(test::processes_with_marker(marker), std::vector<pid_t>{});
+}
+
+TEST(AHookRunner, SeesTheTargetInTheHostsProc) {
+  // The target's pid is a host pid; the hook's /proc is the host's.
+  auto spec = HookSpec{
+      {"/bin/sh", "-c", "grep '^Pid:' /proc/$STASIS_PID/status; readlink /proc/self"},
+      5s,
+      "nobody",
+      std::nullopt,
+      {}};
+  HookEvent event{"web", "pre-dump", "", getpid(), ""};
+  auto outcome = run_ok(spec, event);
+  EXPECT_TRUE(outcome.succeeded()) << outcome.output_tail;
+  EXPECT_EQ(outcome.output_tail.find(fmt::format("Pid:\t{}\n", getpid())), 0u)
+      << outcome.output_tail;
+  // /proc/self is the hook's own (host) pid, not the namespace's 2.
+  EXPECT_EQ(outcome.output_tail.find("\n2\n"), std::string::npos) << outcome.output_tail;
 }
 
 TEST(AHookRunner, EscalatesToSigkillWhenTheHookIgnoresSigterm) {

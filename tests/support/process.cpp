@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
 #include <linux/sched.h>
 #include <signal.h>
 #include <sstream>
@@ -69,6 +70,30 @@ bool wait_pid_gone(pid_t pid, std::chrono::milliseconds timeout) {
 
 bool wait_pid_free(pid_t pid, std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] { return !read_proc_stat(pid).has_value(); });
+}
+
+std::vector<pid_t> processes_with_marker(std::string_view marker) {
+  std::vector<pid_t> pids;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    if (cmdline.find(marker) != std::string::npos) {
+      pids.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+  }
+  return pids;
+}
+
+KillMarkedOnExit::~KillMarkedOnExit() {
+  for (const pid_t pid : processes_with_marker(marker)) {
+    ::kill(pid, SIGKILL);
+  }
 }
 
 std::map<std::string, std::string> parse_key_values(std::string_view text) {

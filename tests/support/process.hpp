@@ -31,6 +31,18 @@ bool wait_pid_gone(pid_t pid, std::chrono::milliseconds timeout);
 // (a zombie reparented to PID 1 counts as taken: this machine's PID 1 reaps late).
 bool wait_pid_free(pid_t pid, std::chrono::milliseconds timeout);
 
+// Pids of the processes whose command line holds the marker (zombies have
+// none). Tests give the processes they start a marker to find them by, also
+// when the pids are another PID namespace's.
+std::vector<pid_t> processes_with_marker(std::string_view marker);
+
+// SIGKILLs, when it goes out of scope, every process whose command line holds
+// the marker: what a failing test left behind.
+struct KillMarkedOnExit {
+  std::string marker;
+  ~KillMarkedOnExit();
+};
+
 // The `key=value` lines of text (lines without '=' are skipped; a later key
 // wins), and the same read from a file (empty if it cannot be read). Status
 // files of the workloads and environment dumps of hooks have this form.
