@@ -49,6 +49,7 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
   RunRequest request;
   request.job = job;
   request.kind = RunKind::Restore;
+  request.caller = caller.uid;
   request.work = [this, entry, id, options](RunContext& context) {
     return run_restore(context, entry, id, options);
   };

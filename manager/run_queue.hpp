@@ -1,15 +1,22 @@
-// Runs jobs' work with a global concurrency limit and never two runs of one
-// job at once.
+// Runs jobs' work with a global concurrency limit, never two runs of one job
+// at once, and no user able to crowd out the others or the scheduled jobs.
 //
 // Rules:
-// - On-demand requests queue per job: runs of one job run one after another in
-//   submission order, so 50 concurrent requests over 5 jobs are all run, none
-//   overlapping within a job.
+// - On-demand requests queue per job: runs of one job never overlap, and one
+//   caller's runs of a job run in submission order, so 50 concurrent requests
+//   over 5 jobs are all run, none overlapping within a job.
 // - A scheduled request for a job that has a run queued or running is not
 //   queued: it is recorded at once as Skipped (error names the blocking run),
 //   announced with RunFinished, and its id is returned.
-// - Runs start in submission order among jobs that are free; at most
-//   max_concurrent run at once (one worker thread each).
+// - Priority runs (scheduled ones and root's) and user runs (those of callers
+//   other than root) are taken apart. A free worker takes the oldest priority
+//   run whose job is free; failing that, a user run, the callers taking turns
+//   (round robin by uid; each caller's oldest run whose job is free). At most
+//   max_concurrent runs execute at once (one worker thread each), of which
+//   user runs hold at most max_concurrent - 1 (1 when max_concurrent is 1),
+//   so one worker is always left for priority runs.
+// - A user may have at most max_queued_per_user runs queued (not yet
+//   running); submit() refuses more with Busy and records nothing.
 // - cancel(): a queued run becomes Cancelled immediately; a running run has its
 //   stop token fired, and ends Cancelled when its work returns anything but
 //   success (work that finishes despite the request ends Succeeded).
@@ -84,12 +91,21 @@ struct RunRequest {
   RunKind kind = RunKind::Checkpoint;
   bool scheduled = false; // scheduled runs are skipped, not queued, when busy
   RunWork work;
+  uid_t caller = 0; // who asked; 0 for root and for scheduled runs
+};
+
+// How much the queue runs at once and how much one user may queue.
+struct QueueLimits {
+  // Runs executing at once (one worker thread each); at least 1.
+  unsigned max_concurrent = 2;
+  // Queued runs one caller other than root may have; 0 = no limit.
+  unsigned max_queued_per_user = 0;
 };
 
 class RunQueue {
 public:
   // history may be null (no persistence); it must outlive the queue.
-  RunQueue(unsigned max_concurrent, const Clock& clock, RunHistory* history = nullptr);
+  RunQueue(QueueLimits limits, const Clock& clock, RunHistory* history = nullptr);
   ~RunQueue();
   RunQueue(const RunQueue&) = delete;
   RunQueue& operator=(const RunQueue&) = delete;
@@ -98,6 +114,7 @@ public:
   void set_event_sink(EventSink sink);
 
   // Queues (or skips, see above) a run; returns its id "r-<unix-ms>-<counter>".
+  // Busy when the caller has max_queued_per_user runs queued already.
   MResult<std::string> submit(RunRequest request);
 
   // Cancels a queued or running run.
@@ -123,15 +140,21 @@ private:
     RunInfo info;
     RunWork work;
     std::stop_source stop;
-    std::uint64_t order = 0;
+    uid_t caller = 0;
+    bool user = false; // a user run (see above), not a priority run
   };
 
   std::string next_id_locked(TimePoint now);
+  MResult<void> admit_locked(const RunRequest& request) const;
+  // The pending run a free worker should start, or m_pending.end().
+  std::deque<std::string>::iterator pick_locked();
   void worker();
   void finish(const std::string& id, RunOutcome outcome);
   void record(const RunInfo& run);
   void emit(const Event& event);
 
+  const QueueLimits m_limits;
+  const unsigned m_user_slots; // workers user runs may hold at once
   const Clock& m_clock;
   RunHistory* m_history;
   mutable std::mutex m_mutex;
@@ -143,6 +166,8 @@ private:
   std::map<std::string, ActiveRun> m_active;
   std::deque<std::string> m_pending; // queued run ids, submission order
   std::set<std::string> m_running_jobs;
+  unsigned m_users_running = 0;     // user runs executing now
+  std::optional<uid_t> m_last_user; // the caller whose run started last
   std::vector<std::thread> m_workers;
 };
 
