@@ -2,6 +2,7 @@
 
 #include "engine/locator.hpp"
 #include "manager/adhoc.hpp"
+#include "manager/interrupted_runs.hpp"
 #include "manager/schedule_adapter.hpp"
 #include "policy/loader.hpp"
 #include "util/log.hpp"
@@ -82,11 +83,15 @@ Result<std::unique_ptr<Manager>> Manager::create(const DaemonConfig& config) {
     return make_error("cannot open the run history: {}", history.error().message);
   }
   (*history)->limit_job_runs(k_adhoc_job_prefix, k_max_history_runs_per_adhoc_job);
-  auto failed =
-      (*history)->fail_unfinished("daemon restarted", std::chrono::system_clock::now());
-  if (failed && *failed > 0) {
-    logger->warn("{} run(s) left unfinished by the previous daemon marked failed",
-                 *failed);
+  auto settled = settle_unfinished_runs(**history, std::chrono::system_clock::now(),
+                                        checkpoints_stored_since(*store, **history));
+  if (!settled) {
+    logger->warn("cannot settle the runs the previous daemon left: {}",
+                 settled.error().message);
+  } else if (*settled > 0) {
+    logger->warn("{} run(s) left unfinished by the previous daemon marked cancelled or "
+                 "interrupted (see stasisctl history)",
+                 *settled);
   }
   auto criu = engine::locate_criu(config.criu_path);
   if (!criu) {

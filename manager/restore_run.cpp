@@ -185,6 +185,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
                                                 job.name, checkpoint));
     }
   }
+  context.record_pid(outcome.pid); // before the rest: a crash now leaves it known
   event.pid = outcome.pid;
   if (!job.restore.pidfile.empty()) {
     std::ofstream(job.restore.pidfile) << outcome.pid << '\n';

@@ -259,13 +259,11 @@ std::vector<RunInfo> RunHistory::unfinished() const {
   return result;
 }
 
-Result<std::size_t> RunHistory::fail_unfinished(const std::string& reason,
-                                                TimePoint now) {
+Result<std::size_t>
+RunHistory::settle_unfinished(const std::function<void(RunInfo&)>& settle) {
   auto runs = unfinished();
   for (auto& run : runs) {
-    run.state = RunState::Failed;
-    run.error = reason;
-    run.finished = now;
+    settle(run);
     STASIS_TRY(record(run));
   }
   return runs.size();

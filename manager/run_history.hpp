@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,8 +63,9 @@ public:
   // Runs still Queued/Running (left over from a daemon that died).
   std::vector<RunInfo> unfinished() const;
 
-  // Marks every unfinished run Failed with the reason; returns how many.
-  Result<std::size_t> fail_unfinished(const std::string& reason, TimePoint now);
+  // Hands every unfinished run to settle, which gives it a final state, and
+  // records it; returns how many.
+  Result<std::size_t> settle_unfinished(const std::function<void(RunInfo&)>& settle);
 
   // Keeps at most max_runs runs of each job whose name starts with prefix: a
   // new run of such a job drops its oldest finished ones (from now on, and

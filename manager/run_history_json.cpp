@@ -9,8 +9,9 @@ namespace {
 using json = nlohmann::json;
 
 std::optional<RunState> parse_state(const std::string& text) {
-  for (auto state : {RunState::Queued, RunState::Running, RunState::Succeeded,
-                     RunState::Failed, RunState::Cancelled, RunState::Skipped}) {
+  for (auto state :
+       {RunState::Queued, RunState::Running, RunState::Succeeded, RunState::Failed,
+        RunState::Cancelled, RunState::Skipped, RunState::Interrupted}) {
     if (to_string(state) == text) {
       return state;
     }
@@ -41,6 +42,9 @@ std::string run_to_json_line(const RunInfo& run) {
             {"frozen_usec", run.frozen_usec},
             {"logical_bytes", run.logical_bytes},
             {"stored_bytes", run.stored_bytes}};
+  if (!run.pid_identity.empty()) {
+    j["pid_identity"] = run.pid_identity;
+  }
   if (run.started) {
     j["started_usec"] = to_usec(*run.started);
   }
@@ -68,6 +72,7 @@ std::optional<RunInfo> run_from_json_line(const std::string& line) {
     run.state = *state;
     run.checkpoint = j.value("checkpoint", "");
     run.pid = j.value("pid", 0);
+    run.pid_identity = j.value("pid_identity", "");
     run.error = j.value("error", "");
     run.frozen_usec = j.value("frozen_usec", std::uint64_t{0});
     run.logical_bytes = j.value("logical_bytes", std::uint64_t{0});

@@ -1,6 +1,7 @@
 #include "manager/run_queue.hpp"
 
 #include "manager/daemon_config.hpp"
+#include "manager/process_identity.hpp"
 #include "manager/run_history.hpp"
 #include "util/log.hpp"
 
@@ -237,6 +238,22 @@ std::deque<std::string>::iterator RunQueue::pick_locked() {
   return chosen;
 }
 
+void RunQueue::record_pid(const std::string& id, pid_t pid) {
+  RunInfo info;
+  {
+    std::lock_guard lock(m_mutex);
+    info = m_active.at(id).info; // the run is active until its work returns
+  }
+  info.pid = pid;
+  info.pid_identity = process_identity(pid);
+  // In the history first: whoever sees the pid (GetRun) finds it there too.
+  record(info);
+  std::lock_guard lock(m_mutex);
+  ActiveRun& run = m_active.at(id);
+  run.info.pid = info.pid;
+  run.info.pid_identity = info.pid_identity;
+}
+
 void RunQueue::worker() {
   std::unique_lock lock(m_mutex);
   while (true) {
@@ -265,8 +282,10 @@ void RunQueue::worker() {
 
     record(info);
     emit(RunStartedEvent{info.id, info.job, info.kind});
-    RunContext context(info.id, info.job, info.kind, stop,
-                       [this](const RunProgressEvent& event) { emit(event); });
+    RunContext context(
+        info.id, info.job, info.kind, stop,
+        [this](const RunProgressEvent& event) { emit(event); },
+        [this, id](pid_t pid) { record_pid(id, pid); });
     RunOutcome outcome;
     try {
       outcome = work(context);
@@ -291,6 +310,9 @@ void RunQueue::finish(const std::string& id, RunOutcome outcome) {
       info.state = stopped ? RunState::Cancelled : RunState::Failed;
     }
     info.checkpoint = outcome.checkpoint;
+    if (outcome.pid != info.pid) {
+      info.pid_identity.clear(); // recorded for another pid (record_pid)
+    }
     info.pid = outcome.pid;
     info.error = outcome.error;
     if (info.state == RunState::Cancelled && info.error.empty()) {

@@ -60,9 +60,11 @@ struct RunOutcome {
 class RunContext {
 public:
   RunContext(std::string run_id, std::string job, RunKind kind, std::stop_token stop,
-             std::function<void(const RunProgressEvent&)> progress)
+             std::function<void(const RunProgressEvent&)> progress,
+             std::function<void(pid_t)> record_pid = {})
       : m_run_id(std::move(run_id)), m_job(std::move(job)), m_kind(kind),
-        m_stop(std::move(stop)), m_progress(std::move(progress)) {}
+        m_stop(std::move(stop)), m_progress(std::move(progress)),
+        m_record_pid(std::move(record_pid)) {}
 
   const std::string& run_id() const { return m_run_id; }
   const std::string& job() const { return m_job; }
@@ -74,6 +76,14 @@ public:
   void progress(const std::string& phase, std::uint64_t done, std::uint64_t total) {
     m_progress(RunProgressEvent{m_run_id, phase, done, total});
   }
+  // Records a pid the run has made (a restored tree's) in the history at once,
+  // with what tells it from a later process of the same pid: if stasisd dies
+  // before the run ends, the next one finds out what became of the tree.
+  void record_pid(pid_t pid) {
+    if (m_record_pid) {
+      m_record_pid(pid);
+    }
+  }
 
 private:
   std::string m_run_id;
@@ -81,6 +91,7 @@ private:
   RunKind m_kind;
   std::stop_token m_stop;
   std::function<void(const RunProgressEvent&)> m_progress;
+  std::function<void(pid_t)> m_record_pid;
 };
 
 using RunWork = std::function<RunOutcome(RunContext&)>;
@@ -148,6 +159,7 @@ private:
   MResult<void> admit_locked(const RunRequest& request) const;
   // The pending run a free worker should start, or m_pending.end().
   std::deque<std::string>::iterator pick_locked();
+  void record_pid(const std::string& id, pid_t pid);
   void worker();
   void finish(const std::string& id, RunOutcome outcome);
   void record(const RunInfo& run);

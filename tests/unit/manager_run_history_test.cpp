@@ -63,6 +63,7 @@ TEST_F(ARunHistory, RoundTripsEveryFieldOfARun) {
   run.kind = RunKind::Restore;
   run.checkpoint = "c-9";
   run.pid = 77;
+  run.pid_identity = "boot/123";
   run.error = "quote \" and\nnewline";
   run.frozen_usec = 1234;
   run.logical_bytes = 1ull << 40;
@@ -186,7 +187,7 @@ TEST_F(ARunHistory, CompactsToABoundedSizeKeepingEachJobsNewestRun) {
   EXPECT_FALSE(fs::exists(m_dir / "runs.jsonl.tmp"));
 }
 
-TEST_F(ARunHistory, FailsRunsLeftUnfinishedByADeadDaemon) {
+TEST_F(ARunHistory, SettlesRunsLeftUnfinishedByADeadDaemon) {
   {
     auto history = open();
     ASSERT_TRUE(history->record(make_run("r-1", "web", RunState::Running)));
@@ -194,12 +195,17 @@ TEST_F(ARunHistory, FailsRunsLeftUnfinishedByADeadDaemon) {
   }
   auto history = open();
   ASSERT_EQ(history->unfinished().size(), 1u);
-  auto failed = history->fail_unfinished("stasisd stopped during the run", k_t0 + 1h);
-  ASSERT_TRUE(failed);
-  EXPECT_EQ(*failed, 1u);
-  EXPECT_EQ(history->find("r-1")->state, RunState::Failed);
-  EXPECT_EQ(history->find("r-1")->error, "stasisd stopped during the run");
+  auto settled = history->settle_unfinished([](RunInfo& run) {
+    run.state = RunState::Interrupted;
+    run.error = "stasisd stopped during the run";
+  });
+  ASSERT_TRUE(settled);
+  EXPECT_EQ(*settled, 1u);
   EXPECT_TRUE(history->unfinished().empty());
+  auto reopened = open();
+  EXPECT_EQ(reopened->find("r-1")->state, RunState::Interrupted);
+  EXPECT_EQ(reopened->find("r-1")->error, "stasisd stopped during the run");
+  EXPECT_EQ(reopened->find("r-2")->state, RunState::Succeeded);
 }
 
 TEST_F(ARunHistory, KeepsOnlyTheNewestRunsOfACappedJob) {

@@ -1,6 +1,7 @@
 // The run queue's rules against floods: a bound on each user's queued runs,
 // priority runs (scheduled and root's) first with a worker kept for them, and
 // users taking turns. Work is fake and waits on gates; nothing is timed.
+#include "manager/process_identity.hpp"
 #include "tests/unit/run_queue_fixture.hpp"
 
 #include <mutex>
@@ -190,6 +191,28 @@ TEST_F(AFairRunQueue, StillSkipsAScheduledRunOfAJobAUserKeepsBusy) {
   EXPECT_EQ(queue->get(*scheduled)->state, RunState::Skipped);
   release.open();
   queue->wait_idle();
+}
+
+TEST_F(AFairRunQueue, RecordsAPidInTheHistoryWhileTheRunGoesOn) {
+  auto queue = make_queue(1);
+  Gate recorded, release;
+  auto run = submit(*queue, "web", [&](RunContext& context) {
+    context.record_pid(::getpid());
+    recorded.open();
+    release.wait();
+    return RunOutcome{RunState::Succeeded, "", ::getpid(), ""};
+  });
+  ASSERT_TRUE(recorded.wait_bounded());
+  auto running = m_history->find(run);
+  ASSERT_TRUE(running);
+  EXPECT_EQ(running->state, RunState::Running);
+  EXPECT_EQ(running->pid, ::getpid());
+  EXPECT_FALSE(running->pid_identity.empty());
+  EXPECT_EQ(running->pid_identity, process_identity(::getpid()));
+  EXPECT_EQ(queue->get(run)->pid, ::getpid());
+  release.open();
+  queue->wait_idle();
+  EXPECT_EQ(m_history->find(run)->pid_identity, running->pid_identity);
 }
 
 } // namespace
