@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
                  : options.verbose == 1 ? spdlog::level::debug
                                         : spdlog::level::info);
   auto logger = log::get("daemon");
+  if (auto safe = daemon::check_config_file(app); !safe) {
+    logger->error("{}", safe.error().message);
+    return 2;
+  }
+  logger->info("{}", daemon::describe_user_limits(options.config));
   try {
     const auto capabilities = manager::check_daemon_capabilities();
     if (!capabilities.sufficient()) {

@@ -174,9 +174,9 @@ std::optional<RunKind> run_kind_from(const std::string& text) {
 }
 
 std::optional<RunState> run_state_from(const std::string& text) {
-  constexpr std::array k_states{RunState::Queued,    RunState::Running,
-                                RunState::Succeeded, RunState::Failed,
-                                RunState::Cancelled, RunState::Skipped};
+  constexpr std::array k_states{
+      RunState::Queued,    RunState::Running, RunState::Succeeded,  RunState::Failed,
+      RunState::Cancelled, RunState::Skipped, RunState::Interrupted};
   for (const auto state : k_states) {
     if (to_string(state) == text) {
       return state;

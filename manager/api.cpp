@@ -20,6 +20,8 @@ std::string to_string(RunState state) {
     return "cancelled";
   case RunState::Skipped:
     return "skipped";
+  case RunState::Interrupted:
+    return "interrupted";
   }
   return "unknown";
 }

@@ -72,7 +72,17 @@ struct JobInfo {
 };
 
 enum class RunKind { Checkpoint, Restore };
-enum class RunState { Queued, Running, Succeeded, Failed, Cancelled, Skipped };
+// Interrupted: stasisd stopped (crashed) while the run was running; its error
+// says what is known of the outcome.
+enum class RunState {
+  Queued,
+  Running,
+  Succeeded,
+  Failed,
+  Cancelled,
+  Skipped,
+  Interrupted
+};
 
 std::string to_string(RunKind kind);
 std::string to_string(RunState state);
@@ -85,6 +95,9 @@ struct RunInfo {
   RunState state = RunState::Queued;
   std::string checkpoint; // made (checkpoint) or restored from (restore)
   pid_t pid = 0;          // target (checkpoint) or restored pid (restore)
+  // What tells pid from a later process with the same number (see
+  // process_identity.hpp); kept in the run history only, not sent on D-Bus.
+  std::string pid_identity;
   std::string error;
   std::uint64_t frozen_usec = 0;
   std::uint64_t logical_bytes = 0;

@@ -151,17 +151,18 @@ MResult<std::string> Manager::checkpoint(const Caller& caller, const std::string
                 "CheckpointProcess only; job '{}' takes them from its policy",
                 job);
   }
-  return submit_checkpoint(entry, options, std::nullopt, false);
+  return submit_checkpoint(entry, options, std::nullopt, false, caller.uid);
 }
 
 MResult<std::string> Manager::submit_checkpoint(const JobEntry& entry,
                                                 const CheckpointOptions& options,
                                                 std::optional<AdhocTarget> adhoc,
-                                                bool scheduled) {
+                                                bool scheduled, uid_t caller) {
   RunRequest request;
   request.job = entry.job->name;
   request.kind = RunKind::Checkpoint;
   request.scheduled = scheduled;
+  request.caller = caller;
   request.work = [this, entry, options, adhoc](RunContext& context) {
     return run_checkpoint(context, entry, options, adhoc);
   };
@@ -280,8 +281,10 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   // A streamed checkpoint is stored only after CRIU is done. Rather than let
   // CRIU kill the tree then, it is left stopped and killed once the
   // checkpoint is committed: if storing fails (or stasisd dies), the tree
-  // still exists and is resumed (or can be, with SIGCONT).
-  const bool kill_after_store = stream && !policy::is_container(job.target) &&
+  // still exists and is resumed (or can be, with SIGCONT). So is the tree of
+  // a checkpoint under a user's quota, which may refuse it before storing.
+  const bool kill_after_store = (stream || under_quota(entry)) &&
+                                !policy::is_container(job.target) &&
                                 !options.leave_running && !options.leave_stopped;
   if (kill_after_store) {
     options.leave_stopped = true;
@@ -349,6 +352,12 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     stats = dumped->stats;
   }
   outcome.frozen_usec = static_cast<std::uint64_t>(stats.frozen_time.count());
+  if (auto allowed = check_user_quota(entry, images); !allowed) {
+    if (kill_after_store) {
+      signal_tree(pid, SIGCONT);
+    }
+    return failed(allowed.error().message);
+  }
 
   context.progress("storing", 2, 4);
   store::IngestInfo info;

@@ -1,14 +1,27 @@
-// How stasisd builds its manager: the daemon parses its options into a
-// DaemonConfig and asks make_manager() for the ManagerApi it exports on D-Bus.
+// How stasisd builds its manager: the daemon parses its options (and its
+// config file) into a DaemonConfig and asks make_manager() for the ManagerApi
+// it exports on D-Bus.
 #pragma once
 
 #include "manager/api.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
 
 namespace stasis::manager {
+
+// Names of the settings that limit what users other than root may make
+// stasisd do: each is a stasisd option (--NAME) and a key of its config file.
+// Errors caused by a limit name its setting.
+inline constexpr const char* k_setting_adhoc = "adhoc-checkpoints";
+inline constexpr const char* k_setting_max_queued = "max-queued-per-user";
+inline constexpr const char* k_setting_max_checkpoints = "max-checkpoints-per-user";
+inline constexpr const char* k_setting_max_stored = "max-stored-bytes-per-user";
+
+// The daemon's config file, read when it exists (--config names another).
+inline constexpr const char* k_default_config_file = "/etc/stasis/stasisd.conf";
 
 // The daemon's settings that the manager needs.
 struct DaemonConfig {
@@ -20,6 +33,16 @@ struct DaemonConfig {
   std::optional<std::filesystem::path> criu_path;
   // How many checkpoint/restore runs may execute at the same time.
   unsigned max_concurrent_runs = 2;
+
+  // Whether users other than root may use CheckpointProcess.
+  bool adhoc_checkpoints = true;
+  // How many runs one user other than root may have queued (not yet running).
+  unsigned max_queued_runs_per_user = 8;
+  // How many checkpoints a user's ad-hoc job keeps (its retention keep-last),
+  // and how many of them the user may pin.
+  unsigned max_checkpoints_per_user = 10;
+  // How many bytes a user's ad-hoc job may take in the store; 0 = no limit.
+  std::uint64_t max_stored_bytes_per_user = 0;
 };
 
 // Builds the manager of a daemon: loads the policies and opens the store.

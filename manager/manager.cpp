@@ -1,6 +1,8 @@
 #include "manager/manager.hpp"
 
 #include "engine/locator.hpp"
+#include "manager/adhoc.hpp"
+#include "manager/interrupted_runs.hpp"
 #include "manager/schedule_adapter.hpp"
 #include "policy/loader.hpp"
 #include "util/log.hpp"
@@ -95,11 +97,16 @@ Result<std::unique_ptr<Manager>> Manager::create(const DaemonConfig& config) {
   if (!history) {
     return make_error("cannot open the run history: {}", history.error().message);
   }
-  auto failed =
-      (*history)->fail_unfinished("daemon restarted", std::chrono::system_clock::now());
-  if (failed && *failed > 0) {
-    logger->warn("{} run(s) left unfinished by the previous daemon marked failed",
-                 *failed);
+  (*history)->limit_job_runs(k_adhoc_job_prefix, k_max_history_runs_per_adhoc_job);
+  auto settled = settle_unfinished_runs(**history, std::chrono::system_clock::now(),
+                                        checkpoints_stored_since(*store, **history));
+  if (!settled) {
+    logger->warn("cannot settle the runs the previous daemon left: {}",
+                 settled.error().message);
+  } else if (*settled > 0) {
+    logger->warn("{} run(s) left unfinished by the previous daemon marked cancelled or "
+                 "interrupted (see stasisctl history)",
+                 *settled);
   }
   auto criu = engine::locate_criu(config.criu_path);
   if (!criu) {
@@ -147,8 +154,10 @@ Manager::Manager(DaemonConfig config, store::Store store,
     : m_config(std::move(config)), m_store(std::move(store)),
       m_history(std::move(history)), m_criu(std::move(criu)), m_host(std::move(host)),
       m_features(std::move(features)) {
-  m_queue = std::make_unique<RunQueue>(std::max(1U, m_config.max_concurrent_runs),
-                                       m_clock, m_history.get());
+  m_queue =
+      std::make_unique<RunQueue>(QueueLimits{std::max(1U, m_config.max_concurrent_runs),
+                                             m_config.max_queued_runs_per_user},
+                                 m_clock, m_history.get());
   m_queue->set_event_sink([this](const Event& event) { emit(event); });
   m_scheduler = std::make_unique<Scheduler>(
       m_clock, [this](const std::string& job, TimePoint) { on_fire(job); });
@@ -222,7 +231,7 @@ void Manager::on_fire(const std::string& job) {
   if (!entry) {
     return;
   }
-  auto run = submit_checkpoint(*entry, {}, std::nullopt, true);
+  auto run = submit_checkpoint(*entry, {}, std::nullopt, true, 0);
   if (!run) {
     log::get("manager")->error("scheduled checkpoint of {} not started: {}", job,
                                run.error().message);

@@ -118,11 +118,11 @@ private:
   MResult<std::uint64_t> existing_checkpoint(const std::string& job,
                                              const std::string& checkpoint) const;
 
-  // checkpoint_run.cpp
+  // checkpoint_run.cpp (caller: who asked, 0 for root and scheduled runs)
   MResult<std::string> submit_checkpoint(const JobEntry& entry,
                                          const CheckpointOptions& options,
                                          std::optional<AdhocTarget> adhoc,
-                                         bool scheduled);
+                                         bool scheduled, uid_t caller);
   RunOutcome run_checkpoint(RunContext& context, const JobEntry& entry,
                             const CheckpointOptions& options,
                             const std::optional<AdhocTarget>& adhoc);
@@ -135,6 +135,18 @@ private:
   // adhoc.cpp
   JobEntry adhoc_job(uid_t uid, const CheckpointOptions& options);
   void load_adhoc_jobs();
+  // Refuses a user's pinning of one more checkpoint of their ad-hoc job beyond
+  // max_checkpoints_per_user pinned ones.
+  MResult<void> check_pin_allowed(const Caller& caller, const std::string& job,
+                                  bool pinned) const;
+  // Before a checkpoint of a user's ad-hoc job is stored: refuses it when the
+  // job's bytes in the store plus the dump's images would exceed the user's
+  // quota (max_stored_bytes_per_user). Not for streamed dumps (the store is
+  // locked meanwhile; checkpoint_process refuses Stream under a quota).
+  Result<void> check_user_quota(const JobEntry& entry,
+                                const std::filesystem::path& images) const;
+  // True when check_user_quota may refuse a checkpoint of the job.
+  bool under_quota(const JobEntry& entry) const;
 
   // A fresh per-run work directory under state_dir/work (0700).
   Result<std::filesystem::path> make_work_dir(const std::string& run_id) const;

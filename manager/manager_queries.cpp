@@ -221,6 +221,7 @@ MResult<void> Manager::pin_checkpoint(const Caller& caller, const std::string& j
                                       const std::string& checkpoint, bool pinned) {
   STASIS_TRY(authorized_job(caller, job, Action::Delete));
   auto id = STASIS_TRY(existing_checkpoint(job, checkpoint));
+  STASIS_TRY(check_pin_allowed(caller, job, pinned));
   if (auto set = m_store.set_pinned(job, id, pinned); !set) {
     return fail(ErrorCode::StoreFailed, "{}", set.error().message);
   }

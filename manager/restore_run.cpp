@@ -50,6 +50,7 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
   RunRequest request;
   request.job = job;
   request.kind = RunKind::Restore;
+  request.caller = caller.uid;
   request.work = [this, entry, id, options](RunContext& context) {
     return run_restore(context, entry, id, options);
   };
@@ -222,6 +223,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
                                                 job.name, checkpoint));
     }
   }
+  context.record_pid(outcome.pid); // before the rest: a crash now leaves it known
   event.pid = outcome.pid;
   if (!job.restore.pidfile.empty()) {
     std::ofstream(job.restore.pidfile) << outcome.pid << '\n';

@@ -2,6 +2,7 @@
 
 #include "util/log.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -9,35 +10,11 @@
 #include <set>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 namespace stasis::manager {
 namespace {
 
-using json = nlohmann::json;
-
-std::optional<RunState> parse_state(const std::string& text) {
-  for (auto state : {RunState::Queued, RunState::Running, RunState::Succeeded,
-                     RunState::Failed, RunState::Cancelled, RunState::Skipped}) {
-    if (to_string(state) == text) {
-      return state;
-    }
-  }
-  return std::nullopt;
-}
-
 bool is_final(RunState state) {
   return state != RunState::Queued && state != RunState::Running;
-}
-
-std::int64_t to_usec(TimePoint time) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch())
-      .count();
-}
-
-TimePoint from_usec(std::int64_t usec) {
-  return TimePoint(
-      std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(usec)));
 }
 
 Result<void> write_all(int fd, const std::string& data) {
@@ -56,60 +33,6 @@ Result<void> write_all(int fd, const std::string& data) {
 }
 
 } // namespace
-
-std::string run_to_json_line(const RunInfo& run) {
-  json j = {{"id", run.id},
-            {"job", run.job},
-            {"kind", to_string(run.kind)},
-            {"state", to_string(run.state)},
-            {"checkpoint", run.checkpoint},
-            {"pid", run.pid},
-            {"error", run.error},
-            {"frozen_usec", run.frozen_usec},
-            {"logical_bytes", run.logical_bytes},
-            {"stored_bytes", run.stored_bytes}};
-  if (run.started) {
-    j["started_usec"] = to_usec(*run.started);
-  }
-  if (run.finished) {
-    j["finished_usec"] = to_usec(*run.finished);
-  }
-  return j.dump();
-}
-
-std::optional<RunInfo> run_from_json_line(const std::string& line) {
-  json j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return std::nullopt;
-  }
-  try {
-    RunInfo run;
-    run.id = j.at("id").get<std::string>();
-    run.job = j.at("job").get<std::string>();
-    run.kind = j.at("kind").get<std::string>() == "restore" ? RunKind::Restore
-                                                            : RunKind::Checkpoint;
-    auto state = parse_state(j.at("state").get<std::string>());
-    if (!state || run.id.empty()) {
-      return std::nullopt;
-    }
-    run.state = *state;
-    run.checkpoint = j.value("checkpoint", "");
-    run.pid = j.value("pid", 0);
-    run.error = j.value("error", "");
-    run.frozen_usec = j.value("frozen_usec", std::uint64_t{0});
-    run.logical_bytes = j.value("logical_bytes", std::uint64_t{0});
-    run.stored_bytes = j.value("stored_bytes", std::uint64_t{0});
-    if (j.contains("started_usec")) {
-      run.started = from_usec(j["started_usec"].get<std::int64_t>());
-    }
-    if (j.contains("finished_usec")) {
-      run.finished = from_usec(j["finished_usec"].get<std::int64_t>());
-    }
-    return run;
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
-}
 
 RunHistory::RunHistory(std::filesystem::path file, std::size_t max_runs, bool sync)
     : m_file(std::move(file)), m_max_runs(max_runs == 0 ? 1 : max_runs), m_sync(sync) {}
@@ -136,6 +59,61 @@ void RunHistory::remember(const RunInfo& run) {
   std::uint64_t sequence = m_next_sequence++;
   m_runs.emplace(run.id, Entry{run, sequence});
   m_order.emplace(sequence, run.id);
+  if (capped(run.job)) {
+    m_capped_runs[run.job].insert(sequence);
+    enforce_cap_locked(run.job);
+  }
+}
+
+bool RunHistory::capped(const std::string& job) const {
+  return !m_capped_prefix.empty() && job.starts_with(m_capped_prefix);
+}
+
+void RunHistory::enforce_cap_locked(const std::string& job) {
+  auto& sequences = m_capped_runs[job];
+  auto oldest = sequences.begin();
+  while (sequences.size() > m_max_runs_per_capped_job && oldest != sequences.end()) {
+    const std::uint64_t sequence = *oldest++;
+    if (is_final(m_runs.at(m_order.at(sequence)).run.state)) {
+      forget_locked(sequence); // erases from sequences too
+    }
+  }
+}
+
+void RunHistory::forget_locked(std::uint64_t sequence) {
+  auto id = m_order.find(sequence);
+  if (id == m_order.end()) {
+    return;
+  }
+  auto entry = m_runs.find(id->second);
+  if (auto job = m_capped_runs.find(entry->second.run.job); job != m_capped_runs.end()) {
+    job->second.erase(sequence);
+    if (job->second.empty()) {
+      m_capped_runs.erase(job);
+    }
+  }
+  m_runs.erase(entry);
+  m_order.erase(id);
+}
+
+void RunHistory::limit_job_runs(std::string prefix, std::size_t max_runs) {
+  std::lock_guard lock(m_mutex);
+  m_capped_prefix = std::move(prefix);
+  m_max_runs_per_capped_job = std::max<std::size_t>(1, max_runs);
+  m_capped_runs.clear();
+  for (const auto& [sequence, id] : m_order) {
+    const std::string& job = m_runs.at(id).run.job;
+    if (capped(job)) {
+      m_capped_runs[job].insert(sequence);
+    }
+  }
+  std::vector<std::string> jobs;
+  for (const auto& [job, sequences] : m_capped_runs) {
+    jobs.push_back(job);
+  }
+  for (const auto& job : jobs) {
+    enforce_cap_locked(job);
+  }
 }
 
 Result<void> RunHistory::load() {
@@ -212,7 +190,7 @@ Result<void> RunHistory::record(const RunInfo& run) {
   std::lock_guard lock(m_mutex);
   STASIS_TRY(append_line(run_to_json_line(run)));
   remember(run);
-  if (m_lines > 3 * m_max_runs + 16) {
+  if (m_lines > 3 * std::min(m_runs.size(), m_max_runs) + 16) {
     STASIS_TRY(compact_locked());
   }
   return ok();
@@ -281,13 +259,11 @@ std::vector<RunInfo> RunHistory::unfinished() const {
   return result;
 }
 
-Result<std::size_t> RunHistory::fail_unfinished(const std::string& reason,
-                                                TimePoint now) {
+Result<std::size_t>
+RunHistory::settle_unfinished(const std::function<void(RunInfo&)>& settle) {
   auto runs = unfinished();
   for (auto& run : runs) {
-    run.state = RunState::Failed;
-    run.error = reason;
-    run.finished = now;
+    settle(run);
     STASIS_TRY(record(run));
   }
   return runs.size();
@@ -323,14 +299,16 @@ Result<void> RunHistory::compact_locked() {
     return make_error("cannot write {}: {}", temp.string(), std::strerror(errno));
   }
   auto written = write_all(fd, text);
-  bool synced = written && fsync(fd) == 0;
+  bool synced = written && (!m_sync || fsync(fd) == 0);
   close(fd);
   if (!synced || std::rename(temp.c_str(), m_file.c_str()) != 0) {
     std::filesystem::remove(temp);
     return make_error("cannot compact run history {}: {}", m_file.string(),
                       written ? std::strerror(errno) : written.error().message);
   }
-  int dir = ::open(m_file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dir = m_sync
+                ? ::open(m_file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                : -1;
   if (dir >= 0) {
     fsync(dir);
     close(dir);
@@ -343,13 +321,14 @@ Result<void> RunHistory::compact_locked() {
   close(m_fd);
   m_fd = fresh;
 
-  for (auto it = m_order.begin(); it != m_order.end();) {
-    if (keep.count(it->first) == 0) {
-      m_runs.erase(it->second);
-      it = m_order.erase(it);
-    } else {
-      ++it;
+  std::vector<std::uint64_t> dropped;
+  for (const auto& [sequence, id] : m_order) {
+    if (keep.count(sequence) == 0) {
+      dropped.push_back(sequence);
     }
+  }
+  for (auto sequence : dropped) {
+    forget_locked(sequence);
   }
   m_lines = keep.size();
   return ok();

@@ -7,6 +7,9 @@
 // When the file holds more than three lines per kept run, it is compacted: the
 // newest max_runs runs, plus the newest run of every job, are rewritten to a
 // temporary file that is fsync'ed and renamed over the old one.
+// Jobs whose names start with a capped prefix (the users' ad-hoc jobs, see
+// limit_job_runs) keep only their newest runs, so that no user's runs push
+// the others' out of the history.
 //
 // Last-run times for the scheduler's persistent catch-up are derived from the
 // history (last_checkpoint_times()); compaction keeps each job's newest run so
@@ -18,10 +21,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,7 +36,8 @@ namespace stasis::manager {
 class RunHistory {
 public:
   // Opens (creating if needed) the history file; loads and repairs it. sync =
-  // false skips fdatasync after each record (for tests only: not crash-safe).
+  // false skips fdatasync after each record and fsync on compaction (for tests
+  // only: not crash-safe).
   static Result<std::unique_ptr<RunHistory>>
   open(const std::filesystem::path& file, std::size_t max_runs = 10000, bool sync = true);
   ~RunHistory();
@@ -57,8 +63,14 @@ public:
   // Runs still Queued/Running (left over from a daemon that died).
   std::vector<RunInfo> unfinished() const;
 
-  // Marks every unfinished run Failed with the reason; returns how many.
-  Result<std::size_t> fail_unfinished(const std::string& reason, TimePoint now);
+  // Hands every unfinished run to settle, which gives it a final state, and
+  // records it; returns how many.
+  Result<std::size_t> settle_unfinished(const std::function<void(RunInfo&)>& settle);
+
+  // Keeps at most max_runs runs of each job whose name starts with prefix: a
+  // new run of such a job drops its oldest finished ones (from now on, and
+  // from the runs held now; the file sheds them when it is next compacted).
+  void limit_job_runs(std::string prefix, std::size_t max_runs);
 
   // Rewrites the file with one line per kept run (see above).
   Result<void> compact();
@@ -73,6 +85,9 @@ private:
   Result<void> append_line(const std::string& line);
   Result<void> compact_locked();
   void remember(const RunInfo& run);
+  bool capped(const std::string& job) const;
+  void enforce_cap_locked(const std::string& job);
+  void forget_locked(std::uint64_t sequence);
 
   struct Entry {
     RunInfo run;
@@ -88,6 +103,9 @@ private:
   std::uint64_t m_next_sequence = 0;
   std::unordered_map<std::string, Entry> m_runs;
   std::map<std::uint64_t, std::string> m_order; // sequence -> id
+  std::string m_capped_prefix;                  // "" = no job is capped
+  std::size_t m_max_runs_per_capped_job = 0;
+  std::map<std::string, std::set<std::uint64_t>> m_capped_runs; // job -> sequences
 };
 
 // JSON form of a run record (one history line), and back.

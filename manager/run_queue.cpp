@@ -1,5 +1,7 @@
 #include "manager/run_queue.hpp"
 
+#include "manager/daemon_config.hpp"
+#include "manager/process_identity.hpp"
 #include "manager/run_history.hpp"
 #include "util/log.hpp"
 
@@ -7,10 +9,19 @@
 #include <exception>
 
 namespace stasis::manager {
+namespace {
 
-RunQueue::RunQueue(unsigned max_concurrent, const Clock& clock, RunHistory* history)
-    : m_clock(clock), m_history(history) {
-  for (unsigned i = 0; i < std::max(1u, max_concurrent); ++i) {
+// The workers user runs may hold: all but one, when there are two or more.
+unsigned user_slots(unsigned workers) {
+  return workers > 1 ? workers - 1 : 1;
+}
+
+} // namespace
+
+RunQueue::RunQueue(QueueLimits limits, const Clock& clock, RunHistory* history)
+    : m_limits(limits), m_user_slots(user_slots(std::max(1u, limits.max_concurrent))),
+      m_clock(clock), m_history(history) {
+  for (unsigned i = 0; i < std::max(1u, limits.max_concurrent); ++i) {
     m_workers.emplace_back([this] { worker(); });
   }
 }
@@ -50,6 +61,31 @@ std::string RunQueue::next_id_locked(TimePoint now) {
   return fmt::format("r-{:013}-{:06}", ms.count(), ++m_counter);
 }
 
+MResult<void> RunQueue::admit_locked(const RunRequest& request) const {
+  if (m_stopping) {
+    return fail(ErrorCode::Busy, "stasisd is stopping; run of job {} not started",
+                request.job);
+  }
+  const unsigned limit = m_limits.max_queued_per_user;
+  if (request.scheduled || request.caller == 0 || limit == 0) {
+    return {};
+  }
+  const auto queued =
+      std::count_if(m_active.begin(), m_active.end(), [&](const auto& entry) {
+        const ActiveRun& run = entry.second;
+        return run.user && run.caller == request.caller &&
+               run.info.state == RunState::Queued;
+      });
+  if (static_cast<unsigned>(queued) >= limit) {
+    return fail(ErrorCode::Busy,
+                "uid {} already has {} runs queued, the limit for one user (setting {}: "
+                "stasisd --{} or {}); wait until some have started, or cancel some",
+                request.caller, queued, k_setting_max_queued, k_setting_max_queued,
+                k_default_config_file);
+  }
+  return {};
+}
+
 MResult<std::string> RunQueue::submit(RunRequest request) {
   if (request.job.empty() || !request.work) {
     return fail(ErrorCode::InvalidArgument, "a run needs a job and work to do");
@@ -58,12 +94,10 @@ MResult<std::string> RunQueue::submit(RunRequest request) {
   RunInfo info;
   info.job = request.job;
   info.kind = request.kind;
+  const bool user = !request.scheduled && request.caller != 0;
   {
     std::lock_guard lock(m_mutex);
-    if (m_stopping) {
-      return fail(ErrorCode::Busy, "stasisd is stopping; run of job {} not started",
-                  request.job);
-    }
+    STASIS_TRY(admit_locked(request));
     info.id = next_id_locked(now);
     if (request.scheduled) {
       for (const auto& [id, active] : m_active) {
@@ -80,8 +114,8 @@ MResult<std::string> RunQueue::submit(RunRequest request) {
       // Reserve the job now; workers see the run only after Queued is recorded,
       // so the history never gets Queued after Running.
       info.state = RunState::Queued;
-      m_active.emplace(info.id,
-                       ActiveRun{info, std::move(request.work), std::stop_source{}, 0});
+      m_active.emplace(info.id, ActiveRun{info, std::move(request.work),
+                                          std::stop_source{}, request.caller, user});
     }
   }
   record(info);
@@ -174,14 +208,58 @@ void RunQueue::wait_idle() {
   m_idle_cv.wait(lock, [this] { return m_active.empty(); });
 }
 
+std::deque<std::string>::iterator RunQueue::pick_locked() {
+  auto job_free = [this](const ActiveRun& run) {
+    return m_running_jobs.count(run.info.job) == 0;
+  };
+  for (auto it = m_pending.begin(); it != m_pending.end(); ++it) {
+    const ActiveRun& run = m_active.at(*it);
+    if (!run.user && job_free(run)) {
+      return it; // the oldest priority run
+    }
+  }
+  if (m_users_running >= m_user_slots) {
+    return m_pending.end();
+  }
+  // Callers take turns: the uids after the one served last come first, in uid
+  // order, then the others from the lowest; a caller's oldest run goes first.
+  auto turn = [this](uid_t uid) {
+    return std::pair{m_last_user && uid <= *m_last_user, uid};
+  };
+  auto chosen = m_pending.end();
+  for (auto it = m_pending.begin(); it != m_pending.end(); ++it) {
+    const ActiveRun& run = m_active.at(*it);
+    if (run.user && job_free(run) &&
+        (chosen == m_pending.end() ||
+         turn(run.caller) < turn(m_active.at(*chosen).caller))) {
+      chosen = it;
+    }
+  }
+  return chosen;
+}
+
+void RunQueue::record_pid(const std::string& id, pid_t pid) {
+  RunInfo info;
+  {
+    std::lock_guard lock(m_mutex);
+    info = m_active.at(id).info; // the run is active until its work returns
+  }
+  info.pid = pid;
+  info.pid_identity = process_identity(pid);
+  // In the history first: whoever sees the pid (GetRun) finds it there too.
+  record(info);
+  std::lock_guard lock(m_mutex);
+  ActiveRun& run = m_active.at(id);
+  run.info.pid = info.pid;
+  run.info.pid_identity = info.pid_identity;
+}
+
 void RunQueue::worker() {
   std::unique_lock lock(m_mutex);
   while (true) {
     auto next = m_pending.end();
     m_work_cv.wait(lock, [&] {
-      next = std::find_if(m_pending.begin(), m_pending.end(), [&](const std::string& id) {
-        return m_running_jobs.count(m_active.at(id).info.job) == 0;
-      });
+      next = pick_locked();
       return m_stopping || next != m_pending.end();
     });
     if (m_stopping) {
@@ -193,6 +271,10 @@ void RunQueue::worker() {
     run.info.state = RunState::Running;
     run.info.started = m_clock.now();
     m_running_jobs.insert(run.info.job);
+    if (run.user) {
+      ++m_users_running;
+      m_last_user = run.caller;
+    }
     RunInfo info = run.info;
     RunWork work = run.work;
     std::stop_token stop = run.stop.get_token();
@@ -200,8 +282,10 @@ void RunQueue::worker() {
 
     record(info);
     emit(RunStartedEvent{info.id, info.job, info.kind});
-    RunContext context(info.id, info.job, info.kind, stop,
-                       [this](const RunProgressEvent& event) { emit(event); });
+    RunContext context(
+        info.id, info.job, info.kind, stop,
+        [this](const RunProgressEvent& event) { emit(event); },
+        [this, id](pid_t pid) { record_pid(id, pid); });
     RunOutcome outcome;
     try {
       outcome = work(context);
@@ -226,6 +310,9 @@ void RunQueue::finish(const std::string& id, RunOutcome outcome) {
       info.state = stopped ? RunState::Cancelled : RunState::Failed;
     }
     info.checkpoint = outcome.checkpoint;
+    if (outcome.pid != info.pid) {
+      info.pid_identity.clear(); // recorded for another pid (record_pid)
+    }
     info.pid = outcome.pid;
     info.error = outcome.error;
     if (info.state == RunState::Cancelled && info.error.empty()) {
@@ -249,9 +336,12 @@ void RunQueue::finish(const std::string& id, RunOutcome outcome) {
   {
     std::lock_guard lock(m_mutex);
     m_running_jobs.erase(info.job);
+    if (m_active.at(id).user) {
+      --m_users_running;
+    }
     m_active.erase(id);
   }
-  m_work_cv.notify_all(); // the job is free again
+  m_work_cv.notify_all(); // the job (and maybe a user's worker) is free again
   m_idle_cv.notify_all();
 }
 

@@ -1,15 +1,22 @@
-// Runs jobs' work with a global concurrency limit and never two runs of one
-// job at once.
+// Runs jobs' work with a global concurrency limit, never two runs of one job
+// at once, and no user able to crowd out the others or the scheduled jobs.
 //
 // Rules:
-// - On-demand requests queue per job: runs of one job run one after another in
-//   submission order, so 50 concurrent requests over 5 jobs are all run, none
-//   overlapping within a job.
+// - On-demand requests queue per job: runs of one job never overlap, and one
+//   caller's runs of a job run in submission order, so 50 concurrent requests
+//   over 5 jobs are all run, none overlapping within a job.
 // - A scheduled request for a job that has a run queued or running is not
 //   queued: it is recorded at once as Skipped (error names the blocking run),
 //   announced with RunFinished, and its id is returned.
-// - Runs start in submission order among jobs that are free; at most
-//   max_concurrent run at once (one worker thread each).
+// - Priority runs (scheduled ones and root's) and user runs (those of callers
+//   other than root) are taken apart. A free worker takes the oldest priority
+//   run whose job is free; failing that, a user run, the callers taking turns
+//   (round robin by uid; each caller's oldest run whose job is free). At most
+//   max_concurrent runs execute at once (one worker thread each), of which
+//   user runs hold at most max_concurrent - 1 (1 when max_concurrent is 1),
+//   so one worker is always left for priority runs.
+// - A user may have at most max_queued_per_user runs queued (not yet
+//   running); submit() refuses more with Busy and records nothing.
 // - cancel(): a queued run becomes Cancelled immediately; a running run has its
 //   stop token fired, and ends Cancelled when its work returns anything but
 //   success (work that finishes despite the request ends Succeeded).
@@ -53,9 +60,11 @@ struct RunOutcome {
 class RunContext {
 public:
   RunContext(std::string run_id, std::string job, RunKind kind, std::stop_token stop,
-             std::function<void(const RunProgressEvent&)> progress)
+             std::function<void(const RunProgressEvent&)> progress,
+             std::function<void(pid_t)> record_pid = {})
       : m_run_id(std::move(run_id)), m_job(std::move(job)), m_kind(kind),
-        m_stop(std::move(stop)), m_progress(std::move(progress)) {}
+        m_stop(std::move(stop)), m_progress(std::move(progress)),
+        m_record_pid(std::move(record_pid)) {}
 
   const std::string& run_id() const { return m_run_id; }
   const std::string& job() const { return m_job; }
@@ -67,6 +76,14 @@ public:
   void progress(const std::string& phase, std::uint64_t done, std::uint64_t total) {
     m_progress(RunProgressEvent{m_run_id, phase, done, total, m_job});
   }
+  // Records a pid the run has made (a restored tree's) in the history at once,
+  // with what tells it from a later process of the same pid: if stasisd dies
+  // before the run ends, the next one finds out what became of the tree.
+  void record_pid(pid_t pid) {
+    if (m_record_pid) {
+      m_record_pid(pid);
+    }
+  }
 
 private:
   std::string m_run_id;
@@ -74,6 +91,7 @@ private:
   RunKind m_kind;
   std::stop_token m_stop;
   std::function<void(const RunProgressEvent&)> m_progress;
+  std::function<void(pid_t)> m_record_pid;
 };
 
 using RunWork = std::function<RunOutcome(RunContext&)>;
@@ -84,12 +102,21 @@ struct RunRequest {
   RunKind kind = RunKind::Checkpoint;
   bool scheduled = false; // scheduled runs are skipped, not queued, when busy
   RunWork work;
+  uid_t caller = 0; // who asked; 0 for root and for scheduled runs
+};
+
+// How much the queue runs at once and how much one user may queue.
+struct QueueLimits {
+  // Runs executing at once (one worker thread each); at least 1.
+  unsigned max_concurrent = 2;
+  // Queued runs one caller other than root may have; 0 = no limit.
+  unsigned max_queued_per_user = 0;
 };
 
 class RunQueue {
 public:
   // history may be null (no persistence); it must outlive the queue.
-  RunQueue(unsigned max_concurrent, const Clock& clock, RunHistory* history = nullptr);
+  RunQueue(QueueLimits limits, const Clock& clock, RunHistory* history = nullptr);
   ~RunQueue();
   RunQueue(const RunQueue&) = delete;
   RunQueue& operator=(const RunQueue&) = delete;
@@ -98,6 +125,7 @@ public:
   void set_event_sink(EventSink sink);
 
   // Queues (or skips, see above) a run; returns its id "r-<unix-ms>-<counter>".
+  // Busy when the caller has max_queued_per_user runs queued already.
   MResult<std::string> submit(RunRequest request);
 
   // Cancels a queued or running run.
@@ -123,15 +151,22 @@ private:
     RunInfo info;
     RunWork work;
     std::stop_source stop;
-    std::uint64_t order = 0;
+    uid_t caller = 0;
+    bool user = false; // a user run (see above), not a priority run
   };
 
   std::string next_id_locked(TimePoint now);
+  MResult<void> admit_locked(const RunRequest& request) const;
+  // The pending run a free worker should start, or m_pending.end().
+  std::deque<std::string>::iterator pick_locked();
+  void record_pid(const std::string& id, pid_t pid);
   void worker();
   void finish(const std::string& id, RunOutcome outcome);
   void record(const RunInfo& run);
   void emit(const Event& event);
 
+  const QueueLimits m_limits;
+  const unsigned m_user_slots; // workers user runs may hold at once
   const Clock& m_clock;
   RunHistory* m_history;
   mutable std::mutex m_mutex;
@@ -143,6 +178,8 @@ private:
   std::map<std::string, ActiveRun> m_active;
   std::deque<std::string> m_pending; // queued run ids, submission order
   std::set<std::string> m_running_jobs;
+  unsigned m_users_running = 0;     // user runs executing now
+  std::optional<uid_t> m_last_user; // the caller whose run started last
   std::vector<std::thread> m_workers;
 };
 

@@ -63,6 +63,7 @@ TEST_F(ARunHistory, RoundTripsEveryFieldOfARun) {
   run.kind = RunKind::Restore;
   run.checkpoint = "c-9";
   run.pid = 77;
+  run.pid_identity = "boot/123";
   run.error = "quote \" and\nnewline";
   run.frozen_usec = 1234;
   run.logical_bytes = 1ull << 40;
@@ -186,7 +187,7 @@ TEST_F(ARunHistory, CompactsToABoundedSizeKeepingEachJobsNewestRun) {
   EXPECT_FALSE(fs::exists(m_dir / "runs.jsonl.tmp"));
 }
 
-TEST_F(ARunHistory, FailsRunsLeftUnfinishedByADeadDaemon) {
+TEST_F(ARunHistory, SettlesRunsLeftUnfinishedByADeadDaemon) {
   {
     auto history = open();
     ASSERT_TRUE(history->record(make_run("r-1", "web", RunState::Running)));
@@ -194,12 +195,59 @@ TEST_F(ARunHistory, FailsRunsLeftUnfinishedByADeadDaemon) {
   }
   auto history = open();
   ASSERT_EQ(history->unfinished().size(), 1u);
-  auto failed = history->fail_unfinished("stasisd stopped during the run", k_t0 + 1h);
-  ASSERT_TRUE(failed);
-  EXPECT_EQ(*failed, 1u);
-  EXPECT_EQ(history->find("r-1")->state, RunState::Failed);
-  EXPECT_EQ(history->find("r-1")->error, "stasisd stopped during the run");
+  auto settled = history->settle_unfinished([](RunInfo& run) {
+    run.state = RunState::Interrupted;
+    run.error = "stasisd stopped during the run";
+  });
+  ASSERT_TRUE(settled);
+  EXPECT_EQ(*settled, 1u);
   EXPECT_TRUE(history->unfinished().empty());
+  auto reopened = open();
+  EXPECT_EQ(reopened->find("r-1")->state, RunState::Interrupted);
+  EXPECT_EQ(reopened->find("r-1")->error, "stasisd stopped during the run");
+  EXPECT_EQ(reopened->find("r-2")->state, RunState::Succeeded);
+}
+
+TEST_F(ARunHistory, KeepsOnlyTheNewestRunsOfACappedJob) {
+  auto history = open(10000, false);
+  history->limit_job_runs("user-", 5);
+  ASSERT_TRUE(history->record(make_run("r-web-1", "web")));
+  ASSERT_TRUE(history->record(make_run("r-still", "user-1001", RunState::Running)));
+  for (int i = 0; i < 500; ++i) {
+    auto id = fmt::format("r-{:04}", i);
+    ASSERT_TRUE(history->record(make_run(id, "user-1001", RunState::Queued)));
+    ASSERT_TRUE(history->record(make_run(id, "user-1001", RunState::Running)));
+    ASSERT_TRUE(history->record(make_run(id, "user-1001", RunState::Succeeded)));
+  }
+  ASSERT_TRUE(history->record(make_run("r-web-2", "web")));
+  auto runs = history->list("user-1001");
+  ASSERT_EQ(runs.size(), 5u);
+  EXPECT_EQ(runs[0].id, "r-0499");
+  EXPECT_EQ(runs[4].id, "r-still"); // unfinished runs are never dropped
+  EXPECT_EQ(history->list("web").size(), 2u);
+  // The file sheds the dropped runs as it is compacted: it stays small.
+  EXPECT_LE(history->file_lines(), 3u * 7 + 16);
+
+  auto reopened = open(10000, false);
+  reopened->limit_job_runs("user-", 5);
+  EXPECT_EQ(reopened->list("user-1001").size(), 5u);
+  EXPECT_EQ(reopened->list("web").size(), 2u);
+}
+
+TEST_F(ARunHistory, CapsTheRunsItLoadsOnceTheLimitIsSet) {
+  {
+    auto history = open(10000, false);
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(history->record(make_run(fmt::format("r-{:02}", i), "user-7")));
+    }
+  }
+  auto history = open(10000, false);
+  EXPECT_EQ(history->list("user-7").size(), 20u);
+  history->limit_job_runs("user-", 3);
+  auto runs = history->list("user-7");
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].id, "r-19");
+  EXPECT_EQ(runs[2].id, "r-17");
 }
 
 TEST_F(ARunHistory, AcceptsRecordsFromManyThreads) {
