@@ -1,8 +1,12 @@
 #include "manager/external_unix.hpp"
 
+#include "manager/open_as.hpp"
+#include "util/path_walk.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -145,29 +149,53 @@ find_external_unix_connections(pid_t root, const std::vector<std::string>& paths
 
 Result<void> save_external_unix(const fs::path& images_dir,
                                 const std::vector<ExternalUnixConnection>& connections) {
-  std::ofstream out(images_dir / k_external_unix_file);
-  for (const auto& connection : connections) {
-    out << connection.inode << ' ' << connection.path << '\n';
+  // The images directory may belong to the target's user (her dump worker
+  // writes into it): create the file anew, never through a link she put there.
+  const auto path = images_dir / k_external_unix_file;
+  util::UniqueFd fd(::open(path.c_str(),
+                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd) {
+    return make_error("cannot create {}: {}", path.string(), std::strerror(errno));
   }
-  out.close();
-  if (!out) {
-    return make_error("cannot write {}", (images_dir / k_external_unix_file).string());
+  std::string text;
+  for (const auto& connection : connections) {
+    text += fmt::format("{} {}\n", connection.inode, connection.path);
+  }
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const ssize_t written = ::write(fd.get(), rest.data(), rest.size());
+    if (written < 0 && errno == EINTR) {
+      continue;
+    }
+    if (written <= 0) {
+      return make_error("cannot write {}: {}", path.string(), std::strerror(errno));
+    }
+    rest.remove_prefix(static_cast<std::size_t>(written));
   }
   return ok();
 }
 
 Result<std::vector<ExternalUnixConnection>>
 load_external_unix(const fs::path& images_dir) {
+  const auto path = images_dir / k_external_unix_file;
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return std::vector<ExternalUnixConnection>{};
+    }
+    return make_error("cannot open {}: {}", path.string(), std::strerror(errno));
+  }
+  const std::string text =
+      STASIS_TRY(util::read_bounded(fd.get(), k_max_external_unix_file_bytes));
   std::vector<ExternalUnixConnection> connections;
-  std::ifstream in(images_dir / k_external_unix_file);
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream words(line);
     ExternalUnixConnection connection;
     if (!(words >> connection.inode) ||
         !std::getline(words >> std::ws, connection.path) || connection.path.empty()) {
-      return make_error("{} has a bad line: \"{}\"",
-                        (images_dir / k_external_unix_file).string(), line);
+      return make_error("{} has a bad line: \"{}\"", path.string(), line);
     }
     connections.push_back(std::move(connection));
   }
@@ -175,18 +203,7 @@ load_external_unix(const fs::path& images_dir) {
 }
 
 Result<util::UniqueFd> connect_unix_stream(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return make_error("unix socket path {} is too long", path);
-  }
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  util::UniqueFd sk(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sk || ::connect(sk.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return make_error("cannot connect to the external unix socket {}: {}", path,
-                      std::strerror(errno));
-  }
-  return sk;
+  return connect_unix_as(std::nullopt, path);
 }
 
 Result<void> declare_external_unix(pid_t root, const policy::CriuSettings& criu,
@@ -207,10 +224,23 @@ Result<void> declare_external_unix(pid_t root, const policy::CriuSettings& criu,
 }
 
 Result<std::vector<util::UniqueFd>>
-inherit_external_unix(const fs::path& images_dir, engine::RestoreOptions& options) {
+inherit_external_unix(const fs::path& images_dir, const policy::CriuSettings& criu,
+                      const std::optional<UserIdentity>& user,
+                      engine::RestoreOptions& options) {
   std::vector<util::UniqueFd> fds;
   for (const auto& connection : STASIS_TRY(load_external_unix(images_dir))) {
-    auto fd = STASIS_TRY(connect_unix_stream(connection.path));
+    // The images say where to connect, and a user can make images (her own
+    // dump, an import): only the sockets root's policy lists are connected.
+    const bool listed = std::any_of(
+        criu.external_unix_sockets.begin(), criu.external_unix_sockets.end(),
+        [&](const auto& socket) { return socket.path == connection.path; });
+    if (!listed) {
+      return make_error("the checkpoint asks for a connection to the unix socket {}, "
+                        "which the job's criu.external-unix-sockets does not list; "
+                        "stasisd connects only to the sockets the policy lists",
+                        connection.path);
+    }
+    auto fd = STASIS_TRY(connect_unix_as(user, connection.path));
     options.inherit_fds.push_back(
         {fmt::format("socket:[{}]", connection.inode), fd.get()});
     fds.push_back(std::move(fd));

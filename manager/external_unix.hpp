@@ -8,12 +8,14 @@
 #pragma once
 
 #include "engine/options.hpp"
+#include "manager/identity.hpp"
 #include "policy/model.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -35,7 +37,11 @@ find_external_unix_connections(pid_t root, const std::vector<std::string>& paths
 // The file, inside an images directory, that records the connections.
 inline constexpr const char* k_external_unix_file = "stasis-external-unix";
 
-// Writes the connections to images_dir/k_external_unix_file ("INODE PATH" lines).
+// The most that file may hold (it is read back from a checkpoint).
+inline constexpr std::size_t k_max_external_unix_file_bytes = 64 * 1024;
+
+// Writes the connections to images_dir/k_external_unix_file ("INODE PATH"
+// lines), creating the file (never through a link).
 Result<void> save_external_unix(const std::filesystem::path& images_dir,
                                 const std::vector<ExternalUnixConnection>& connections);
 
@@ -43,7 +49,7 @@ Result<void> save_external_unix(const std::filesystem::path& images_dir,
 Result<std::vector<ExternalUnixConnection>>
 load_external_unix(const std::filesystem::path& images_dir);
 
-// A new stream socket connected to path (the restored tree's replacement).
+// A new stream socket connected to path, as stasisd (root).
 Result<util::UniqueFd> connect_unix_stream(const std::string& path);
 
 // Before a dump: finds the tree's connections to the job's external unix
@@ -53,11 +59,15 @@ Result<void> declare_external_unix(pid_t root, const policy::CriuSettings& criu,
                                    const std::filesystem::path& images_dir,
                                    engine::DumpOptions& options);
 
-// Before a restore: connects a fresh socket for every recorded connection and
-// hands it to CRIU (inherit_fds). The returned descriptors must stay open
-// until the restore is done.
+// Before a restore: connects a fresh socket for every recorded connection,
+// with the rights of `user` (the tree's; empty: root), and hands it to CRIU
+// (inherit_fds). A recorded path the job's criu.external-unix-sockets does not
+// list is refused: the record comes with the images, which a user can make.
+// The returned descriptors must stay open until the restore is done.
 Result<std::vector<util::UniqueFd>>
 inherit_external_unix(const std::filesystem::path& images_dir,
+                      const policy::CriuSettings& criu,
+                      const std::optional<UserIdentity>& user,
                       engine::RestoreOptions& options);
 
 } // namespace stasis::manager

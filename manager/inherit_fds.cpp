@@ -1,5 +1,7 @@
 #include "manager/inherit_fds.hpp"
 
+#include "manager/open_as.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -25,25 +27,24 @@ int open_flags(policy::InheritFd::Mode mode) {
 
 Result<std::vector<util::UniqueFd>>
 open_inherit_fds(const std::vector<policy::InheritFd>& entries,
+                 const std::optional<UserIdentity>& user,
                  std::vector<engine::InheritFd>& out) {
   std::vector<util::UniqueFd> opened;
   for (const auto& entry : entries) {
     // Non-blocking, so that a FIFO without a reader fails instead of hanging
     // the run; the restored tree gets a blocking descriptor.
-    util::UniqueFd fd(::open(entry.path.c_str(),
-                             open_flags(entry.mode) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-                             0600));
+    auto fd = open_as(user, entry.path, open_flags(entry.mode) | O_NONBLOCK, 0600);
     if (!fd) {
-      const int error = errno;
-      return make_error("restore.inherit-fd: cannot open {} for {}: {}{}", entry.path,
-                        entry.key, std::strerror(error),
-                        error == ENXIO ? " (a FIFO needs a reader before the restore)"
-                                       : "");
+      const bool no_reader = fd.error().message.find(std::strerror(ENXIO)) !=
+                             std::string::npos;
+      return make_error("restore.inherit-fd: for {}: {}{}", entry.key,
+                        fd.error().message,
+                        no_reader ? " (a FIFO needs a reader before the restore)" : "");
     }
-    const int flags = ::fcntl(fd.get(), F_GETFL);
-    ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
-    out.push_back({entry.key, fd.get()});
-    opened.push_back(std::move(fd));
+    const int flags = ::fcntl(fd->get(), F_GETFL);
+    ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK);
+    out.push_back({entry.key, fd->get()});
+    opened.push_back(std::move(*fd));
   }
   return opened;
 }

@@ -7,10 +7,14 @@
 #include "manager/hook_mapping.hpp"
 #include "manager/inherit_fds.hpp"
 #include "manager/manager.hpp"
+#include "manager/open_as.hpp"
 #include "manager/pid_namespace_restore.hpp"
 #include "manager/restore_rights.hpp"
 #include "util/log.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <thread>
 
@@ -34,6 +38,20 @@ std::string command_of(pid_t pid) {
   std::string comm;
   std::getline(in, comm);
   return comm.empty() ? "?" : comm;
+}
+
+// restore.pidfile, written with the tree's rights (a user's tree: as her, so
+// a link she placed on the way leads only where she may write), and never
+// through a symlink at its last entry.
+Result<void> write_pidfile(const std::string& path, pid_t pid,
+                           const std::optional<UserIdentity>& user) {
+  auto fd = STASIS_TRY(
+      open_as(user, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, 0644));
+  const std::string text = fmt::format("{}\n", pid);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return make_error("cannot write {}: {}", path, std::strerror(errno));
+  }
+  return ok();
 }
 
 } // namespace
@@ -172,11 +190,15 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   // restore.sibling and detached=false both make the tree a child of stasisd.
   options.restore_detached =
       request.detached.value_or(job.restore.detached) && !job.restore.sibling;
-  auto external_unix = inherit_external_unix(images, options);
+  // What stasisd opens for the tree, it opens with the tree's rights.
+  const std::optional<UserIdentity> tree_user =
+      rights.as_root ? std::nullopt : std::optional<UserIdentity>(rights.user);
+  auto external_unix = inherit_external_unix(images, job.criu, tree_user, options);
   if (!external_unix) {
     return failed(external_unix.error().message);
   }
-  auto inherited = open_inherit_fds(job.restore.inherit_fds, options.inherit_fds);
+  auto inherited =
+      open_inherit_fds(job.restore.inherit_fds, tree_user, options.inherit_fds);
   if (!inherited) {
     return failed(inherited.error().message);
   }
@@ -226,7 +248,10 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   context.record_pid(outcome.pid); // before the rest: a crash now leaves it known
   event.pid = outcome.pid;
   if (!job.restore.pidfile.empty()) {
-    std::ofstream(job.restore.pidfile) << outcome.pid << '\n';
+    if (auto written = write_pidfile(job.restore.pidfile, outcome.pid, tree_user);
+        !written) {
+      logger->warn("run {}: restore.pidfile: {}", run_id, written.error().message);
+    }
   }
   if (!lazy) { // a lazy restore's work dir is removed once all pages are in
     fs::remove_all(work, ignored);

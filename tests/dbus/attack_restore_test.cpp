@@ -160,6 +160,66 @@ TEST_F(AUserRestore, RunsWithHerRightsAndGivesHerProcessBack) {
       << log();
 }
 
+// Root's policy job of her process writes restore.pidfile into her
+// directory. She replaces the pidfile by a link to a file of root's: stasisd
+// writes it with her rights and never through a link, so root's file stays
+// as it was, and the restore itself succeeds.
+TEST_F(AUserRestore, NeverWritesTheRestorePidfileThroughALinkOfHers) {
+  TestUser eve("stasis-t-atk-pidf");
+  const fs::path home = dir() / "eve";
+  fs::create_directories(home);
+  ASSERT_EQ(::chown(home.c_str(), eve.uid(), eve.gid()), 0);
+  const fs::path roots = dir() / "roots-file";
+  write_file(roots, k_root_bytes, 0644);
+  const pid_t pid = start_workload_as(eve, "stasis-wl-counter", home);
+  ASSERT_GT(pid, 0);
+  KillOnExit guard{pid};
+  const fs::path app_pid = home / "app.pid";
+  write_policy("eve.yaml", pidfile_job("eve-app", write_pidfile("eve-app", pid),
+                                       "restore: {pidfile: " + app_pid.string() + "}\n"));
+  start_daemon();
+  auto client = this->client();
+  ASSERT_TRUE(client);
+  auto made = client->checkpoint("eve-app", {});
+  ASSERT_TRUE(made) << made.error().message;
+  const auto dumped = wait_run(*client, *made);
+  ASSERT_EQ(dumped.state, manager::RunState::Succeeded) << dumped.error << log();
+  ::kill(pid, SIGKILL);
+  reap(pid);
+  ASSERT_TRUE(wait_pid_free(pid, 10s));
+
+  // Her link, in her directory, to root's file.
+  fs::create_symlink(roots, app_pid);
+  ASSERT_EQ(::lchown(app_pid.c_str(), eve.uid(), eve.gid()), 0);
+  auto asked = client->restore("eve-app", dumped.checkpoint, {});
+  ASSERT_TRUE(asked) << asked.error().message;
+  const auto restored = wait_run(*client, *asked);
+  ASSERT_EQ(restored.state, manager::RunState::Succeeded) << restored.error << log();
+  KillOnExit restored_guard{restored.pid};
+  std::ifstream in(roots);
+  const std::string now((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(now, k_root_bytes) << "stasisd wrote the pidfile through eve's link";
+  EXPECT_NE(log().find("restore.pidfile"), std::string::npos) << log();
+  EXPECT_EQ(uid_line(restored.pid), fmt::format("Uid:\t{0}\t{0}\t{0}\t{0}", eve.uid()));
+
+  // Without her link the pidfile is written, as hers.
+  ::kill(restored.pid, SIGKILL);
+  ASSERT_TRUE(wait_pid_free(restored.pid, 10s));
+  fs::remove(app_pid);
+  auto again = client->restore("eve-app", dumped.checkpoint, {});
+  ASSERT_TRUE(again) << again.error().message;
+  const auto second = wait_run(*client, *again);
+  ASSERT_EQ(second.state, manager::RunState::Succeeded) << second.error << log();
+  KillOnExit second_guard{second.pid};
+  std::ifstream written(app_pid);
+  pid_t listed = 0;
+  written >> listed;
+  EXPECT_EQ(listed, second.pid);
+  struct stat st {};
+  ASSERT_EQ(::stat(app_pid.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, eve.uid());
+}
+
 class AUserCheckpoint : public DaemonTest {};
 
 // Pid reuse: she asks for a checkpoint of her process while the run has to
