@@ -1,6 +1,11 @@
 #include "engine/engine_error.hpp"
 
+#include "util/unique_fd.hpp"
+
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -9,7 +14,7 @@ namespace stasis::engine {
 namespace {
 
 // How much of a log's end we read to find its last errors.
-constexpr std::streamoff k_log_tail_bytes = 256 * 1024;
+constexpr off_t k_log_tail_bytes = 256 * 1024;
 
 // CRIU 4.2 always logs this when CAP_SYS_RESOURCE is missing; it is harmless.
 bool is_harmless(std::string_view text) {
@@ -143,17 +148,18 @@ std::string hint_for(const std::vector<std::string>& log_errors) {
 
 std::vector<std::string> read_log_errors(const std::filesystem::path& log_file,
                                          std::size_t max_lines) {
-  std::ifstream in(log_file, std::ios::binary);
-  if (!in) {
+  // The log dir of a user's worker is hers: no link, no FIFO, regular files.
+  util::UniqueFd fd(
+      ::open(log_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return {};
   }
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  const std::streamoff from = size > k_log_tail_bytes ? size - k_log_tail_bytes : 0;
-  in.seekg(from);
+  const off_t size = st.st_size;
+  const off_t from = size > k_log_tail_bytes ? size - k_log_tail_bytes : 0;
   std::string text(static_cast<std::size_t>(size - from), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  const ssize_t got = ::pread(fd.get(), text.data(), text.size(), from);
+  text.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
   return parse_log_errors(text, max_lines);
 }
 

@@ -5,14 +5,21 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace stasis::engine {
 
 Result<std::string> read_file(const std::filesystem::path& file, std::size_t limit) {
-  util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  // CRIU's files may sit in a directory of the target's user: never follow
+  // a link she put there, never block on a FIFO, read regular files only.
+  util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd) {
     return make_error("cannot read {}: {}", file.string(), std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return make_error("cannot read {}: not a regular file", file.string());
   }
   std::string data;
   char buffer[16 * 1024];
