@@ -4,9 +4,9 @@
 
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <fstream>
 
 #include <fmt/format.h>
 

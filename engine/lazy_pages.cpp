@@ -131,8 +131,10 @@ Result<LazyPagesDaemon, EngineError> LazyPagesDaemon::start(const fs::path& criu
     ready = ::poll(&p, 1, static_cast<int>(o.ready_timeout.count()));
   } while (ready < 0 && errno == EINTR);
   char byte = 1;
-  if (ready <= 0 || ::read(ready_read.get(), &byte, 1) != 1 || byte != 0) {
-    auto exit = daemon.reap(false);
+  const ssize_t got = ready > 0 ? ::read(ready_read.get(), &byte, 1) : -1;
+  if (got != 1 || byte != 0) {
+    // The pipe closed (got 0) or said no: the daemon is exiting, wait for it.
+    auto exit = daemon.reap(got >= 0);
     daemon.kill();
     return Unexpected(failure(
         exit ? ErrorKind::WorkerDied : ErrorKind::TimedOut,

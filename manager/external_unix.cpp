@@ -152,8 +152,8 @@ Result<void> save_external_unix(const fs::path& images_dir,
   // The images directory may belong to the target's user (her dump worker
   // writes into it): create the file anew, never through a link she put there.
   const auto path = images_dir / k_external_unix_file;
-  util::UniqueFd fd(::open(path.c_str(),
-                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  util::UniqueFd fd(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd) {
     return make_error("cannot create {}: {}", path.string(), std::strerror(errno));
   }
@@ -231,9 +231,9 @@ inherit_external_unix(const fs::path& images_dir, const policy::CriuSettings& cr
   for (const auto& connection : STASIS_TRY(load_external_unix(images_dir))) {
     // The images say where to connect, and a user can make images (her own
     // dump, an import): only the sockets root's policy lists are connected.
-    const bool listed = std::any_of(
-        criu.external_unix_sockets.begin(), criu.external_unix_sockets.end(),
-        [&](const auto& socket) { return socket.path == connection.path; });
+    const bool listed =
+        std::any_of(criu.external_unix_sockets.begin(), criu.external_unix_sockets.end(),
+                    [&](const auto& socket) { return socket.path == connection.path; });
     if (!listed) {
       return make_error("the checkpoint asks for a connection to the unix socket {}, "
                         "which the job's criu.external-unix-sockets does not list; "

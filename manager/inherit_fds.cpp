@@ -35,10 +35,9 @@ open_inherit_fds(const std::vector<policy::InheritFd>& entries,
     // the run; the restored tree gets a blocking descriptor.
     auto fd = open_as(user, entry.path, open_flags(entry.mode) | O_NONBLOCK, 0600);
     if (!fd) {
-      const bool no_reader = fd.error().message.find(std::strerror(ENXIO)) !=
-                             std::string::npos;
-      return make_error("restore.inherit-fd: for {}: {}{}", entry.key,
-                        fd.error().message,
+      const bool no_reader =
+          fd.error().message.find(std::strerror(ENXIO)) != std::string::npos;
+      return make_error("restore.inherit-fd: for {}: {}{}", entry.key, fd.error().message,
                         no_reader ? " (a FIFO needs a reader before the restore)" : "");
     }
     const int flags = ::fcntl(fd->get(), F_GETFL);

@@ -1,7 +1,6 @@
 #include "manager/lazy_restore.hpp"
 
 #include "engine/lazy_pages.hpp"
-#include "manager/privileges.hpp"
 #include "store/lazy_source.hpp"
 #include "util/log.hpp"
 
@@ -91,13 +90,13 @@ LazyRestores::restore(const fs::path& criu, const RestoreRights& rights,
   lo.work_dir = options.work_dir;
   lo.page_server_fd = daemon_end.get();
   lo.log_level = options.log_level;
+  // Only root trees (or root's opt-in) come here: restore_run refuses a lazy
+  // restore of a user's tree, since CRIU's lazy-pages daemon does not run
+  // with a user's rights.
   if (!rights.as_root) {
-    // It only reads the images and copies pages in through the userfaultfd the
-    // restored tree hands it: no capabilities.
-    lo.setup = [user = rights.user] {
-      errno = 0;
-      return drop_to_user_without_caps(user) ? 0 : (errno != 0 ? errno : EPERM);
-    };
+    return Unexpected(engine::EngineError(engine::ErrorKind::InvalidOptions,
+                                          "lazy restore refused",
+                                          "it runs with root's rights only"));
   }
   auto started = engine::LazyPagesDaemon::start(criu, lo);
   daemon_end.reset();

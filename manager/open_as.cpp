@@ -2,8 +2,6 @@
 
 #include "manager/privileges.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -15,6 +13,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 namespace stasis::manager {
 namespace {
@@ -46,9 +46,9 @@ void send_report(int channel, Report report, int fd) {
 
 Result<Report> receive_report(int channel, util::UniqueFd& fd) {
   pollfd waiting{channel, POLLIN, 0};
-  const int ready = ::poll(
-      &waiting, 1,
-      static_cast<int>(std::chrono::milliseconds(k_open_as_timeout).count()));
+  const int ready =
+      ::poll(&waiting, 1,
+             static_cast<int>(std::chrono::milliseconds(k_open_as_timeout).count()));
   if (ready <= 0) {
     return make_error("it took more than {} s", k_open_as_timeout.count());
   }
@@ -152,8 +152,8 @@ Result<util::UniqueFd> open_as(const std::optional<UserIdentity>& user,
     }
     return util::UniqueFd(fd);
   }
-  return in_child_as(*user, what,
-                     [&path, flags, mode] { return open_now(path.c_str(), flags, mode); });
+  return in_child_as(
+      *user, what, [&path, flags, mode] { return open_now(path.c_str(), flags, mode); });
 }
 
 Result<util::UniqueFd> connect_unix_as(const std::optional<UserIdentity>& user,

@@ -139,6 +139,20 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
                                 decided.error().message));
     }
     rights = std::move(*decided);
+    if (lazy && !rights.as_root) {
+      // Found on CRIU 4.2.1: `criu lazy-pages` started as the user (with
+      // CAP_CHECKPOINT_RESTORE and --unprivileged) exits right after its
+      // kernel checks, and without those it refuses to start.
+      return failed(fmt::format(
+          "checkpoint {} cannot be restored lazily: its tree runs as {}, whose "
+          "rights a restore uses, and CRIU's lazy-pages daemon does not run with a "
+          "user's rights; restore it without Lazy (stasisctl restore without "
+          "--lazy){}",
+          checkpoint, rights.describe(),
+          entry.adhoc
+              ? ""
+              : ", or let root's policy restore it as root (restore.run-as: root)"));
+    }
     std::vector<fs::path> writable = {log_dir};
     if (lazy) {
       writable.push_back(work / "criu");

@@ -160,6 +160,42 @@ TEST_F(AUserRestore, RunsWithHerRightsAndGivesHerProcessBack) {
       << log();
 }
 
+// Her restore into a new PID namespace runs with her rights too (the
+// namespace's init and CRIU) and gives her process back.
+TEST_F(AUserRestore, IntoANewPidNamespaceRunsWithHerRights) {
+  TestUser eve("stasis-t-atk-pidns");
+  const fs::path home = dir() / "eve";
+  start_daemon();
+  const pid_t pid = start_workload_as(eve, "stasis-wl-counter", home);
+  ASSERT_GT(pid, 0);
+  KillOnExit guard{pid};
+  auto made =
+      stasisctl({"checkpoint", "--pid", std::to_string(pid), "--stop"}, eve.name());
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err << log();
+  const std::string checkpoint = made.out.substr(0, made.out.find('\n'));
+  reap(pid);
+  ASSERT_TRUE(wait_pid_free(pid, 10s));
+
+  const std::string job = "user-" + std::to_string(eve.uid());
+  // A lazy restore would need the lazy-pages daemon to run as her, which
+  // CRIU does not do: refused, never run as root instead.
+  auto lazy = stasisctl({"restore", "--lazy", job, checkpoint}, eve.name());
+  EXPECT_NE(lazy.exit_code, 0) << lazy.out;
+  EXPECT_NE(lazy.err.find("cannot be restored lazily"), std::string::npos) << lazy.err;
+  EXPECT_TRUE(wait_pid_free(pid, 0ms)) << "something was restored";
+
+  auto restored = stasisctl({"restore", "--new-pidns", job, checkpoint}, eve.name());
+  ASSERT_EQ(restored.exit_code, 0) << restored.out << restored.err << log();
+  const pid_t restored_pid = std::atoi(restored.out.c_str());
+  ASSERT_GT(restored_pid, 0) << restored.out;
+  KillOnExit restored_guard{restored_pid};
+  EXPECT_EQ(uid_line(restored_pid), fmt::format("Uid:\t{0}\t{0}\t{0}\t{0}", eve.uid()));
+  EXPECT_EQ(verify_workload(restored_pid, home / "status"), "");
+  EXPECT_NE(log().find("with the rights of uid " + std::to_string(eve.uid())),
+            std::string::npos)
+      << log();
+}
+
 // Root's policy job of her process writes restore.pidfile into her
 // directory. She replaces the pidfile by a link to a file of root's: stasisd
 // writes it with her rights and never through a link, so root's file stays

@@ -28,8 +28,7 @@ protected:
     m_dir = pattern;
     ::chmod(m_dir.c_str(), 0755);
     auto nobody = lookup_user("nobody");
-    ASSERT_TRUE(nobody) << "these tests need the user nobody: "
-                        << nobody.error().message;
+    ASSERT_TRUE(nobody) << "these tests need the user nobody: " << nobody.error().message;
     m_user = *nobody;
   }
   void TearDown() override {
