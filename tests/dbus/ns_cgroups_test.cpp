@@ -1,7 +1,8 @@
 // cgroups: a workload in a cgroup of the test's making (pids controller of
 // cgroup v1 and the cgroup2 hierarchy at /sys/fs/cgroup/unified) restored
 // with manage-cgroups soft, full, strict and ignore (on both sides or on the
-// restore side only), and into another cgroup with cgroup-root. Policies: examples/flags/cgroups-*.yaml, cgroup-root.yaml.
+// restore side only), and into another cgroup with cgroup-root. Policies:
+// examples/flags/cgroups-*.yaml, cgroup-root.yaml.
 #include "tests/dbus/ns_example_support.hpp"
 
 #include <fstream>
