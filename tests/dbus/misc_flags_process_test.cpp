@@ -1,7 +1,8 @@
 // CRIU flags about what happens to the tree around a checkpoint and a restore
 // (leave-running, leave-stopped on dump and on restore, restore-detached,
 // restore-sibling), and flags that pass through to CRIU (evasive-devices,
-// cpu-cap): each example of examples/flags/ through stasisd, checkpoint, restore, self-check.
+// cpu-cap): each example of examples/flags/ through stasisd, checkpoint,
+// restore, self-check.
 #include "tests/dbus/ns_example_support.hpp"
 
 #include <signal.h>
