@@ -224,6 +224,7 @@ struct RestoreArgs {
   std::string checkpoint;
   bool new_pidns = false;
   bool lazy = false;
+  bool tcp_close = false;
   WaitArgs wait;
 };
 
@@ -234,6 +235,9 @@ void restore(const RestoreArgs& args, GlobalOptions& options) {
   }
   if (args.lazy) {
     request.lazy = true;
+  }
+  if (args.tcp_close) {
+    request.tcp_close = true;
   }
   run_and_wait(
       options, args.wait,
@@ -311,6 +315,9 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
                         "Restore into a new PID namespace");
   restore_cmd->add_flag("--lazy", restore_args->lazy,
                         "Restore memory lazily (lazy-pages)");
+  restore_cmd->add_flag("--tcp-close", restore_args->tcp_close,
+                        "Restore established TCP connections closed (e.g. on another "
+                        "host)");
   add_wait_options(*restore_cmd, restore_args->wait);
   restore_cmd->callback([&options, restore_args] { restore(*restore_args, options); });
 

@@ -83,7 +83,8 @@ MResult<RestoreOptions> restore_options_from(const VariantMap& map) {
   return parse<O>(map, "Restore",
                   {{"NewPidNamespace", &O::new_pid_namespace},
                    {"Detached", &O::detached},
-                   {"Lazy", &O::lazy}});
+                   {"Lazy", &O::lazy},
+                   {"TcpClose", &O::tcp_close}});
 }
 
 namespace {
@@ -112,6 +113,7 @@ VariantMap to_variant_map(const RestoreOptions& options) {
   put(map, "NewPidNamespace", options.new_pid_namespace);
   put(map, "Detached", options.detached);
   put(map, "Lazy", options.lazy);
+  put(map, "TcpClose", options.tcp_close);
   return map;
 }
 

@@ -87,6 +87,7 @@ struct DumpOptions {
   bool leave_stopped = false;       // leave the tree stopped (SIGSTOP) instead
   bool file_locks = false;
   bool tcp_established = false;
+  bool tcp_close = false; // do not save (nor lock) established connections
   bool tcp_skip_in_flight = false;
   bool ext_unix_sk = false;                  // allow external unix sockets...
   std::vector<std::uint32_t> unix_sk_inodes; // ...optionally only these inodes
@@ -102,6 +103,7 @@ struct DumpOptions {
   std::string cgroup_props;
   std::filesystem::path cgroup_props_file;
   std::vector<std::string> cgroup_dump_controllers;
+  std::string cgroup_yard;             // mounted cgroup hierarchies to use
   std::filesystem::path freeze_cgroup; // freeze through this cgroup instead of ptrace
   std::vector<ExtMount> ext_mount_map;
   bool auto_ext_mnt = false;
@@ -116,7 +118,7 @@ struct DumpOptions {
   std::filesystem::path parent_img; // parent images, relative to images_dir
   bool track_mem = false;           // needs soft-dirty tracking (Features::mem_track)
   std::optional<PageServerTarget> page_server; // stream pages instead of writing them
-  bool unprivileged = false;        // run as non-root with CAP_CHECKPOINT_RESTORE
+  bool unprivileged = false; // run as non-root with CAP_CHECKPOINT_RESTORE
   bool display_stats = false;
   bool skip_file_rwx_check = false;
   std::string log_file; // file name in work_dir; empty = "dump.log"
@@ -131,6 +133,7 @@ struct RestoreOptions {
   // the nearest subreaper). false: it becomes a child of the calling process
   // (CRIU's rst_sibling), so the caller can wait for it.
   bool restore_detached = true;
+  bool leave_stopped = false; // the restored tree stays stopped (SIGSTOP)
   bool shell_job = false;
   bool file_locks = false;
   bool tcp_established = false;

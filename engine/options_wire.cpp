@@ -29,6 +29,9 @@ void common_to_wire(const T& o, std::string_view default_log, wire::Options& out
   if (o.tcp_established) {
     out.set_tcp_established(true);
   }
+  if (o.tcp_close) {
+    out.set_tcp_close(true);
+  }
   if (o.tcp_skip_in_flight) {
     out.set_tcp_skip_in_flight(true);
   }
@@ -63,6 +66,9 @@ void common_to_wire(const T& o, std::string_view default_log, wire::Options& out
   }
   if (!o.cgroup_props_file.empty()) {
     out.set_cgroup_props_file(o.cgroup_props_file.string());
+  }
+  if (!o.cgroup_yard.empty()) {
+    out.set_cgroup_yard(o.cgroup_yard);
   }
   for (const auto& map : o.ext_mount_map) {
     auto* entry = out.add_ext_mnt();
@@ -177,11 +183,8 @@ void to_wire(const RestoreOptions& o, std::string_view default_log, wire::Option
   if (!o.restore_detached) {
     out.set_rst_sibling(true);
   }
-  if (o.tcp_close) {
-    out.set_tcp_close(true);
-  }
-  if (!o.cgroup_yard.empty()) {
-    out.set_cgroup_yard(o.cgroup_yard);
+  if (o.leave_stopped) {
+    out.set_leave_stopped(true);
   }
   if (!o.root.empty()) {
     out.set_root(o.root.string());

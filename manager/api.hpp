@@ -137,6 +137,7 @@ struct RestoreOptions {
   std::optional<bool> new_pid_namespace;
   std::optional<bool> detached;
   std::optional<bool> lazy;
+  std::optional<bool> tcp_close; // restore established TCP connections closed
 };
 
 // Result of Reload: job names by change.

@@ -336,10 +336,10 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
       // The store stopped taking pages (a full disk) and cut CRIU off.
       return failed(fmt::format("storing the streamed pages failed: {}; CRIU stopped: {}",
                                 page_stream->checkpoint().failure(),
-                                run_error_message(dumped.error(), job.name)));
+                                run_error_message(dumped.error(), job.name, job.criu)));
     }
     if (!dumped) {
-      return failed(run_error_message(dumped.error(), job.name));
+      return failed(run_error_message(dumped.error(), job.name, job.criu));
     }
     if (!streamed) {
       if (kill_after_store) {

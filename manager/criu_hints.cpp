@@ -15,10 +15,16 @@ struct Complaint {
   std::string_view setting; // the policy setting to add
   // False: the policy is right and `setting` is advice about the host.
   bool in_policy = true;
+  // True when the job's settings already answer the complaint (null: never).
+  bool (*answered)(const policy::CriuSettings&) = nullptr;
 };
 
-// CRIU 4.2's log texts (criu/tty.c, file-lock.c, sk-inet.c, sk-unix.c).
-constexpr std::array<Complaint, 8> k_complaints{{
+bool closes_or_keeps_tcp(const policy::CriuSettings& criu) {
+  return criu.tcp_established || criu.tcp_close;
+}
+
+// CRIU 4.2's log texts (criu/tty.c, file-lock.c, sk-inet.c, sk-unix.c, image.c).
+constexpr std::array<Complaint, 10> k_complaints{{
     {"Found dangling tty",
      "the process uses a terminal whose session leader and pty master are outside "
      "the checkpoint (it is a job started from a shell)",
@@ -29,7 +35,18 @@ constexpr std::array<Complaint, 8> k_complaints{{
     {"file locks are hold", "the process holds file locks (flock or POSIX locks)",
      "`criu.file-locks: true`"},
     {"--tcp-established", "the process has established TCP connections",
-     "`criu.tcp-established: true`"},
+     "`criu.tcp-established: true` (to keep them) or `criu.tcp-close: true` (to "
+     "leave them out: they are restored closed)",
+     true, closes_or_keeps_tcp},
+    {"--skip-in-flight",
+     "the process has TCP connections in flight (not yet accepted by a listening "
+     "socket)",
+     "`criu.tcp-skip-in-flight: true` (their clients connect again)"},
+    {"Need to set the --tcp-close",
+     "the checkpoint was taken with `criu.tcp-close: true`, so its TCP connections "
+     "were not saved and can only be restored closed",
+     "`restore.tcp-close: true` (or restore with `stasisctl restore --tcp-close`, "
+     "D-Bus option TcpClose)"},
     {"--ext-unix-sk",
      "the process has unix sockets connected to peers outside the checkpointed tree",
      "`criu.ext-unix-sk: true` (for stream connections also list the peer's path "
@@ -69,8 +86,11 @@ std::string peer_name(std::string_view line) {
 } // namespace
 
 std::string policy_hint(const std::vector<std::string>& log_errors,
-                        const std::string& job) {
+                        const std::string& job, const policy::CriuSettings& criu) {
   for (const auto& complaint : k_complaints) {
+    if (complaint.answered != nullptr && complaint.answered(criu)) {
+      continue;
+    }
     for (const auto& line : log_errors) {
       if (line.find(complaint.needle) == std::string::npos) {
         continue;
@@ -92,8 +112,9 @@ std::string policy_hint(const std::vector<std::string>& log_errors,
   return {};
 }
 
-std::string run_error_message(const engine::EngineError& error, const std::string& job) {
-  auto hint = policy_hint(error.log_errors, job);
+std::string run_error_message(const engine::EngineError& error, const std::string& job,
+                              const policy::CriuSettings& criu) {
+  auto hint = policy_hint(error.log_errors, job, criu);
   if (hint.empty()) {
     return error.message();
   }

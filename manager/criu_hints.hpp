@@ -8,6 +8,7 @@
 #pragma once
 
 #include "engine/engine_error.hpp"
+#include "policy/model.hpp"
 
 #include <string>
 #include <vector>
@@ -16,12 +17,16 @@ namespace stasis::manager {
 
 // A sentence naming the policy key that the CRIU log errors ask for, e.g.
 // "the process holds file locks: set `criu.file-locks: true` in the policy
-// of job 'db'", or "" when no known complaint is among them.
+// of job 'db'", or "" when no known complaint is among them. A complaint the
+// job's CRIU settings `criu` already answer (e.g. connected sockets with
+// criu.tcp-close) names no key.
 std::string policy_hint(const std::vector<std::string>& log_errors,
-                        const std::string& job);
+                        const std::string& job,
+                        const policy::CriuSettings& criu = policy::CriuSettings{});
 
 // The message of a failed dump or restore of a job: the policy hint (when
 // one applies) leads, followed by CRIU's own errors and the log to read.
-std::string run_error_message(const engine::EngineError& error, const std::string& job);
+std::string run_error_message(const engine::EngineError& error, const std::string& job,
+                              const policy::CriuSettings& criu = policy::CriuSettings{});
 
 } // namespace stasis::manager

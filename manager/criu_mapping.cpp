@@ -50,6 +50,7 @@ void apply_shared(const policy::CriuSettings& criu, Options& out) {
   out.shell_job = criu.shell_job;
   out.file_locks = criu.file_locks;
   out.tcp_established = criu.tcp_established;
+  out.tcp_close = criu.tcp_close;
   out.tcp_skip_in_flight = criu.tcp_skip_in_flight;
   out.ext_unix_sk = criu.ext_unix_sk;
   out.evasive_devices = criu.evasive_devices;
@@ -58,6 +59,7 @@ void apply_shared(const policy::CriuSettings& criu, Options& out) {
   // back to its own cgroups, never into the daemon's.
   out.manage_cgroups = true;
   out.manage_cgroups_mode = to_engine(criu.manage_cgroups);
+  out.cgroup_yard = criu.cgroup_yard;
   out.network_lock = to_engine(criu.network_lock);
   for (const auto& fs : criu.enable_fs) {
     out.enable_fs.push_back(fs);
@@ -101,6 +103,13 @@ engine::DumpOptions to_dump_options(const policy::CriuSettings& criu) {
     out.irmap_scan_paths.emplace_back(path);
   }
   out.cgroup_dump_controllers = criu.cgroup_dump_controllers;
+  for (const auto& root : criu.cgroup_root) {
+    out.cgroup_roots.push_back(to_cgroup_root(root));
+  }
+  out.cgroup_props = criu.cgroup_props;
+  if (!criu.cgroup_props_file.empty()) {
+    out.cgroup_props_file = criu.cgroup_props_file;
+  }
   if (!criu.freeze_cgroup.empty()) {
     out.freeze_cgroup = criu.freeze_cgroup;
   }
@@ -115,7 +124,16 @@ engine::RestoreOptions to_restore_options(const policy::CriuSettings& criu,
                                           const policy::RestoreSettings& restore) {
   engine::RestoreOptions out;
   apply_shared(criu, out);
-  out.tcp_close = criu.tcp_close;
+  // The restore side's own values of options CRIU takes on both sides.
+  out.tcp_close = restore.tcp_close.value_or(criu.tcp_close);
+  if (out.tcp_close) {
+    // Saved connections are shut down instead of being repaired.
+    out.tcp_established = false;
+  }
+  if (restore.manage_cgroups) {
+    out.manage_cgroups_mode = to_engine(*restore.manage_cgroups);
+  }
+  out.leave_stopped = restore.leave_stopped;
   for (const auto& [inside, outside] : criu.veth_pairs) {
     out.veths.push_back({inside, outside});
   }
@@ -124,17 +142,12 @@ engine::RestoreOptions to_restore_options(const policy::CriuSettings& criu,
       out.empty_ns |= CLONE_NEWNET;
     }
   }
-  out.cgroup_yard = criu.cgroup_yard;
   out.restore_detached = restore.detached;
   if (!restore.root.empty()) {
     out.root = restore.root;
   }
   for (const auto& root : restore.cgroup_root) {
     out.cgroup_roots.push_back(to_cgroup_root(root));
-  }
-  out.cgroup_props = restore.cgroup_props;
-  if (!restore.cgroup_props_file.empty()) {
-    out.cgroup_props_file = restore.cgroup_props_file;
   }
   for (const auto& [key, path] : restore.ext_mount_map) {
     out.ext_mount_map.push_back({key, path});

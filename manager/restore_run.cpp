@@ -64,6 +64,18 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
     return fail(ErrorCode::InvalidArgument, "lazy restore is unavailable here: {}",
                 m_features.lazy_pages_reason);
   }
+  if (options.tcp_close && policy::is_container(entry.job->target)) {
+    return fail(ErrorCode::InvalidArgument,
+                "option TcpClose is not available for job '{}': its container runtime "
+                "restores it with the policy's criu.tcp-close",
+                job);
+  }
+  if (options.tcp_close == false && entry.job->criu.tcp_close) {
+    return fail(ErrorCode::InvalidArgument,
+                "TcpClose false cannot restore job '{}': its checkpoints are taken with "
+                "criu.tcp-close, so their connections were not saved",
+                job);
+  }
   auto id = STASIS_TRY(existing_checkpoint(job, checkpoint));
   RunRequest request;
   request.job = job;
@@ -197,7 +209,11 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   context.progress("restoring", 2, 3);
   logger->info("run {}: restoring checkpoint {} of job {} with the rights of {}", run_id,
                checkpoint, job.name, rights.describe());
-  auto options = to_restore_options(job.criu, job.restore);
+  policy::RestoreSettings restore_settings = job.restore;
+  if (request.tcp_close) {
+    restore_settings.tcp_close = request.tcp_close;
+  }
+  auto options = to_restore_options(job.criu, restore_settings);
   options.images_dir = images;
   options.work_dir = log_dir;
   options.unprivileged = !rights.as_root;
@@ -246,7 +262,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
       return std::move(in_namespace->result);
     }();
     if (!restored) {
-      auto message = run_error_message(restored.error(), job.name);
+      auto message = run_error_message(restored.error(), job.name, job.criu);
       if (!rights.as_root) {
         message += fmt::format(" (CRIU ran with the rights of {}, whose tree this is)",
                                rights.describe());

@@ -69,6 +69,9 @@ CriuSettings build_criu(const json& c, bool scheduled) {
   s.empty_ns = strings(c, "empty-ns");
   s.manage_cgroups = cgroup_mode(c.at("manage-cgroups").get<std::string>());
   s.cgroup_dump_controllers = strings(c, "cgroup-dump-controllers");
+  s.cgroup_root = strings(c, "cgroup-root");
+  s.cgroup_props = text(c, "cgroup-props");
+  s.cgroup_props_file = text(c, "cgroup-props-file");
   s.cgroup_yard = text(c, "cgroup-yard");
   s.freeze_cgroup = text(c, "freeze-cgroup");
   s.veth_pairs = string_map(c, "veth-pairs");
@@ -108,9 +111,14 @@ RestoreSettings build_restore(const json& r) {
   s.lazy = flag(r, "lazy");
   s.root = text(r, "root");
   s.pidfile = text(r, "pidfile");
+  s.leave_stopped = flag(r, "leave-stopped");
+  if (r.contains("tcp-close")) {
+    s.tcp_close = flag(r, "tcp-close");
+  }
+  if (r.contains("manage-cgroups")) {
+    s.manage_cgroups = cgroup_mode(r.at("manage-cgroups").get<std::string>());
+  }
   s.cgroup_root = strings(r, "cgroup-root");
-  s.cgroup_props = text(r, "cgroup-props");
-  s.cgroup_props_file = text(r, "cgroup-props-file");
   s.ext_mount_map = string_map(r, "ext-mount-map");
   s.ext_mount_auto = flag(r, "ext-mount-auto");
   s.enable_external_sharing = flag(r, "enable-external-sharing");

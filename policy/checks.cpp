@@ -32,7 +32,8 @@ void check_criu(const Job& job, JobContext& context) {
   if (c.tcp_established && c.tcp_close) {
     context.error("criu.tcp-close",
                   "'criu.tcp-close' conflicts with 'criu.tcp-established': either save "
-                  "established connections or restore them closed");
+                  "established connections or do not; to save them and restore them "
+                  "closed, set 'restore.tcp-close: true' instead of 'criu.tcp-close'");
   }
   if (c.lazy_pages && !c.page_server) {
     context.error("criu.lazy-pages",
@@ -56,15 +57,30 @@ void check_criu(const Job& job, JobContext& context) {
                   "counts seconds)");
   }
   const RestoreSettings& r = job.restore;
+  if (c.tcp_close && r.tcp_close == false) {
+    context.error("restore.tcp-close",
+                  "'restore.tcp-close: false' cannot restore a checkpoint taken with "
+                  "'criu.tcp-close: true': its connections were not saved (CRIU needs "
+                  "--tcp-close on restore too); remove 'restore.tcp-close'");
+  }
   if (c.manage_cgroups == CgroupMode::Ignore) {
     for (const char* key :
-         {"restore.cgroup-root", "restore.cgroup-props", "restore.cgroup-props-file"}) {
+         {"criu.cgroup-root", "criu.cgroup-props", "criu.cgroup-props-file"}) {
       if (context.written(key)) {
         context.error(key, fmt::format("'{}' has no effect with 'criu.manage-cgroups: "
                                        "ignore'; choose another mode or remove it",
                                        key));
       }
     }
+  }
+  if (r.manage_cgroups.value_or(c.manage_cgroups) == CgroupMode::Ignore &&
+      context.written("restore.cgroup-root")) {
+    const char* mode_key =
+        r.manage_cgroups ? "restore.manage-cgroups" : "criu.manage-cgroups";
+    context.error("restore.cgroup-root",
+                  fmt::format("'restore.cgroup-root' has no effect with '{}: ignore'; "
+                              "choose another mode or remove it",
+                              mode_key));
   }
   if (r.sibling && !r.detached) {
     context.error(

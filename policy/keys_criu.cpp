@@ -1,5 +1,6 @@
 // Keys of the `criu` section (checkpoint time, and options CRIU needs on both
-// dump and restore) and of the `restore` section (restore time only).
+// dump and restore) and of the `restore` section (restore time only, and the
+// restore-side values of options CRIU takes on both sides).
 #include "policy/keys.hpp"
 
 namespace stasis::policy {
@@ -52,12 +53,15 @@ std::vector<KeySpec> criu_keys() {
           "between dump and restore).",
           "criu --tcp-established; runc --tcp-established"),
       key("tcp-close", boolean(), false,
-          "Do not save established TCP connections: they are restored closed. Excludes "
-          "tcp-established.",
-          "criu --tcp-close"),
+          "Do not save established TCP connections (and do not lock them): the "
+          "checkpoint works with connected sockets, and they are restored closed "
+          "(CRIU needs --tcp-close on both sides). Excludes tcp-established; to save "
+          "connections but restore them closed, use restore.tcp-close instead.",
+          "criu --tcp-close (dump)"),
       key("tcp-skip-in-flight", boolean(), false,
-          "Skip half-open (not yet accepted) TCP connections instead of failing.",
-          "criu --tcp-skip-in-flight"),
+          "Skip half-open (not yet accepted) TCP connections instead of failing "
+          "(checkpoint only).",
+          "criu --skip-in-flight"),
       key("ext-unix-sk", boolean(), false,
           "Allow unix sockets whose peer is outside the checkpointed tree.",
           "criu -x/--ext-unix-sk; runc --ext-unix-sk"),
@@ -90,11 +94,24 @@ std::vector<KeySpec> criu_keys() {
           enumeration({"ignore", "none", "props", "soft", "full", "strict"}), "soft",
           "How CRIU saves and restores the tree's cgroups.",
           "criu --manage-cgroups[=MODE]; runc --manage-cgroups-mode"),
+      key("cgroup-root", list(string("^([a-z_0-9,=]+:)?/.*$", "[CONTROLLER:]/PATH")),
+          json::array(),
+          "Dump the tree's cgroups from these roots instead of from where its tasks "
+          "live ([controller:]/path; checkpoint only, see restore.cgroup-root).",
+          "criu --cgroup-root (dump)"),
+      key("cgroup-props", string(), nullptr,
+          "Controllers and properties to save into the image (CRIU's YAML form; "
+          "checkpoint only: CRIU reads it when it dumps).",
+          "criu --cgroup-props"),
+      key("cgroup-props-file", path(), nullptr,
+          "File with the controllers and properties to save into the image.",
+          "criu --cgroup-props-file"),
       key("cgroup-dump-controllers", list(string("^[a-z_0-9,]+$", "a cgroup controller")),
           json::array(), "Dump only these cgroup controllers (default: all).",
           "criu --cgroup-dump-controller"),
       key("cgroup-yard", path(), nullptr,
-          "Where CRIU mounts the cgroup hierarchies it needs (default: a temporary dir).",
+          "A directory of already mounted cgroup hierarchies for CRIU to use on "
+          "checkpoint and restore (default: CRIU mounts them in a temporary dir).",
           "criu --cgroup-yard"),
       key("freeze-cgroup", path(), nullptr,
           "Freeze the tree with this cgroup's freezer instead of ptrace.",
@@ -205,13 +222,23 @@ std::vector<KeySpec> restore_keys() {
           "criu -r/--root"),
       key("pidfile", path(), nullptr, "Write the restored root task's PID to this file.",
           "criu --pidfile"),
+      key("leave-stopped", boolean(), false,
+          "Leave the restored tree stopped (SIGSTOP) instead of resuming it.",
+          "criu restore -s/--leave-stopped"),
+      key("tcp-close", boolean(), nullptr,
+          "Restore established TCP connections closed (each socket is shut down), "
+          "for a checkpoint taken with criu.tcp-established as well (e.g. on another "
+          "host, where the peers are gone). Default: criu.tcp-close. A checkpoint "
+          "taken with criu.tcp-close must be restored with it.",
+          "criu --tcp-close (restore)"),
+      key("manage-cgroups",
+          enumeration({"ignore", "none", "props", "soft", "full", "strict"}), nullptr,
+          "How CRIU restores the tree's cgroups (ignore: the tree stays in the "
+          "cgroups of the restoring CRIU). Default: criu.manage-cgroups.",
+          "criu restore --manage-cgroups[=MODE]"),
       key("cgroup-root", list(string("^([a-z_0-9,=]+:)?/.*$", "[CONTROLLER:]/PATH")),
           json::array(), "Move the tree's cgroups under new roots ([controller:]/path).",
-          "criu --cgroup-root"),
-      key("cgroup-props", string(), nullptr,
-          "cgroup properties (CRIU's YAML form) to apply.", "criu --cgroup-props"),
-      key("cgroup-props-file", path(), nullptr, "File with cgroup properties to apply.",
-          "criu --cgroup-props-file"),
+          "criu --cgroup-root (restore)"),
       key("ext-mount-map", mount_map(), json::object(),
           "External mounts on restore: key from the image -> host path bind-mounted in.",
           "criu -M/--ext-mount-map KEY:VAL (restore)"),

@@ -113,8 +113,10 @@ struct PageServer {
 };
 
 // Options for checkpoints, and those CRIU needs on both dump and restore
-// (shell_job, file_locks, tcp_*, ext_unix_sk, manage_cgroups, network_lock,
-// veth_pairs, log_level): the restore uses the values of the same job.
+// (shell_job, file_locks, tcp_established, tcp_close, ext_unix_sk,
+// manage_cgroups, cgroup_yard, network_lock, veth_pairs, log_level): the
+// restore uses the values of the same job unless RestoreSettings overrides
+// them (tcp_close, manage_cgroups).
 struct CriuSettings {
   bool shell_job = false;
   bool file_locks = false;
@@ -129,6 +131,9 @@ struct CriuSettings {
   std::vector<std::string> empty_ns; // "net"
   CgroupMode manage_cgroups = CgroupMode::Soft;
   std::vector<std::string> cgroup_dump_controllers;
+  std::vector<std::string> cgroup_root;          // dump: "[controller:]/path"
+  std::string cgroup_props;                      // dump: empty: unset
+  std::string cgroup_props_file;                 // dump: empty: unset
   std::string cgroup_yard;                       // empty: unset
   std::string freeze_cgroup;                     // empty: unset
   std::map<std::string, std::string> veth_pairs; // inside -> outside
@@ -169,7 +174,8 @@ struct JoinNamespace {
   bool operator==(const JoinNamespace&) const = default;
 };
 
-// Restore-only options. Empty strings are unset.
+// Restore-only options, and restore-side values of options CRIU takes on both
+// sides (unset optionals: the value of CriuSettings). Empty strings are unset.
 struct RestoreSettings {
   // With whose rights CRIU restores the tree: Owner = the one user the tree
   // runs as (CRIU runs as that uid with only CAP_CHECKPOINT_RESTORE), Root =
@@ -183,9 +189,10 @@ struct RestoreSettings {
   bool lazy = false;              // memory on demand from the store (lazy pages)
   std::string root;
   std::string pidfile;
-  std::vector<std::string> cgroup_root; // "[controller:]/path"
-  std::string cgroup_props;
-  std::string cgroup_props_file;
+  bool leave_stopped = false;               // the restored tree stays stopped (SIGSTOP)
+  std::optional<bool> tcp_close;            // unset: criu.tcp-close
+  std::optional<CgroupMode> manage_cgroups; // unset: criu.manage-cgroups
+  std::vector<std::string> cgroup_root;     // "[controller:]/path"
   std::map<std::string, std::string> ext_mount_map; // image key -> host path
   bool ext_mount_auto = false;
   bool enable_external_sharing = false;

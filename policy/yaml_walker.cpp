@@ -27,6 +27,20 @@ std::string child_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }
 
+namespace {
+
+// Keys that moved to the section of the side CRIU reads them on, with why.
+std::string moved_key(const std::string& path, const std::string& name) {
+  if (path == "restore" && (name == "cgroup-props" || name == "cgroup-props-file")) {
+    return fmt::format("; CRIU reads cgroup properties when it dumps: write it as "
+                       "'criu.{}'",
+                       name);
+  }
+  return {};
+}
+
+} // namespace
+
 std::string describe_node(const YAML::Node& node) {
   switch (node.Type()) {
   case YAML::NodeType::Map:
@@ -137,8 +151,9 @@ json YamlWalker::walk_section(const YAML::Node& node, const ValueSpec& spec,
       if (name == "<<") {
         error(key, "YAML merge keys (<<) are not supported: use templates and `use`");
       } else {
+        const std::string moved = moved_key(path, name);
         error(key, fmt::format("unknown key '{}' in {}{}", name, what,
-                               did_you_mean(name, names)));
+                               moved.empty() ? did_you_mean(name, names) : moved));
       }
       continue;
     }

@@ -49,6 +49,14 @@ TEST_F(AnOptionsDictionary, WithAWrongTypeNamesTheKeyAndTheExpectedType) {
   EXPECT_NE(error.getMessage().find("'s'"), std::string::npos);
 }
 
+TEST_F(AnOptionsDictionary, CarriesTcpCloseOfOneRestoreToTheManager) {
+  const auto error = call_error(*m_raw, "Restore", std::string("web"), std::string(""),
+                                VariantMap{{"TcpClose", sdbus::Variant(true)}});
+  EXPECT_EQ(error.getName(), "") << error.getMessage();
+  EXPECT_EQ(m_manager.last().method, "restore");
+  EXPECT_EQ(m_manager.last().restore_options.tcp_close, std::optional<bool>(true));
+}
+
 TEST_F(AnOptionsDictionary, ForAJobCheckpointRefusesCriuKnobsThePolicyDecides) {
   for (const char* key : {"ShellJob", "FileLocks", "TcpEstablished", "ExtUnixSk"}) {
     const auto error = call_error(*m_raw, "Checkpoint", std::string("web"),

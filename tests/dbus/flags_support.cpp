@@ -37,6 +37,17 @@ void FlagsTest::install_job(const std::string& file, const std::string& job_yaml
   write_policy(file, job_yaml);
 }
 
+NetnsScope::NetnsScope() : m_name("stasis-flags-tcp-" + std::to_string(::getpid())) {
+  const auto added = run_command({"/usr/sbin/ip", "netns", "add", m_name}, 10s);
+  if (added.exit_code != 0) {
+    throw std::runtime_error("ip netns add " + m_name + " failed " + added.error);
+  }
+}
+
+NetnsScope::~NetnsScope() {
+  run_command({"/usr/sbin/ip", "netns", "del", m_name}, 10s);
+}
+
 manager::RunInfo FlagsTest::checkpoint(const std::string& job) {
   auto client = this->client();
   if (!client) {

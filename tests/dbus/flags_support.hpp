@@ -26,6 +26,22 @@ protected:
   manager::RunInfo restore(const std::string& job);
 };
 
+// A named network namespace (/run/netns/NAME) for the test's life. Processes
+// join it with setns (as nsenter --net= does), not `ip netns exec`, whose
+// extra mount namespace CRIU cannot dump.
+class NetnsScope {
+public:
+  NetnsScope();
+  ~NetnsScope();
+  NetnsScope(const NetnsScope&) = delete;
+  NetnsScope& operator=(const NetnsScope&) = delete;
+
+  std::string path() const { return "/run/netns/" + m_name; }
+
+private:
+  std::string m_name;
+};
+
 // The PID holding a POSIX lock that conflicts with a write lock on the whole
 // file at path (fcntl F_GETLK from this process), or 0 if none does.
 pid_t posix_lock_holder(const std::filesystem::path& path);

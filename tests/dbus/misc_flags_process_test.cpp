@@ -1,7 +1,8 @@
 // CRIU flags about what happens to the tree around a checkpoint and a restore
-// (leave-running, leave-stopped, restore-detached, restore-sibling), and flags
-// that pass through to CRIU (evasive-devices, cpu-cap): each example of
-// examples/flags/ through stasisd, checkpoint, restore, self-check.
+// (leave-running, leave-stopped on dump and on restore, restore-detached,
+// restore-sibling), and flags that pass through to CRIU (evasive-devices,
+// cpu-cap): each example of examples/flags/ through stasisd, checkpoint,
+// restore, self-check.
 #include "tests/dbus/ns_example_support.hpp"
 
 #include <signal.h>
@@ -57,6 +58,21 @@ TEST_F(AFlagJob, LeaveStoppedLeavesTheOriginalStopped) {
   ::kill(m_workload.pid(), SIGCONT);
   EXPECT_EQ(m_workload.verify(), "");
   restore_and_verify("freeze-frame");
+}
+
+TEST_F(AFlagJob, RestoreLeaveStoppedLeavesTheRestoredTreeStopped) {
+  ASSERT_NO_FATAL_FAILURE(start_with("restore-leave-stopped", m_workload.pid()));
+  auto info = checkpoint("restore-stopped");
+  ASSERT_EQ(info.state, RunState::Succeeded) << info.error << "\n" << log();
+  m_workload.reap_after_dump();
+  auto restored = restore("restore-stopped");
+  ASSERT_EQ(restored.state, RunState::Succeeded) << restored.error << "\n" << log();
+  m_workload.adopt(restored.pid);
+  const auto stat = read_proc_stat(restored.pid);
+  ASSERT_TRUE(stat);
+  EXPECT_EQ(stat->state, 'T');
+  ::kill(restored.pid, SIGCONT);
+  EXPECT_EQ(m_workload.verify(), "");
 }
 
 TEST_F(AFlagJob, RestoreDetachedLeavesTheTreeToTheSubreaper) {

@@ -1,7 +1,8 @@
 // cgroups: a workload in a cgroup of the test's making (pids controller of
 // cgroup v1 and the cgroup2 hierarchy at /sys/fs/cgroup/unified) restored
-// with manage-cgroups soft, full, strict and ignore, and into another cgroup
-// with cgroup-root. Policies: examples/flags/cgroups-*.yaml, cgroup-root.yaml.
+// with manage-cgroups soft, full, strict and ignore (on both sides or on the
+// restore side only), and into another cgroup with cgroup-root. Policies:
+// examples/flags/cgroups-*.yaml, cgroup-root.yaml.
 #include "tests/dbus/ns_example_support.hpp"
 
 #include <fstream>
@@ -137,6 +138,18 @@ TEST_F(ACgroupJob, IgnoreRestoresIntoTheDaemonsCgroups) {
   ASSERT_NO_FATAL_FAILURE(restore_and_verify("cgroups-ignore"));
   EXPECT_EQ(cgroup_of(m_workload->pid(), "pids"), cgroup_of(::getpid(), "pids"));
   EXPECT_EQ(cgroup_of(m_workload->pid(), ""), cgroup_of(::getpid(), ""));
+}
+
+TEST_F(ACgroupJob, IgnoreOnTheRestoreSideOnlyRestoresIntoTheDaemonsCgroups) {
+  ASSERT_NO_FATAL_FAILURE(
+      checkpoint_job("cgroups-ignore-on-restore", "cgroups-ignore-on-restore"));
+  // The tree's cgroups are gone: a restore that managed them would recreate
+  // them; this one leaves them alone.
+  remove_cgroups();
+  ASSERT_NO_FATAL_FAILURE(restore_and_verify("cgroups-ignore-on-restore"));
+  EXPECT_EQ(cgroup_of(m_workload->pid(), "pids"), cgroup_of(::getpid(), "pids"));
+  EXPECT_EQ(cgroup_of(m_workload->pid(), ""), cgroup_of(::getpid(), ""));
+  EXPECT_FALSE(fs::exists(k_pids / m_name));
 }
 
 TEST_F(ACgroupJob, CgroupRootMovesTheTreeToAnotherCgroup) {

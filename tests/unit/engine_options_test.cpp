@@ -129,6 +129,28 @@ TEST(ADumpOptionsMapping, SendsLeaveStoppedAsItsOwnField) {
   EXPECT_FALSE(w.has_leave_running());
 }
 
+TEST(ADumpOptionsMapping, SendsTcpCloseAndTheCgroupYardOnTheDumpToo) {
+  DumpOptions o;
+  o.pid = 1;
+  o.tcp_close = true;
+  o.cgroup_yard = "/yard";
+  o.cgroup_roots = {{"cpu", "/a"}};
+  wire::Options w;
+  to_wire(o, "dump.log", w);
+  EXPECT_TRUE(w.tcp_close());
+  EXPECT_EQ(w.cgroup_yard(), "/yard");
+  ASSERT_EQ(w.cg_root_size(), 1);
+  EXPECT_EQ(w.cg_root(0).ctrl(), "cpu");
+}
+
+TEST(ARestoreOptionsMapping, SendsLeaveStoppedOnRestore) {
+  RestoreOptions o;
+  o.leave_stopped = true;
+  wire::Options w;
+  to_wire(o, "restore.log", w);
+  EXPECT_TRUE(w.leave_stopped());
+}
+
 TEST(ARestoreOptionsMapping, SetsEveryRequestedField) {
   RestoreOptions o;
   o.restore_detached = false;

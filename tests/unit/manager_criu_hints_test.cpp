@@ -32,6 +32,36 @@ TEST(APolicyHint, NamesTcpEstablishedForConnectedSockets) {
   EXPECT_TRUE(names(hint, "criu.tcp-established: true")) << hint;
 }
 
+TEST(APolicyHint, OffersTcpCloseBesideTcpEstablishedForConnectedSockets) {
+  const auto hint = policy_hint(
+      {"inet: Connected TCP socket, consider using --tcp-established option."}, "web");
+  EXPECT_TRUE(names(hint, "criu.tcp-close: true")) << hint;
+}
+
+TEST(APolicyHint, AsksForNoTcpKeyWhenTheJobAlreadyClosesItsConnections) {
+  policy::CriuSettings criu;
+  criu.tcp_close = true;
+  const auto hint = policy_hint(
+      {"inet: Connected TCP socket, consider using --tcp-established option."}, "web",
+      criu);
+  EXPECT_FALSE(names(hint, "criu.tcp-established")) << hint;
+}
+
+TEST(APolicyHint, NamesTcpSkipInFlightForInFlightConnections) {
+  const auto hint = policy_hint({"inet: In-flight connection (l) for 1f2e3",
+                                 "inet: In-flight connections can be ignored with the "
+                                 "--skip-in-flight option."},
+                                "web");
+  EXPECT_TRUE(names(hint, "set `criu.tcp-skip-in-flight: true`")) << hint;
+  EXPECT_TRUE(names(hint, "job 'web'")) << hint;
+}
+
+TEST(APolicyHint, NamesRestoreTcpCloseForACheckpointTakenWithTcpClose) {
+  const auto hint = policy_hint(
+      {"Error (criu/image.c:94): Need to set the --tcp-close options."}, "web");
+  EXPECT_TRUE(names(hint, "set `restore.tcp-close: true`")) << hint;
+}
+
 TEST(APolicyHint, NamesExtUnixSkForExternalSockets) {
   const auto hint = policy_hint(
       {"unix: External socket is used. Consider using --ext-unix-sk option."}, "app");
