@@ -95,6 +95,10 @@ CriuSettings build_criu(const json& c, bool scheduled) {
   s.stream_pages = flag(c, "stream-pages");
   s.work_dir = text(c, "work-dir");
   s.plugins_dir = text(c, "plugins-dir");
+  const std::string dump_as = c.at("dump-as").get<std::string>();
+  s.dump_as = dump_as == "root"          ? DumpAs::Root
+              : dump_as == "target-user" ? DumpAs::TargetUser
+                                         : DumpAs::Auto;
   return s;
 }
 

@@ -154,6 +154,16 @@ std::vector<KeySpec> criu_keys() {
           "criu -W/--work-dir; runc --work-path"),
       key("plugins-dir", path(), nullptr, "Directory of CRIU plugins.",
           "criu -L/--libdir"),
+      key("dump-as", enumeration({"auto", "root", "target-user"}), "auto",
+          "With whose rights CRIU dumps a process of another user that this job of "
+          "root's policy targets. root: CRIU runs as root with stasisd's rights (it "
+          "can enter the target's namespaces, e.g. a server in its own IPC "
+          "namespace). target-user: CRIU runs as the target's uid with only "
+          "CAP_CHECKPOINT_RESTORE and CAP_SYS_PTRACE (unprivileged mode). auto: root "
+          "when stasisd holds CAP_SYS_RESOURCE (root CRIU needs it to read another "
+          "uid's resource limits), else target-user. Targets that run as root, "
+          "containers and ad-hoc checkpoints (CheckpointProcess) are not affected.",
+          "criu dump as root, or criu dump --unprivileged as the target's uid"),
   };
 }
 
