@@ -108,6 +108,7 @@ RestoreSettings build_restore(const json& r) {
                                                          : RestoreSettings::RunAs::Owner;
   s.detached = flag(r, "detached");
   s.sibling = flag(r, "sibling");
+  s.replace_dead_container = flag(r, "replace-dead-container");
   s.new_pid_namespace = r.at("pid-namespace").get<std::string>() == "new";
   s.lazy = flag(r, "lazy");
   s.root = text(r, "root");

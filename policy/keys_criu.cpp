@@ -200,6 +200,13 @@ std::vector<KeySpec> restore_keys() {
           "CRIU detaches once the tree runs (the tree is not a child of stasisd; with "
           "false it is, and stasisd reaps it when it exits).",
           "criu -d/--restore-detached; lxc-checkpoint -r -d (default) / -F"),
+      key("replace-dead-container", boolean(), false,
+          "Container jobs: when a container of the job's name exists but no longer "
+          "runs (it crashed or was killed, and was not removed), remove it before the "
+          "restore (runc delete, podman rm) so the restore can recreate it. A running "
+          "(or paused) container is never removed: the restore fails. LXC restores "
+          "into its stopped container anyway. Other jobs ignore the key.",
+          "runc delete ID; podman rm NAME (before the restore)"),
       key("sibling", boolean(), false,
           "Restore the root task as a sibling of CRIU (requires detached).",
           "criu -S/--restore-sibling"),

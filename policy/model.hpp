@@ -186,6 +186,9 @@ struct RestoreSettings {
   enum class RunAs { Owner, Root };
   RunAs run_as = RunAs::Owner;
   bool detached = true;
+  // Container jobs: remove a dead container of the same name before the
+  // restore (never a running one).
+  bool replace_dead_container = false;
   bool sibling = false;
   bool new_pid_namespace = false; // restore inside a fresh PID namespace
   bool lazy = false;              // memory on demand from the store (lazy pages)
