@@ -4,6 +4,7 @@
 #include "manager/container_runtime.hpp"
 #include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
+#include "manager/dump_worker.hpp"
 #include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
 #include "manager/manager.hpp"
@@ -235,21 +236,36 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   if (::stat(fmt::format("/proc/{}", pid).c_str(), &owner) != 0) {
     return failed(fmt::format("process {} is gone", pid));
   }
-  // Whose rights CRIU dumps with. A user's own process: hers, with only
-  // CAP_CHECKPOINT_RESTORE, so the kernel's ptrace rules decide what CRIU may
-  // seize. Root's policy job of a user's process: that user's, with
-  // CAP_SYS_PTRACE too (CRIU as root cannot dump other users' processes on
-  // hosts without CAP_SYS_RESOURCE). Containers: their runtime's, as root.
+  // Whose rights CRIU dumps with (manager/dump_worker.hpp). A user's own
+  // process: hers, with only CAP_CHECKPOINT_RESTORE, so the kernel's ptrace
+  // rules decide what CRIU may seize. Root's policy job of a user's process:
+  // criu.dump-as (root, or that user's with CAP_SYS_PTRACE too). Containers:
+  // their runtime's, as root.
+  const bool root_other_uids = root_dumps_other_uids();
+  const DumpWorker worker = choose_dump_worker(
+      job.criu.dump_as,
+      DumpWorkerFacts{adhoc.has_value(), adhoc ? adhoc->caller : 0, owner.st_uid,
+                      policy::is_container(job.target), root_other_uids});
   std::optional<UserIdentity> worker_user;
   WorkerCapabilities worker_caps;
-  if (for_user) {
+  if (worker == DumpWorker::Caller) {
     worker_user = identity_of(adhoc->caller, user_gid);
     worker_user->gid = user_gid;
     worker_caps = user_dump_worker_caps();
-  } else if (owner.st_uid != 0 && !policy::is_container(job.target)) {
+  } else if (worker == DumpWorker::TargetUser) {
     worker_user = identity_of(owner.st_uid, owner.st_gid);
     worker_caps = policy_dump_worker_caps();
   }
+  // Root CRIU of another uid's process without CAP_SYS_RESOURCE fails on
+  // its prlimit(): say which setting helps along with CRIU's error.
+  const std::string root_hint =
+      worker == DumpWorker::Root && owner.st_uid != 0 && !root_other_uids
+          ? fmt::format("; CRIU ran as root (criu.dump-as: root) and stasisd lacks "
+                        "CAP_SYS_RESOURCE, which root CRIU needs to dump a process of "
+                        "uid {}: use criu.dump-as: auto or target-user, or give stasisd "
+                        "CAP_SYS_RESOURCE",
+                        owner.st_uid)
+          : std::string();
   const bool unprivileged = worker_user.has_value();
   auto work = make_work_dir(run_id);
   if (!work) {
@@ -339,7 +355,7 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
                                 run_error_message(dumped.error(), job.name, job.criu)));
     }
     if (!dumped) {
-      return failed(run_error_message(dumped.error(), job.name, job.criu));
+      return failed(run_error_message(dumped.error(), job.name, job.criu) + root_hint);
     }
     if (!streamed) {
       if (kill_after_store) {

@@ -8,6 +8,7 @@
 // podman's own flags are available. Without systemd, podman is told to use
 // cgroupfs.
 #include "manager/container_support.hpp"
+#include "util/log.hpp"
 
 namespace stasis::manager {
 namespace {
@@ -149,9 +150,7 @@ public:
     exists_argv.insert(exists_argv.end(), {"container", "exists", m_target.container});
     auto exists = STASIS_TRY(query_runtime_tool(exists_argv));
     if (exists.succeeded()) {
-      return make_error("{} still exists; remove it (podman rm -f {}) so that the "
-                        "restore can recreate it from the checkpoint",
-                        describe(), m_target.container);
+      STASIS_TRY(replace_dead(job));
     }
     auto env = STASIS_TRY(criu_environment(job, run, true));
     const fs::path scratch = run.images.parent_path();
@@ -173,6 +172,39 @@ public:
 
 private:
   std::string describe() const { return policy::describe(policy::Target{m_target}); }
+
+  // The container of the name exists: a dead one is removed when the job says
+  // restore.replace-dead-container; a running (or paused) one never is.
+  Result<void> replace_dead(const policy::Job& job) const {
+    auto argv = base();
+    argv.insert(argv.end(), {"container", "inspect", "--format", "{{.State.Status}}",
+                             m_target.container});
+    auto inspected = STASIS_TRY(query_runtime_tool(argv));
+    std::string status = inspected.succeeded() ? inspected.output : "unknown";
+    status.erase(status.find_last_not_of(" \n") + 1);
+    const bool dead = status == "exited" || status == "stopped" || status == "created" ||
+                      status == "dead" || status == "configured";
+    if (!dead) {
+      return make_error("{} exists and is {}: a restore never replaces a container that "
+                        "runs",
+                        describe(), status);
+    }
+    if (!job.restore.replace_dead_container) {
+      return make_error("{} still exists ({}); remove it (podman rm -f {}) or set "
+                        "restore.replace-dead-container: true in the policy of job '{}'",
+                        describe(), status, m_target.container, job.name);
+    }
+    auto remove = base();
+    remove.insert(remove.end(), {"container", "rm", m_target.container});
+    auto removed = STASIS_TRY(query_runtime_tool(remove));
+    if (!removed.succeeded()) {
+      return make_error("{}: podman rm of the dead container {}", describe(),
+                        removed.describe());
+    }
+    log::get("manager")->info("replaced the dead {}: podman rm {}", describe(),
+                              m_target.container);
+    return {};
+  }
 
   static std::vector<std::string> base() {
     std::vector<std::string> argv{"podman"};

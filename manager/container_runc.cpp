@@ -79,6 +79,7 @@ public:
                         "target.runc.bundle (runc restore --bundle)",
                         job.name);
     }
+    STASIS_TRY(clear_the_way(job));
     auto env = STASIS_TRY(criu_environment(job, run, true));
     auto argv = base();
     argv.insert(argv.end(), {"--criu", run.criu.string(), "restore", "--detach",
@@ -102,6 +103,43 @@ public:
   }
 
 private:
+  // A container of the id that still exists blocks the restore: a stopped
+  // one is deleted when the job says restore.replace-dead-container, any
+  // other refuses the restore.
+  Result<void> clear_the_way(const policy::Job& job) const {
+    auto argv = base();
+    argv.insert(argv.end(), {"state", m_target.id});
+    auto state = STASIS_TRY(query_runtime_tool(argv));
+    if (!state.succeeded()) {
+      return {}; // no such container
+    }
+    std::string status = "unknown";
+    try {
+      status = nlohmann::json::parse(state.output).value("status", status);
+    } catch (const nlohmann::json::exception&) {
+    }
+    if (status != "stopped") {
+      return make_error("{} exists and is {}: a restore never replaces a container that "
+                        "is not stopped",
+                        describe(), status);
+    }
+    if (!job.restore.replace_dead_container) {
+      return make_error("{} still exists (stopped); remove it (runc delete {}) or set "
+                        "restore.replace-dead-container: true in the policy of job '{}'",
+                        describe(), m_target.id, job.name);
+    }
+    auto remove = base();
+    remove.insert(remove.end(), {"delete", m_target.id});
+    auto deleted = STASIS_TRY(query_runtime_tool(remove));
+    if (!deleted.succeeded()) {
+      return make_error("{}: runc delete of the dead container {}", describe(),
+                        deleted.describe());
+    }
+    log::get("manager")->info("replaced the dead {}: runc delete {}", describe(),
+                              m_target.id);
+    return {};
+  }
+
   static std::string cgroups_mode(policy::CgroupMode mode) {
     switch (mode) {
     case policy::CgroupMode::Soft:

@@ -71,6 +71,7 @@ std::vector<std::string> set_policy_keys(const policy::Job& job) {
       {"criu.stream-pages", c.stream_pages != c0.stream_pages},
       {"criu.work-dir", c.work_dir != c0.work_dir},
       {"criu.plugins-dir", c.plugins_dir != c0.plugins_dir},
+      {"criu.dump-as", c.dump_as != c0.dump_as},
       {"restore.sibling", r.sibling != r0.sibling},
       {"restore.pid-namespace", r.new_pid_namespace != r0.new_pid_namespace},
       {"restore.leave-stopped", r.leave_stopped != r0.leave_stopped},

@@ -1,9 +1,10 @@
 // Dropping privileges in a forked child before exec.
 //
-// CRIU running as root cannot dump a process of another uid on this kind of
-// host (it lacks CAP_SYS_RESOURCE: "Can't get rlimit"). What works is a dump
-// worker running as the target's uid that keeps CAP_CHECKPOINT_RESTORE and
-// CAP_SYS_PTRACE as ambient capabilities and runs CRIU with `unprivileged`.
+// CRIU running as root cannot dump a process of another uid on a host where
+// stasisd lacks CAP_SYS_RESOURCE ("Can't get rlimit"). What works there is a
+// dump worker running as the target's uid that keeps CAP_CHECKPOINT_RESTORE
+// and CAP_SYS_PTRACE as ambient capabilities and runs CRIU with
+// `unprivileged` (criu.dump-as, manager/dump_worker.hpp, chooses).
 //
 // The functions marked "child" are meant to run between fork() and exec():
 // they only make system calls and libcap calls, no NSS look-ups. Resolve the

@@ -3,6 +3,7 @@
 #include "manager/authorization.hpp"
 #include "manager/container_runtime.hpp"
 #include "manager/identity.hpp"
+#include "manager/target_candidates.hpp"
 #include "policy/pattern.hpp"
 #include "util/path_walk.hpp"
 
@@ -197,7 +198,13 @@ Result<pid_t> resolve_process(const policy::ProcessTarget& target,
   }
   auto roots = tree_roots(matches, parent_of);
   if (roots.empty()) {
-    return make_error("{}: no process matches", source);
+    const auto near = near_candidates(target, exe, cmdline, uid, all);
+    if (near.empty()) {
+      return make_error("{}: no process matches", source);
+    }
+    return make_error("{}: no process matches; the nearest: {} (exe is the executable "
+                      "a process runs, /proc/PID/exe, after every symlink)",
+                      source, near);
   }
   if (roots.size() > 1) {
     return make_error("{}: {} separate process trees match, expected one: {}; narrow the "

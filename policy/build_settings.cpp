@@ -98,6 +98,10 @@ CriuSettings build_criu(const json& c, bool scheduled) {
   s.stream_pages = flag(c, "stream-pages");
   s.work_dir = text(c, "work-dir");
   s.plugins_dir = text(c, "plugins-dir");
+  const std::string dump_as = c.at("dump-as").get<std::string>();
+  s.dump_as = dump_as == "root"          ? DumpAs::Root
+              : dump_as == "target-user" ? DumpAs::TargetUser
+                                         : DumpAs::Auto;
   return s;
 }
 
@@ -107,6 +111,7 @@ RestoreSettings build_restore(const json& r) {
                                                          : RestoreSettings::RunAs::Owner;
   s.detached = flag(r, "detached");
   s.sibling = flag(r, "sibling");
+  s.replace_dead_container = flag(r, "replace-dead-container");
   s.new_pid_namespace = r.at("pid-namespace").get<std::string>() == "new";
   s.lazy = flag(r, "lazy");
   s.root = text(r, "root");

@@ -171,6 +171,16 @@ std::vector<KeySpec> criu_keys() {
           "criu -W/--work-dir; runc --work-path"),
       key("plugins-dir", path(), nullptr, "Directory of CRIU plugins.",
           "criu -L/--libdir"),
+      key("dump-as", enumeration({"auto", "root", "target-user"}), "auto",
+          "With whose rights CRIU dumps a process of another user that this job of "
+          "root's policy targets. root: CRIU runs as root with stasisd's rights (it "
+          "can enter the target's namespaces, e.g. a server in its own IPC "
+          "namespace). target-user: CRIU runs as the target's uid with only "
+          "CAP_CHECKPOINT_RESTORE and CAP_SYS_PTRACE (unprivileged mode). auto: root "
+          "when stasisd holds CAP_SYS_RESOURCE (root CRIU needs it to read another "
+          "uid's resource limits), else target-user. Targets that run as root, "
+          "containers and ad-hoc checkpoints (CheckpointProcess) are not affected.",
+          "criu dump as root, or criu dump --unprivileged as the target's uid"),
   };
 }
 
@@ -207,6 +217,13 @@ std::vector<KeySpec> restore_keys() {
           "CRIU detaches once the tree runs (the tree is not a child of stasisd; with "
           "false it is, and stasisd reaps it when it exits).",
           "criu -d/--restore-detached; lxc-checkpoint -r -d (default) / -F"),
+      key("replace-dead-container", boolean(), false,
+          "Container jobs: when a container of the job's name exists but no longer "
+          "runs (it crashed or was killed, and was not removed), remove it before the "
+          "restore (runc delete, podman rm) so the restore can recreate it. A running "
+          "(or paused) container is never removed: the restore fails. LXC restores "
+          "into its stopped container anyway. Other jobs ignore the key.",
+          "runc delete ID; podman rm NAME (before the restore)"),
       key("sibling", boolean(), false,
           "Restore the root task as a sibling of CRIU (requires detached).",
           "criu -S/--restore-sibling"),

@@ -99,6 +99,13 @@ std::string describe(const RetentionRules& rules);
 enum class CgroupMode { Ignore, None, Props, Soft, Full, Strict };
 enum class NetworkLock { Nftables, Iptables, Skip };
 
+// Whose rights CRIU dumps a policy job's process of another user with
+// (criu.dump-as): Root = CRIU as root with stasisd's rights; TargetUser = a
+// worker with the target's uid, CAP_CHECKPOINT_RESTORE and CAP_SYS_PTRACE;
+// Auto = root where root CRIU can dump another uid's process, else the
+// target's uid (manager/dump_worker.hpp holds the rule).
+enum class DumpAs { Auto, Root, TargetUser };
+
 // A stream unix connection to a socket outside the tree, replaced on restore.
 struct ExternalUnixSocket {
   std::string path;
@@ -154,6 +161,7 @@ struct CriuSettings {
   bool stream_pages = false; // pages go into the store over the page-server protocol
   std::string work_dir;      // empty: the run's directory
   std::string plugins_dir;   // empty: CRIU's default
+  DumpAs dump_as = DumpAs::Auto;
   bool operator==(const CriuSettings&) const = default;
 };
 
@@ -184,6 +192,9 @@ struct RestoreSettings {
   enum class RunAs { Owner, Root };
   RunAs run_as = RunAs::Owner;
   bool detached = true;
+  // Container jobs: remove a dead container of the same name before the
+  // restore (never a running one).
+  bool replace_dead_container = false;
   bool sibling = false;
   bool new_pid_namespace = false; // restore inside a fresh PID namespace
   bool lazy = false;              // memory on demand from the store (lazy pages)

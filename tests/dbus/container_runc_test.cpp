@@ -5,6 +5,7 @@
 #include "tests/dbus/container_fixture.hpp"
 
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -55,6 +56,30 @@ protected:
     run_tool(runc({"delete", "--force", id}));
   }
 
+  // Kills the container and leaves it there, stopped (as after a crash).
+  void kill_container() const {
+    run_tool(runc({"kill", id, "KILL"}));
+    for (int i = 0; i < 500 && status() != "stopped"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  std::string status() const {
+    auto state = run_tool(runc({"state", id}));
+    auto json = nlohmann::json::parse(state.output, nullptr, false);
+    return state.exit_code == 0 && json.is_object() ? json.value("status", "") : "";
+  }
+
+  // The example with restore.replace-dead-container: true.
+  void install_replacing_example() {
+    install_example("runc-container.yaml",
+                    {{"id: api", "id: " + id},
+                     {"/run/runc", root.string()},
+                     {"/srv/containers/api", bundle.string()},
+                     {"      detached: true",
+                      "      replace-dead-container: true\n      detached: true"}});
+  }
+
   const std::string id = "stasis-test-" + std::to_string(::getpid());
   const fs::path root = dir() / "runc-root";
   const fs::path bundle = dir() / "bundle";
@@ -103,6 +128,52 @@ TEST_F(ARuncContainer, RefusesPolicyKeysRuncCannotTakeNamingThem) {
   EXPECT_GT(init_pid(), 0);
   const auto lines = counter().size();
   EXPECT_TRUE(wait_for_lines(lines + 2, std::chrono::seconds(5)));
+}
+
+// A container that crashed stays behind, stopped; with
+// restore.replace-dead-container the restore deletes it and recreates it
+// from the checkpoint, without a manual `runc delete`.
+TEST_F(ARuncContainer, ReplacesADeadContainerOfTheSameIdOnRestore) {
+  ASSERT_NO_FATAL_FAILURE(make_bundle());
+  ASSERT_NO_FATAL_FAILURE(install_replacing_example());
+  Cleanup cleanup([this] { remove_container(); });
+  auto started =
+      run_tool(runc({"run", "--detach", "--bundle", bundle.string(), id}), true);
+  ASSERT_EQ(started.exit_code, 0) << started.describe();
+  checkpoint_kill_restore(
+      "api-container", [this] { return init_pid(); },
+      [this] {
+        kill_container();
+        ASSERT_EQ(status(), "stopped");
+      });
+  EXPECT_NE(log().find("replaced the dead runc container"), std::string::npos) << log();
+}
+
+// Never a running one: the restore fails and the container runs on.
+TEST_F(ARuncContainer, NeverReplacesARunningContainer) {
+  ASSERT_NO_FATAL_FAILURE(make_bundle());
+  ASSERT_NO_FATAL_FAILURE(install_replacing_example());
+  Cleanup cleanup([this] { remove_container(); });
+  auto started =
+      run_tool(runc({"run", "--detach", "--bundle", bundle.string(), id}), true);
+  ASSERT_EQ(started.exit_code, 0) << started.describe();
+  ASSERT_TRUE(wait_for_lines(3, std::chrono::seconds(10)));
+  start_daemon();
+  auto client = this->client();
+  ASSERT_TRUE(client);
+  const pid_t running = init_pid();
+  auto run = client->checkpoint("api-container", {}); // leave-running: true
+  ASSERT_TRUE(run) << run.error().message;
+  auto info = wait_run(*client, *run, std::chrono::seconds(60));
+  ASSERT_EQ(info.state, manager::RunState::Succeeded) << info.error << "\n" << log();
+  auto restore = client->restore("api-container", info.checkpoint, {});
+  ASSERT_TRUE(restore) << restore.error().message;
+  auto restored = wait_run(*client, *restore, std::chrono::seconds(60));
+  EXPECT_EQ(restored.state, manager::RunState::Failed) << log();
+  EXPECT_NE(restored.error.find("is running: a restore never replaces"),
+            std::string::npos)
+      << restored.error;
+  EXPECT_EQ(init_pid(), running);
 }
 
 } // namespace

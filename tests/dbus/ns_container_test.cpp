@@ -3,7 +3,9 @@
 // namespace holds the bind mount of a named network namespace. The mount is
 // declared external on checkpoint and mapped back on restore with root /.
 // Policies: examples/flags/namespaces.yaml and examples/flags/ext-mount-map.yaml.
+// The tree's directory is on a disk file system even where /tmp is a tmpfs.
 #include "tests/dbus/ns_example_support.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -38,8 +40,8 @@ protected:
   // Starts the tree and tracks its init (the checkpoint target).
   void start_container() {
     m_workload = std::make_unique<Workload>(Workload::start(
-        "stasis-wl-container", {"--keep-netns", m_netns}, dir() / "container"));
-    const auto pid_file = dir() / "container" / "init.pid";
+        "stasis-wl-container", {"--keep-netns", m_netns}, m_disk.path() / "container"));
+    const auto pid_file = m_disk.path() / "container" / "init.pid";
     pid_t init = 0;
     for (auto deadline = std::chrono::steady_clock::now() + 5s;
          init == 0 && std::chrono::steady_clock::now() < deadline;
@@ -74,6 +76,9 @@ protected:
   }
 
   std::string m_netns = "stasis-ns-" + std::to_string(::getpid());
+  // The tree's files, never on a tmpfs: the tree's private mount namespace
+  // would get a copy of it on restore (disk_temp_base).
+  TempDir m_disk{disk_temp_base(), "stasis-ns-container"};
   std::unique_ptr<Workload> m_workload;
 };
 

@@ -3,16 +3,39 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <linux/magic.h>
 #include <stdexcept>
 #include <string>
+#include <sys/vfs.h>
 #include <utility>
 
 namespace stasis::test {
 
-TempDir::TempDir(std::string_view prefix) {
-  std::string templ =
-      (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX"))
-          .string();
+namespace {
+
+bool on_tmpfs(const std::filesystem::path& path) {
+  struct statfs fs {};
+  return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
+} // namespace
+
+std::filesystem::path disk_temp_base() {
+  for (const auto& base :
+       {std::filesystem::temp_directory_path(), std::filesystem::path("/var/tmp")}) {
+    if (!on_tmpfs(base)) {
+      return base;
+    }
+  }
+  throw std::runtime_error("both the temp dir and /var/tmp are tmpfs: this test needs "
+                           "a directory on a disk file system (set TMPDIR to one)");
+}
+
+TempDir::TempDir(std::string_view prefix)
+    : TempDir(std::filesystem::temp_directory_path(), prefix) {}
+
+TempDir::TempDir(const std::filesystem::path& base, std::string_view prefix) {
+  std::string templ = (base / (std::string(prefix) + "-XXXXXX")).string();
   if (::mkdtemp(templ.data()) == nullptr) {
     throw std::runtime_error("cannot create temporary directory " + templ + ": " +
                              std::strerror(errno));

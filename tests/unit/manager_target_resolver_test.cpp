@@ -1,3 +1,4 @@
+#include "manager/target_candidates.hpp"
 #include "manager/target_resolver.hpp"
 
 #include <filesystem>
@@ -191,6 +192,48 @@ TEST_F(ATargetResolver, ExplainsProcessTargetsThatCannotMatch) {
             std::string::npos);
   EXPECT_NE(error_of(ProcessTarget{"x", "", "no-such-user-q"}).find("no user named"),
             std::string::npos);
+}
+
+// Debian's python3 is a symlink chain to /usr/bin/python3.11: a target
+// written for the link's name matches nothing, and the error shows the
+// process it meant, nearest first.
+TEST_F(ATargetResolver, ListsTheNearestProcessesWhenNoneMatches) {
+  m_table.add(400, 1, "/usr/bin/python3.11", "python3 /srv/worker.py", 1000);
+  const auto message = error_of(ProcessTarget{"^/usr/bin/python3$", "worker", {}});
+  EXPECT_NE(message.find("no process matches; the nearest: pid 400 (exe "
+                         "/usr/bin/python3.11, uid 1000: python3 /srv/worker.py)"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("after every symlink"), std::string::npos) << message;
+  // The python3 processes match the exe, not the command line: listed after.
+  EXPECT_LT(message.find("pid 400"), message.find("pid 200")) << message;
+  EXPECT_EQ(message.find("/sbin/init"), std::string::npos) << message;
+  // The man page's pattern finds it.
+  EXPECT_EQ(*resolve_target(ProcessTarget{"^/usr/bin/python3(\\.[0-9]+)?$", "worker", {}},
+                            m_table),
+            400);
+}
+
+TEST_F(ATargetResolver, ListsAProcessThatMatchesButRunsAsAnotherUserFirst) {
+  const auto message = error_of(ProcessTarget{"nginx", "master", "nobody"});
+  EXPECT_NE(
+      message.find("the nearest: pid 100 (exe /usr/sbin/nginx, uid 0: nginx: master "
+                   "process)"),
+      std::string::npos)
+      << message;
+}
+
+TEST_F(ATargetResolver, ListsAtMostFiveNearProcesses) {
+  for (pid_t pid = 500; pid < 520; ++pid) {
+    m_table.add(pid, 1, "/usr/bin/python3.11", "python3 -m http.server", 1000);
+  }
+  const auto message = error_of(ProcessTarget{"^/usr/bin/python3$", "", "4242"});
+  std::size_t listed = 0;
+  for (auto at = message.find("pid "); at != std::string::npos;
+       at = message.find("pid ", at + 1)) {
+    ++listed;
+  }
+  EXPECT_EQ(listed, k_max_near_candidates) << message;
 }
 
 TEST_F(ATargetResolver, FindsTheOneTreeRootOfACgroup) {
