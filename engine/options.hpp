@@ -116,7 +116,7 @@ struct DumpOptions {
   std::filesystem::path parent_img; // parent images, relative to images_dir
   bool track_mem = false;           // needs soft-dirty tracking (Features::mem_track)
   std::optional<PageServerTarget> page_server; // stream pages instead of writing them
-  bool unprivileged = false;        // run as non-root with CAP_CHECKPOINT_RESTORE
+  bool unprivileged = false; // run as non-root with CAP_CHECKPOINT_RESTORE
   bool display_stats = false;
   bool skip_file_rwx_check = false;
   std::string log_file; // file name in work_dir; empty = "dump.log"
@@ -132,6 +132,12 @@ struct RestoreOptions {
   // (CRIU's rst_sibling), so the caller can wait for it.
   bool restore_detached = true;
   bool shell_job = false;
+  // The terminal a shell job is restored onto: a tty open for reading and
+  // writing, given to the worker as its standard input. CRIU's --shell-job
+  // opens the job's terminal (a pty slave whose master it did not dump) as a
+  // copy of its own stdin; its inherit-fd keys reach only external ttys, not
+  // this one. -1: the worker keeps stasisd's stdin.
+  int terminal_fd = -1;
   bool file_locks = false;
   bool tcp_established = false;
   bool tcp_close = false; // restore established connections closed
