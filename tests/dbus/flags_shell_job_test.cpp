@@ -4,6 +4,7 @@
 // pane for the job's shell, one pane that stasisd runs in, whose terminal the
 // restored job is attached to.
 #include "tests/dbus/flags_support.hpp"
+#include "tests/dbus/test_user.hpp"
 
 #include <csignal>
 #include <fcntl.h>
@@ -300,6 +301,125 @@ TEST_F(AShellJob, ResumesInThePaneThatRanStasisctlRestoreWhileStasisdHasNoTermin
   ASSERT_TRUE(after);
   EXPECT_EQ(after->session, restored_pid);
   EXPECT_NE(after->session, shell);
+}
+
+// Runs `stasisctl restore --terminal JOB` in a new pane of tmux, as `user`
+// through setpriv, with the pane's terminal as its standard input; returns
+// its exit status and output.
+std::pair<int, std::string> restore_in_pane_as(const Tmux& tmux, const TestUser& user,
+                                               const std::string& bus,
+                                               const std::string& job,
+                                               const fs::path& dir) {
+  const auto out = dir / "user-restore.out";
+  const auto rc = dir / "user-restore.rc";
+  const pid_t pane = tmux.start("user", "exec /bin/bash --norc --noprofile -i");
+  EXPECT_GT(pane, 0);
+  KillTree pane_tree{pane};
+  tmux.run({"send-keys", "-t", "user",
+            fmt::format("/usr/bin/setpriv --reuid={} --regid={} --init-groups {} --bus "
+                        "'{}' restore --terminal {} >{} 2>&1; echo $? >{}",
+                        user.uid(), user.gid(), STASISCTL_PATH, bus, job, out.string(),
+                        rc.string()),
+            "Enter"});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (file_text(rc).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto status = file_text(rc);
+  return {status.empty() ? -1 : std::stoi(status), file_text(out)};
+}
+
+TEST_F(AShellJob, RefusesATerminalThatIsNotTheCallers) {
+  TestUser mallory("stasis-t-shelljob-mallory");
+  install_job("mallory.yaml",
+              pidfile_job("mallory-shell", dir() / "none.pid",
+                          fmt::format("criu:\n  shell-job: true\naccess:\n  list: "
+                                      "{{users: [{0}]}}\n  restore: {{users: [{0}]}}",
+                                      mallory.name())));
+  start_daemon_without_terminal();
+  Tmux tmux; // root's tmux: its panes' terminals belong to root
+  const auto [status, output] =
+      restore_in_pane_as(tmux, mallory, bus_address(), "mallory-shell", dir());
+  EXPECT_EQ(status, 2) << output; // stasisctl's exit code for InvalidArgument
+  EXPECT_NE(output.find("the terminal belongs to uid 0, not to the caller"),
+            std::string::npos)
+      << output;
+}
+
+TEST_F(AShellJob, OfAUserResumesInHerOwnPaneAsHer) {
+  TestUser alice("stasis-t-shelljob-alice");
+  // Her own tmux server: its panes' terminals are hers.
+  const auto home = dir() / "alice";
+  fs::create_directories(home);
+  ASSERT_EQ(::chown(home.c_str(), alice.uid(), alice.gid()), 0);
+  const auto loop = copy_workload_for(alice, "stasis-wl-shell-job-loop", home);
+  const auto socket = home / "tmux.sock";
+  auto as_alice = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/setpriv",
+                                  fmt::format("--reuid={}", alice.uid()),
+                                  fmt::format("--regid={}", alice.gid()),
+                                  "--init-groups",
+                                  "/usr/bin/env",
+                                  "HOME=" + home.string(),
+                                  "/usr/bin/tmux",
+                                  "-S",
+                                  socket.string(),
+                                  "-f",
+                                  "/dev/null"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_captured(argv, 10s).out;
+  };
+  // Her server is gone before her user is removed (a user with processes is not).
+  struct KillServer {
+    std::function<void()> kill;
+    ~KillServer() { kill(); }
+  } server{[&] {
+    const auto pid = as_alice({"display-message", "-p", "#{pid}"});
+    as_alice({"kill-server"});
+    if (const pid_t server_pid = std::atoi(pid.c_str()); server_pid > 0) {
+      ::kill(server_pid, SIGKILL);
+      wait_pid_gone(server_pid, 2s);
+    }
+  }};
+  as_alice({"new-session", "-d", "-s", "job", "-x", "80", "-y", "24",
+            "exec /bin/bash --norc --noprofile -i"});
+  const auto status = home / "loop.status";
+  const auto pidfile = home / "loop.pid";
+  as_alice({"send-keys", "-t", "job",
+            fmt::format("{} {} print & echo $! > {}", loop.string(), status.string(),
+                        pidfile.string()),
+            "Enter"});
+  KillTree job{read_pid(pidfile)};
+  ASSERT_GT(job.pid, 0);
+  ASSERT_TRUE(wait_ticks(status, 2));
+  install_job("alice.yaml",
+              pidfile_job("alice-shell", pidfile,
+                          fmt::format("criu:\n  shell-job: true\naccess:\n  list: "
+                                      "{{users: [{0}]}}\n  checkpoint: {{users: "
+                                      "[{0}]}}\n  restore: {{users: [{0}]}}",
+                                      alice.name())));
+  start_daemon_without_terminal();
+  auto dumped = checkpoint("alice-shell");
+  ASSERT_EQ(dumped.state, manager::RunState::Succeeded) << dumped.error << "\n" << log();
+  ASSERT_TRUE(wait_pid_free(job.pid, 10s));
+  const auto dumped_ticks = ticks_of(status);
+
+  as_alice({"new-window", "-d", "-t", "job", "-n", "restorer",
+            "exec /bin/bash --norc --noprofile -i"});
+  const auto out = home / "restore.out";
+  as_alice({"send-keys", "-t", "job:restorer",
+            fmt::format("{} --bus '{}' restore alice-shell >{} 2>&1", STASISCTL_PATH,
+                        bus_address(), out.string()),
+            "Enter"});
+  job.pid = read_pid(out);
+  ASSERT_GT(job.pid, 0) << file_text(out) << "\n" << log();
+  ASSERT_TRUE(wait_ticks(status, dumped_ticks + 3)) << log();
+  EXPECT_EQ(read_key_values(status).at("check"), "pass");
+  EXPECT_EQ(uid_line(job.pid), fmt::format("Uid:\t{0}\t{0}\t{0}\t{0}", alice.uid()));
+  const auto pane_tty =
+      as_alice({"display-message", "-p", "-t", "job:restorer", "#{pane_tty}"});
+  EXPECT_EQ(fs::read_symlink(fmt::format("/proc/{}/fd/1", job.pid)).string(),
+            pane_tty.substr(0, pane_tty.find('\n')));
 }
 
 } // namespace
