@@ -1,8 +1,10 @@
 // Daemon commands that start runs: checkpoint, restore, cancel. They wait for
 // the run's RunFinished signal (a progress bar on a terminal) unless --no-wait.
 #include "cli/daemon_client.hpp"
+#include "util/unique_fd.hpp"
 
 #include <chrono>
+#include <fcntl.h>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -225,8 +227,26 @@ struct RestoreArgs {
   bool new_pidns = false;
   bool lazy = false;
   bool tcp_close = false;
+  bool terminal = false;    // --terminal: hand our terminal even if not needed
+  bool no_terminal = false; // --no-terminal: never hand it
   WaitArgs wait;
 };
+
+// Our terminal for RestoreOnTerminal: standard input when it is a terminal
+// open for reading and writing (as a terminal's usually is), else the same
+// terminal opened anew for both (it is not made our controlling terminal).
+util::UniqueFd our_terminal() {
+  if (::isatty(STDIN_FILENO) != 1) {
+    return {};
+  }
+  const int flags = ::fcntl(STDIN_FILENO, F_GETFL);
+  if (flags >= 0 && (flags & O_ACCMODE) == O_RDWR) {
+    return util::UniqueFd(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3));
+  }
+  const char* name = ::ttyname(STDIN_FILENO);
+  return util::UniqueFd(name == nullptr ? -1
+                                        : ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+}
 
 void restore(const RestoreArgs& args, GlobalOptions& options) {
   manager::RestoreOptions request;
@@ -239,10 +259,28 @@ void restore(const RestoreArgs& args, GlobalOptions& options) {
   if (args.tcp_close) {
     request.tcp_close = true;
   }
+  util::UniqueFd terminal;
+  if (args.terminal) {
+    terminal = our_terminal();
+    if (!terminal) {
+      std::cerr << "stasisctl: --terminal: standard input is not a terminal\n";
+      options.exit_code = k_exit_usage;
+      return;
+    }
+  }
   run_and_wait(
       options, args.wait,
       [&](dbus::Client& client) {
-        return client.restore(args.job, args.checkpoint, request);
+        // A shell job comes back on the terminal `stasisctl restore` runs in,
+        // as with `criu restore --shell-job` typed there.
+        if (!terminal && !args.no_terminal && ::isatty(STDIN_FILENO) == 1) {
+          if (auto job = client.get_job(args.job); job && job->shell_job) {
+            terminal = our_terminal();
+          }
+        }
+        return terminal ? client.restore_on_terminal(args.job, args.checkpoint, request,
+                                                     terminal.get())
+                        : client.restore(args.job, args.checkpoint, request);
       },
       [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
         auto run = client.get_run(done.run);
@@ -318,6 +356,15 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
   restore_cmd->add_flag("--tcp-close", restore_args->tcp_close,
                         "Restore established TCP connections closed (e.g. on another "
                         "host)");
+  auto* terminal = restore_cmd->add_flag(
+      "--terminal", restore_args->terminal,
+      "Restore the shell job onto this terminal (default: when the job is a shell "
+      "job and standard input is a terminal)");
+  restore_cmd
+      ->add_flag("--no-terminal", restore_args->no_terminal,
+                 "Do not hand this terminal to stasisd (a shell job then needs "
+                 "stasisd's own terminal)")
+      ->excludes(terminal);
   add_wait_options(*restore_cmd, restore_args->wait);
   restore_cmd->callback([&options, restore_args] { restore(*restore_args, options); });
 

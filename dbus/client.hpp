@@ -67,6 +67,12 @@ public:
                                           const manager::CheckpointOptions& options);
   CResult<std::string> restore(const std::string& job, const std::string& checkpoint,
                                const manager::RestoreOptions& options);
+  // RestoreOnTerminal: restores a shell job onto the terminal `terminal` (a
+  // descriptor of ours, sent with the call).
+  CResult<std::string> restore_on_terminal(const std::string& job,
+                                           const std::string& checkpoint,
+                                           const manager::RestoreOptions& options,
+                                           int terminal);
 
   CResult<void> cancel_run(const std::string& run);
   CResult<manager::RunInfo> get_run(const std::string& run);

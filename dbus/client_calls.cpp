@@ -69,6 +69,16 @@ CResult<std::string> Client::restore(const std::string& job,
   return call([&] { return m_proxy->Restore(job, checkpoint, to_variant_map(options)); });
 }
 
+CResult<std::string> Client::restore_on_terminal(const std::string& job,
+                                                 const std::string& checkpoint,
+                                                 const manager::RestoreOptions& options,
+                                                 int terminal) {
+  return call([&] {
+    return m_proxy->RestoreOnTerminal(job, checkpoint, to_variant_map(options),
+                                      sdbus::UnixFd(terminal));
+  });
+}
+
 CResult<void> Client::cancel_run(const std::string& run) {
   return call([&] { m_proxy->CancelRun(run); });
 }

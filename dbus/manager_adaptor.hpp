@@ -71,6 +71,9 @@ private:
   std::string CheckpointProcess(const uint32_t& pid, const VariantMap& options) override;
   std::string Restore(const std::string& job, const std::string& checkpoint,
                       const VariantMap& options) override;
+  std::string RestoreOnTerminal(const std::string& job, const std::string& checkpoint,
+                                const VariantMap& options,
+                                const sdbus::UnixFd& terminal) override;
   void CancelRun(const std::string& run_id) override;
   VariantMap GetRun(const std::string& run_id) override;
   std::vector<VariantMap> ListRuns(const std::string& job,

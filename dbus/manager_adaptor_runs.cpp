@@ -2,7 +2,11 @@
 #include "dbus/manager_adaptor.hpp"
 #include "dbus/variant_options.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <limits>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -30,6 +34,22 @@ std::string ManagerAdaptor::CheckpointProcess(const uint32_t& pid,
 std::string ManagerAdaptor::Restore(const std::string& job, const std::string& checkpoint,
                                     const VariantMap& options) {
   const auto parsed = value_or_throw(restore_options_from(options));
+  return value_or_throw(m_manager.restore(caller(), job, checkpoint, parsed));
+}
+
+std::string ManagerAdaptor::RestoreOnTerminal(const std::string& job,
+                                              const std::string& checkpoint,
+                                              const VariantMap& options,
+                                              const sdbus::UnixFd& terminal) {
+  auto parsed = value_or_throw(restore_options_from(options));
+  // sdbus-c++ closes its copy with the message; the manager keeps a duplicate.
+  const int fd = ::fcntl(terminal.get(), F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) {
+    throw_error(
+        manager::ErrorCode::InvalidArgument,
+        fmt::format("the terminal descriptor cannot be used: {}", std::strerror(errno)));
+  }
+  parsed.terminal = std::make_shared<const util::UniqueFd>(fd);
   return value_or_throw(m_manager.restore(caller(), job, checkpoint, parsed));
 }
 

@@ -49,6 +49,7 @@ VariantMap to_variant_map(const JobInfo& job) {
       {"Checkpoints", job.checkpoints},
       {"PolicyFile", job.policy_file},
       {"Fingerprint", job.fingerprint},
+      {"ShellJob", job.shell_job},
   };
 }
 
@@ -112,6 +113,7 @@ JobInfo job_from(const VariantMap& map) {
   job.checkpoints = read<std::uint32_t>(map, "Checkpoints");
   job.policy_file = read<std::string>(map, "PolicyFile");
   job.fingerprint = read<std::string>(map, "Fingerprint");
+  job.shell_job = read<bool>(map, "ShellJob");
   return job;
 }
 

@@ -289,6 +289,7 @@ Result<RestoreResult, EngineError> CriuClient::restore(const RestoreOptions& opt
 
   WorkerSpec spec;
   spec.own_process_group = !options.shell_job;
+  spec.stdin_fd = options.terminal_fd;
   spec.request_dir_fds = {images_fd.get(), work_fd.get()};
   for (const auto& inherit : options.inherit_fds) {
     spec.inherited_fds.push_back(inherit.fd);

@@ -44,6 +44,36 @@ std::string join(const std::vector<std::string>& lines, std::string_view separat
   return out;
 }
 
+// CRIU's reports of a restored task that ended while the restore ran
+// ("1234 killed by signal 9: Killed", "1234 exited, status=1"), reworded so
+// that they say what happened: a task of the tree failed at a restore step,
+// or CRIU killed the tree it had half restored once the restore failed. As
+// CRIU words them, they read as if something had killed the program.
+std::string explain(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  if (digits == 0) {
+    return std::string(text);
+  }
+  const auto pid = text.substr(0, digits);
+  const auto rest = text.substr(digits);
+  constexpr std::string_view k_killed = " killed by signal 9";
+  constexpr std::string_view k_exited = " exited, status=";
+  if (rest.starts_with(k_killed)) {
+    return fmt::format("the restore failed, so CRIU killed process {} of the tree it had "
+                       "half restored (signal 9); the program was not running yet",
+                       pid);
+  }
+  if (rest.starts_with(k_exited)) {
+    return fmt::format("process {} of the tree being restored gave up with status {} "
+                       "(a restore step in it failed; see the lines before)",
+                       pid, rest.substr(k_exited.size()));
+  }
+  return std::string(text);
+}
+
 } // namespace
 
 const char* to_string(ErrorKind kind) {
@@ -125,7 +155,7 @@ std::vector<std::string> parse_log_errors(std::string_view log_text,
     if (text.empty() || is_harmless(text)) {
       continue;
     }
-    found.emplace_back(text);
+    found.push_back(explain(text));
   }
   if (found.size() > max_lines) {
     found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(max_lines));

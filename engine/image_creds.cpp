@@ -1,6 +1,7 @@
 #include "engine/image_creds.hpp"
 
 #include "engine/criu_images.pb.h"
+#include "engine/image_file.hpp"
 #include "util/unique_fd.hpp"
 
 #include <cerrno>
@@ -15,73 +16,10 @@
 namespace stasis::engine {
 namespace {
 
-// Magic numbers at the head of CRIU images (criu/include/magic.h).
-constexpr std::uint32_t k_img_common_magic = 0x54564319;
-constexpr std::uint32_t k_pstree_magic = 0x50273030;
 constexpr std::uint32_t k_core_magic = 0x55053847;
 constexpr std::uint32_t k_mm_magic = 0x57492820;
 // task_core_entry.task_state of a zombie (CRIU's TASK_DEAD).
 constexpr std::uint32_t k_task_dead = 2;
-
-Result<std::string> read_image(int dir_fd, const std::string& name, std::size_t limit) {
-  util::UniqueFd fd(
-      ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!fd) {
-    return make_error("cannot open {}: {}", name, std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return make_error("{} is not a regular file", name);
-  }
-  if (static_cast<std::uint64_t>(st.st_size) > limit) {
-    return make_error("{} has {} bytes, more than the {} an image of its kind may have",
-                      name, st.st_size, limit);
-  }
-  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t got = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got <= 0) {
-      return make_error("cannot read {}: {}", name,
-                        got < 0 ? std::strerror(errno) : "it is shorter than its size");
-    }
-    done += static_cast<std::size_t>(got);
-  }
-  return bytes;
-}
-
-std::uint32_t u32_at(std::string_view bytes, std::size_t offset) {
-  std::uint32_t value;
-  std::memcpy(&value, bytes.data() + offset, sizeof(value)); // images are host-endian
-  return value;
-}
-
-// The entries of an image: its magic checked, then (size, message) pairs.
-Result<std::vector<std::string_view>>
-entries_of(std::string_view image, std::uint32_t magic, const std::string& name) {
-  if (image.size() < 8 || u32_at(image, 0) != k_img_common_magic ||
-      u32_at(image, 4) != magic) {
-    return make_error("{} is not the CRIU image it should be (bad magic)", name);
-  }
-  std::vector<std::string_view> entries;
-  std::size_t pos = 8;
-  while (pos < image.size()) {
-    if (image.size() - pos < 4) {
-      return make_error("{} is truncated", name);
-    }
-    const std::uint32_t size = u32_at(image, pos);
-    pos += 4;
-    if (size > image.size() - pos) {
-      return make_error("{} is truncated (an entry of {} bytes)", name, size);
-    }
-    entries.push_back(image.substr(pos, size));
-    pos += size;
-  }
-  return entries;
-}
 
 template <typename Message>
 Result<Message> parse(std::string_view bytes, const std::string& name) {
@@ -205,6 +143,69 @@ Result<TreeCreds> read_tree_creds(int images_dir_fd) {
     }
   }
   return tree;
+}
+
+namespace {
+
+std::uint32_t u32_at(std::string_view bytes, std::size_t offset) {
+  std::uint32_t value;
+  std::memcpy(&value, bytes.data() + offset, sizeof(value)); // images are host-endian
+  return value;
+}
+
+} // namespace
+
+Result<std::vector<std::string_view>>
+entries_of(std::string_view image, std::uint32_t magic, const std::string& name) {
+  if (image.size() < 8 || u32_at(image, 0) != k_img_common_magic ||
+      u32_at(image, 4) != magic) {
+    return make_error("{} is not the CRIU image it should be (bad magic)", name);
+  }
+  std::vector<std::string_view> entries;
+  std::size_t pos = 8;
+  while (pos < image.size()) {
+    if (image.size() - pos < 4) {
+      return make_error("{} is truncated", name);
+    }
+    const std::uint32_t size = u32_at(image, pos);
+    pos += 4;
+    if (size > image.size() - pos) {
+      return make_error("{} is truncated (an entry of {} bytes)", name, size);
+    }
+    entries.push_back(image.substr(pos, size));
+    pos += size;
+  }
+  return entries;
+}
+
+Result<std::string> read_image(int dir_fd, const std::string& name, std::size_t limit) {
+  util::UniqueFd fd(
+      ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    return make_error("cannot open {}: {}", name, std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return make_error("{} is not a regular file", name);
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > limit) {
+    return make_error("{} has {} bytes, more than the {} an image of its kind may have",
+                      name, st.st_size, limit);
+  }
+  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      return make_error("cannot read {}: {}", name,
+                        got < 0 ? std::strerror(errno) : "it is shorter than its size");
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return bytes;
 }
 
 } // namespace stasis::engine

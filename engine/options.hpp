@@ -135,6 +135,12 @@ struct RestoreOptions {
   bool restore_detached = true;
   bool leave_stopped = false; // the restored tree stays stopped (SIGSTOP)
   bool shell_job = false;
+  // The terminal a shell job is restored onto: a tty open for reading and
+  // writing, given to the worker as its standard input. CRIU's --shell-job
+  // opens the job's terminal (a pty slave whose master it did not dump) as a
+  // copy of its own stdin; its inherit-fd keys reach only external ttys, not
+  // this one. -1: the worker keeps stasisd's stdin.
+  int terminal_fd = -1;
   bool file_locks = false;
   bool tcp_established = false;
   bool tcp_close = false; // restore established connections closed

@@ -142,6 +142,12 @@ void check_restore_only(const RestoreOptions& o, Problems& problems) {
       problems.add("veth pairs need both an inside and an outside name");
     }
   }
+  if (o.terminal_fd >= 0 && !o.shell_job) {
+    problems.add("a terminal is handed only to a shell job (shell_job)");
+  }
+  if (o.terminal_fd >= 0 && ::isatty(o.terminal_fd) == 0) {
+    problems.add("terminal_fd {} is not a terminal", o.terminal_fd);
+  }
   for (const auto& inherit : o.inherit_fds) {
     if (inherit.key.empty()) {
       problems.add("inherit_fd for fd {} has no key", inherit.fd);

@@ -112,6 +112,9 @@ Result<util::UniqueFd> receive_fd(int socket) {
     ::dup2(devnull, STDOUT_FILENO);
     ::dup2(devnull, STDERR_FILENO);
   }
+  if (spec.stdin_fd >= 0) {
+    ::dup2(spec.stdin_fd, STDIN_FILENO); // the copy is not close-on-exec
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -59,6 +59,9 @@ struct WorkerSpec {
   std::vector<int> inherited_fds;
   bool quiet = false;
   bool own_process_group = true;
+  // A descriptor the worker gets as its standard input (-1: ours, or
+  // /dev/null when quiet).
+  int stdin_fd = -1;
   // The images and work dir descriptors a request names. CRIU opens them as
   // /proc/PEER/fd/N; a worker that runs with other credentials is its own
   // peer (see SwrkTransport::spawn) and inherits them under the same numbers.

@@ -4,11 +4,13 @@
 #pragma once
 
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -69,6 +71,7 @@ struct JobInfo {
   std::uint32_t checkpoints = 0;
   std::string policy_file;
   std::string fingerprint;
+  bool shell_job = false; // criu.shell-job: a restore may be given a terminal
 };
 
 enum class RunKind { Checkpoint, Restore };
@@ -138,6 +141,10 @@ struct RestoreOptions {
   std::optional<bool> detached;
   std::optional<bool> lazy;
   std::optional<bool> tcp_close; // restore established TCP connections closed
+  // The caller's terminal, to restore a shell job onto (RestoreOnTerminal):
+  // a tty open for reading and writing that the caller owns (root may hand
+  // any). Shared: a queued run keeps it until it ran.
+  std::shared_ptr<const util::UniqueFd> terminal;
 };
 
 // Result of Reload: job names by change.

@@ -352,10 +352,10 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
       // The store stopped taking pages (a full disk) and cut CRIU off.
       return failed(fmt::format("storing the streamed pages failed: {}; CRIU stopped: {}",
                                 page_stream->checkpoint().failure(),
-                                run_error_message(dumped.error(), job.name, job.criu)));
+                                run_error_message(dumped.error(), job.name, hint_settings(job.criu, job.restore))));
     }
     if (!dumped) {
-      return failed(run_error_message(dumped.error(), job.name, job.criu) + root_hint);
+      return failed(run_error_message(dumped.error(), job.name, hint_settings(job.criu, job.restore)) + root_hint);
     }
     if (!streamed) {
       if (kill_after_store) {

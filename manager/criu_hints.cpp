@@ -16,11 +16,11 @@ struct Complaint {
   // False: the policy is right and `setting` is advice about the host.
   bool in_policy = true;
   // True when the job's settings already answer the complaint (null: never).
-  bool (*answered)(const policy::CriuSettings&) = nullptr;
+  bool (*answered)(const JobHintSettings&) = nullptr;
 };
 
-bool closes_or_keeps_tcp(const policy::CriuSettings& criu) {
-  return criu.tcp_established || criu.tcp_close;
+bool closes_or_keeps_tcp(const JobHintSettings& settings) {
+  return settings.tcp_established || settings.tcp_close;
 }
 
 // CRIU 4.2's log texts (criu/tty.c, file-lock.c, sk-inet.c, sk-unix.c, image.c).
@@ -57,14 +57,16 @@ constexpr std::array<Complaint, 10> k_complaints{{
      "the listening socket's path under `criu.external-unix-sockets` (e.g. "
      "`external-unix-sockets: [{path: /run/app.sock}]`)"},
     {"Don't have tty to inherit session from",
-     "the restored shell job needs a terminal to attach to and stasisd has none",
-     "run stasisd in a terminal (e.g. a tmux pane): shell jobs are restored onto it",
+     "the restored shell job needs a terminal to attach to, and it was handed none "
+     "(stasisd has no terminal either)",
+     "run `stasisctl restore` in a terminal (e.g. a tmux pane): it hands that terminal "
+     "to stasisd and the job comes back there",
      false},
     {"Failed to set group",
-     "the restored shell job needs a terminal to attach to and stasisd's standard "
-     "input is a terminal but not its controlling one",
-     "run stasisd in the foreground of a terminal (e.g. a tmux pane): shell jobs are "
-     "restored onto it",
+     "the restored shell job needs a terminal to attach to, and it was handed none "
+     "(stasisd's standard input is a terminal but not its controlling one)",
+     "run `stasisctl restore` in a terminal (e.g. a tmux pane): it hands that terminal "
+     "to stasisd and the job comes back there",
      false},
 }};
 
@@ -83,17 +85,48 @@ std::string peer_name(std::string_view line) {
   return name == "(null)" ? std::string() : std::string(name);
 }
 
+// CRIU's "No task found with sid" for a job that has `criu.shell-job: true`:
+// the terminal's session leader is missing from the checkpoint, and what CRIU
+// was asked to do with it needs that leader.
+std::string missing_leader_hint(const std::string& job, const JobHintSettings& settings) {
+  if (settings.orphan_pts_master) {
+    return fmt::format(
+        "`restore.orphan-pts-master` needs the terminal's session leader in the "
+        "checkpoint, and a shell job's leader (its shell) stays outside it (job '{}' "
+        "has `criu.shell-job: true`): remove `restore.orphan-pts-master: true` from the "
+        "policy of job '{}'; `stasisctl restore` run in a terminal then restores the job "
+        "onto that terminal",
+        job, job);
+  }
+  return fmt::format(
+      "the checkpoint holds a terminal whose session leader is not in it, which CRIU "
+      "cannot restore even with `criu.shell-job: true` (job '{}' has it): checkpoint "
+      "the tree from its session leader",
+      job);
+}
+
 } // namespace
 
+JobHintSettings hint_settings(const policy::CriuSettings& criu,
+                              const policy::RestoreSettings& restore) {
+  return {.shell_job = criu.shell_job,
+          .orphan_pts_master = restore.orphan_pts_master,
+          .tcp_established = criu.tcp_established,
+          .tcp_close = criu.tcp_close};
+}
+
 std::string policy_hint(const std::vector<std::string>& log_errors,
-                        const std::string& job, const policy::CriuSettings& criu) {
+                        const std::string& job, const JobHintSettings& settings) {
   for (const auto& complaint : k_complaints) {
-    if (complaint.answered != nullptr && complaint.answered(criu)) {
+    if (complaint.answered != nullptr && complaint.answered(settings)) {
       continue;
     }
     for (const auto& line : log_errors) {
       if (line.find(complaint.needle) == std::string::npos) {
         continue;
+      }
+      if (complaint.needle == "No task found with sid" && settings.shell_job) {
+        return missing_leader_hint(job, settings);
       }
       std::string setting(complaint.setting);
       if (complaint.needle.starts_with("Can't dump half")) {
@@ -113,8 +146,8 @@ std::string policy_hint(const std::vector<std::string>& log_errors,
 }
 
 std::string run_error_message(const engine::EngineError& error, const std::string& job,
-                              const policy::CriuSettings& criu) {
-  auto hint = policy_hint(error.log_errors, job, criu);
+                              const JobHintSettings& settings) {
+  auto hint = policy_hint(error.log_errors, job, settings);
   if (hint.empty()) {
     return error.message();
   }

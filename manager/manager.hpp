@@ -121,8 +121,8 @@ private:
   // checkpoint_run.cpp (caller: who asked, 0 for root and scheduled runs)
   MResult<std::string> submit_checkpoint(const JobEntry& entry,
                                          const CheckpointOptions& options,
-                                         std::optional<AdhocTarget> adhoc,
-                                         bool scheduled, uid_t caller);
+                                         std::optional<AdhocTarget> adhoc, bool scheduled,
+                                         uid_t caller);
   RunOutcome run_checkpoint(RunContext& context, const JobEntry& entry,
                             const CheckpointOptions& options,
                             const std::optional<AdhocTarget>& adhoc);
@@ -130,7 +130,8 @@ private:
 
   // restore_run.cpp
   RunOutcome run_restore(RunContext& context, const JobEntry& entry,
-                         std::uint64_t checkpoint, const RestoreOptions& options);
+                         std::uint64_t checkpoint, const RestoreOptions& options,
+                         uid_t caller);
 
   // adhoc.cpp
   JobEntry adhoc_job(uid_t uid, const CheckpointOptions& options);

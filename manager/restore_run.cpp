@@ -1,5 +1,7 @@
 // Restore runs: materialize a stored checkpoint, wait for its pid to be free,
 // restore it with CRIU (running the job's restore hooks), clean up.
+#include "engine/shell_job_session.hpp"
+#include "manager/caller_terminal.hpp"
 #include "manager/container_runtime.hpp"
 #include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
@@ -54,12 +56,40 @@ Result<void> write_pidfile(const std::string& path, pid_t pid,
   return ok();
 }
 
+// A terminal handed for the tree, re-checked now that the restore's rights
+// are known: CRIU, running as the tree's user, takes the terminal over (it
+// sets its modes and owner as dumped), so the terminal must be that user's;
+// only root may hand another user's terminal to a tree restored as root.
+Result<void> terminal_for_tree(int fd, const RestoreRights& rights, uid_t caller) {
+  const uid_t owner = STASIS_TRY(terminal_owner(fd));
+  const uid_t restorer = rights.as_root ? 0 : rights.user.uid;
+  if (owner == restorer || (restorer == 0 && caller == 0)) {
+    return ok();
+  }
+  return make_error("the terminal belongs to uid {}, and the tree is restored with the "
+                    "rights of {}: a shell job is restored only onto a terminal of the "
+                    "user it runs as",
+                    owner, rights.describe());
+}
+
 } // namespace
 
 MResult<std::string> Manager::restore(const Caller& caller, const std::string& job,
                                       const std::string& checkpoint,
                                       const RestoreOptions& options) {
   auto entry = STASIS_TRY(authorized_job(caller, job, Action::Restore));
+  if (options.terminal) {
+    if (!entry.job->criu.shell_job || policy::is_container(entry.job->target)) {
+      return fail(ErrorCode::InvalidArgument,
+                  "job '{}' is not a shell job (criu.shell-job): only a shell job is "
+                  "restored onto the caller's terminal",
+                  job);
+    }
+    if (auto checked = check_caller_terminal(options.terminal->get(), caller.uid);
+        !checked) {
+      return fail(ErrorCode::InvalidArgument, "{}", checked.error().message);
+    }
+  }
   if (options.lazy.value_or(entry.job->restore.lazy) && !m_features.lazy_pages) {
     return fail(ErrorCode::InvalidArgument, "lazy restore is unavailable here: {}",
                 m_features.lazy_pages_reason);
@@ -81,14 +111,15 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
   request.job = job;
   request.kind = RunKind::Restore;
   request.caller = caller.uid;
-  request.work = [this, entry, id, options](RunContext& context) {
-    return run_restore(context, entry, id, options);
+  request.work = [this, entry, id, options, uid = caller.uid](RunContext& context) {
+    return run_restore(context, entry, id, options, uid);
   };
   return m_queue->submit(std::move(request));
 }
 
 RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
-                                std::uint64_t checkpoint, const RestoreOptions& request) {
+                                std::uint64_t checkpoint, const RestoreOptions& request,
+                                uid_t caller) {
   auto logger = log::get("manager");
   const auto& job = *entry.job;
   const std::string& run_id = context.run_id();
@@ -134,6 +165,12 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     return failed(written.error().message);
   }
   event.images_dir = images.string();
+  if (request.terminal) { // engine/shell_job_session.hpp says why
+    if (auto rewritten = engine::make_root_lead_its_session(images); !rewritten) {
+      return failed(fmt::format("the shell job cannot be given its own session: {}",
+                                rewritten.error().message));
+    }
+  }
 
   // With whose rights CRIU restores the tree (restore_rights.hpp). Containers
   // are restored by their runtime, which root's policy chose.
@@ -172,6 +209,12 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     }
     if (auto prepared = prepare_restore_dirs(rights, images, writable); !prepared) {
       return failed(prepared.error().message);
+    }
+  }
+  if (request.terminal) {
+    auto allowed = terminal_for_tree(request.terminal->get(), rights, caller);
+    if (!allowed) {
+      return failed(allowed.error().message);
     }
   }
 
@@ -216,6 +259,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   auto options = to_restore_options(job.criu, restore_settings);
   options.images_dir = images;
   options.work_dir = log_dir;
+  options.terminal_fd = request.terminal ? request.terminal->get() : -1;
   options.unprivileged = !rights.as_root;
   // restore.sibling and detached=false both make the tree a child of stasisd.
   options.restore_detached =
@@ -262,7 +306,8 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
       return std::move(in_namespace->result);
     }();
     if (!restored) {
-      auto message = run_error_message(restored.error(), job.name, job.criu);
+      auto message = run_error_message(restored.error(), job.name,
+                                       hint_settings(job.criu, job.restore));
       if (!rights.as_root) {
         message += fmt::format(" (CRIU ran with the rights of {}, whose tree this is)",
                                rights.describe());

@@ -293,8 +293,9 @@ std::vector<KeySpec> restore_keys() {
           "Restore mount namespaces the pre-4.0 way (without mount-v2).",
           "criu --mntns-compat-mode"),
       key("orphan-pts-master", boolean(), false,
-          "Hand the master of an orphaned pty to stasis (for shell jobs without "
-          "terminal).",
+          "Hand the master of an orphaned pty to stasis; CRIU needs the "
+          "terminal's session leader in the checkpoint, so not for shell jobs "
+          "(restore those from a terminal with stasisctl restore).",
           "criu --orphan-pts-master"),
       key("weak-sysctls", boolean(), false,
           "Skip sysctls the kernel does not have instead of failing.",

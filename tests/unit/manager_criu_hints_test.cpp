@@ -39,11 +39,9 @@ TEST(APolicyHint, OffersTcpCloseBesideTcpEstablishedForConnectedSockets) {
 }
 
 TEST(APolicyHint, AsksForNoTcpKeyWhenTheJobAlreadyClosesItsConnections) {
-  policy::CriuSettings criu;
-  criu.tcp_close = true;
   const auto hint = policy_hint(
       {"inet: Connected TCP socket, consider using --tcp-established option."}, "web",
-      criu);
+      {.tcp_close = true});
   EXPECT_FALSE(names(hint, "criu.tcp-established")) << hint;
 }
 
@@ -79,8 +77,35 @@ TEST(APolicyHint, AsksForATerminalWhenAShellJobHasNoneToAttachTo) {
   const auto hint = policy_hint(
       {"tty: Don't have tty to inherit session from, aborting", "Restoring FAILED."},
       "loop");
-  EXPECT_TRUE(names(hint, "run stasisd in a terminal")) << hint;
+  EXPECT_TRUE(names(hint, "run `stasisctl restore` in a terminal")) << hint;
   EXPECT_FALSE(names(hint, "set `")) << hint;
+}
+
+TEST(APolicyHint, NamesOrphanPtsMasterWhenAShellJobsLeaderIsMissing) {
+  const auto hint =
+      policy_hint({"tty: No task found with sid 4242", "Restoring FAILED."},
+                  "editor-session", {.shell_job = true, .orphan_pts_master = true});
+  EXPECT_TRUE(names(hint, "remove `restore.orphan-pts-master: true`")) << hint;
+  EXPECT_FALSE(names(hint, "set `criu.shell-job: true`")) << hint;
+}
+
+TEST(APolicyHint, NeverAsksAShellJobForTheShellJobKey) {
+  const auto hint =
+      policy_hint({"tty: No task found with sid 4242"}, "loop", {.shell_job = true});
+  EXPECT_FALSE(names(hint, "set `criu.shell-job: true`")) << hint;
+  EXPECT_TRUE(names(hint, "session leader")) << hint;
+}
+
+TEST(ARunErrorMessage, SaysCriuKilledTheHalfRestoredTree) {
+  const auto errors = engine::parse_log_errors(
+      "(00.1) 4242: Error (criu/tty.c:1010): Don't have tty to inherit session from, "
+      "aborting\n(00.2) Error (criu/cr-restore.c:1262): 4242 killed by signal 9: "
+      "Killed\n",
+      10);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_TRUE(names(errors[1], "CRIU killed process 4242 of the tree it had half "
+                               "restored"))
+      << errors[1];
 }
 
 TEST(APolicyHint, IsEmptyForUnknownErrors) {

@@ -5,8 +5,10 @@
 # every round: its counter only ever grows by one (a restore that lost the
 # shell's memory would start again at 1) and its stdin is still a terminal.
 # It rewrites STATUS_FILE atomically as key=value lines: pid, ticks, check
-# (pass|fail), detail, tty (yes|no).
-status=${1:?usage: stasis-wl-shell-job-loop STATUS_FILE}
+# (pass|fail), detail, tty (yes|no). With a second argument `print` it also
+# prints "stasis-loop tick N" to its terminal on every round.
+status=${1:?usage: stasis-wl-shell-job-loop STATUS_FILE [print]}
+print=${2:-}
 ticks=0
 check=pass
 detail=
@@ -27,5 +29,8 @@ while :; do
   printf 'pid=%s\nticks=%s\ncheck=%s\ndetail=%s\ntty=%s\n' \
     "$$" "$ticks" "$check" "$detail" "$tty" >"$status.tmp"
   mv -f "$status.tmp" "$status"
+  if [[ $print == print ]]; then
+    printf 'stasis-loop tick %s\n' "$ticks"
+  fi
   sleep 0.05
 done
