@@ -1,5 +1,6 @@
 #include "engine/criu_client.hpp"
 
+#include "engine/config_file.hpp"
 #include "engine/criu_rpc.pb.h"
 #include "engine/network_lock.hpp"
 #include "engine/options_wire.hpp"
@@ -216,6 +217,9 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
   }
   opts->set_images_dir_fd(images_fd.get());
   opts->set_work_dir_fd(work_fd.get());
+  if (auto config = attach_config(work_fd.get(), config_lines(options), *opts); !config) {
+    return Unexpected(EngineError(ErrorKind::System, what, config.error().message));
+  }
   // Always: the notifications are the safe points where a cancelled or timed
   // out dump is stopped without harming the tree (rpc_session.hpp).
   opts->set_notify_scripts(true);

@@ -95,6 +95,9 @@ struct DumpOptions {
   bool evasive_devices = false;
   bool link_remap = false;
   std::optional<std::uint32_t> ghost_limit; // bytes of deleted files kept in images
+  // False: --no-ghost-fiemap. CRIU's RPC has no field for it: it reaches CRIU
+  // through a configuration file in the work dir (unset = CRIU's default).
+  std::optional<bool> ghost_fiemap;
   bool force_irmap = false;
   std::vector<std::filesystem::path> irmap_scan_paths;
   bool manage_cgroups = false;

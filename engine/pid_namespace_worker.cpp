@@ -110,6 +110,23 @@ int enter_new_pid_namespace(int info_fd) {
 // The CRIU configuration file a worker in a new PID namespace reads.
 constexpr const char* k_config_name = "criu-pid-namespace.conf";
 
+// The text of a configuration file the request already names (ours, small).
+Result<std::string> read_config(const std::string& path) {
+  constexpr std::size_t k_max = 64 * 1024;
+  util::UniqueFd file(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!file) {
+    return make_error("cannot read the CRIU configuration file {}: {}", path,
+                      std::strerror(errno));
+  }
+  std::string text(k_max, '\0');
+  const ssize_t got = ::read(file.get(), text.data(), text.size());
+  if (got < 0 || static_cast<std::size_t>(got) == k_max) {
+    return make_error("cannot read the CRIU configuration file {}", path);
+  }
+  text.resize(static_cast<std::size_t>(got));
+  return text;
+}
+
 // A swrk transport whose requests name their directories by path (see the
 // header).
 class PidNamespaceTransport final : public CriuTransport {
@@ -127,9 +144,19 @@ public:
     const int images_fd = opts->images_dir_fd();
     const int work_fd = opts->has_work_dir_fd() ? opts->work_dir_fd() : images_fd;
     // Written through the work dir's descriptor, never following a link.
-    const std::string text = fmt::format("images-dir /proc/self/fd/{}\nwork-dir "
-                                         "/proc/self/fd/{}\n",
-                                         images_fd, work_fd);
+    std::string text = fmt::format("images-dir /proc/self/fd/{}\nwork-dir "
+                                   "/proc/self/fd/{}\n",
+                                   images_fd, work_fd);
+    if (opts->has_config_file()) {
+      // The request's own configuration (options without an RPC field)
+      // stays: its lines follow the directories.
+      auto earlier = read_config(opts->config_file());
+      if (!earlier) {
+        return Unexpected(TransportError{TransportError::Kind::System,
+                                         std::move(earlier).error().message});
+      }
+      text += *earlier;
+    }
     util::UniqueFd config(::openat(work_fd, k_config_name,
                                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                                    0644));

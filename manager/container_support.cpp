@@ -61,6 +61,7 @@ std::vector<std::string> set_policy_keys(const policy::Job& job) {
       {"criu.irmap-scan-paths", c.irmap_scan_paths != c0.irmap_scan_paths},
       {"criu.link-remap", c.link_remap != c0.link_remap},
       {"criu.ghost-limit", c.ghost_limit != c0.ghost_limit},
+      {"criu.ghost-fiemap", c.ghost_fiemap != c0.ghost_fiemap},
       {"criu.ext-mount-map", c.ext_mount_map != c0.ext_mount_map},
       {"criu.skip-mnt", c.skip_mnt != c0.skip_mnt},
       {"criu.enable-fs", c.enable_fs != c0.enable_fs},
@@ -143,6 +144,7 @@ const std::set<std::string_view>& criu_config_file_keys() {
                                                   "criu.tcp-skip-in-flight",
                                                   "criu.link-remap",
                                                   "criu.ghost-limit",
+                                                  "criu.ghost-fiemap",
                                                   "criu.evasive-devices",
                                                   "criu.force-irmap",
                                                   "criu.irmap-scan-paths",
@@ -176,6 +178,9 @@ std::string criu_config_text(const policy::Job& job, bool restore) {
   flag(c.force_irmap, "force-irmap");
   if (c.ghost_limit != c0.ghost_limit) {
     text += fmt::format("ghost-limit {}\n", c.ghost_limit);
+  }
+  if (!c.ghost_fiemap) {
+    text += "no-ghost-fiemap\n";
   }
   for (const auto& path : c.irmap_scan_paths) {
     text += fmt::format("irmap-scan-path {}\n", path);

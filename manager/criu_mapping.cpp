@@ -98,6 +98,9 @@ engine::DumpOptions to_dump_options(const policy::CriuSettings& criu) {
   // sockets, which the checkpoint run finds (declare_external_unix).
   out.ghost_limit =
       static_cast<std::uint32_t>(std::min<std::uint64_t>(criu.ghost_limit, UINT32_MAX));
+  if (!criu.ghost_fiemap) {
+    out.ghost_fiemap = false;
+  }
   out.force_irmap = criu.force_irmap;
   for (const auto& path : criu.irmap_scan_paths) {
     out.irmap_scan_paths.emplace_back(path);

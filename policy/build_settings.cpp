@@ -80,6 +80,7 @@ CriuSettings build_criu(const json& c, bool scheduled) {
   s.irmap_scan_paths = strings(c, "irmap-scan-paths");
   s.link_remap = flag(c, "link-remap");
   s.ghost_limit = c.at("ghost-limit").get<std::uint64_t>();
+  s.ghost_fiemap = flag(c, "ghost-fiemap");
   s.ext_mount_map = string_map(c, "ext-mount-map");
   s.skip_mnt = strings(c, "skip-mnt");
   s.enable_fs = strings(c, "enable-fs");

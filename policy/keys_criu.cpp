@@ -132,6 +132,11 @@ std::vector<KeySpec> criu_keys() {
           "criu --link-remap"),
       key("ghost-limit", size(), 1048576,
           "Largest deleted-but-open file saved into the image.", "criu --ghost-limit"),
+      key("ghost-fiemap", boolean(), true,
+          "Save a deleted-but-open file's data extents found with fiemap (false: read "
+          "the whole file with SEEK_DATA/SEEK_HOLE, for file systems whose fiemap is "
+          "wrong).",
+          "criu --ghost-fiemap / --no-ghost-fiemap"),
       key("ext-mount-map", mount_map(), json::object(),
           "External mounts on checkpoint: mount point inside the tree -> key written "
           "into the image.",

@@ -149,6 +149,7 @@ struct CriuSettings {
   std::vector<std::string> irmap_scan_paths;
   bool link_remap = false;
   std::uint64_t ghost_limit = 1 << 20;
+  bool ghost_fiemap = true; // save a sparse ghost file's extents (fiemap)
   std::map<std::string, std::string> ext_mount_map; // mount point -> key
   std::vector<std::string> skip_mnt;
   std::vector<std::string> enable_fs;

@@ -38,6 +38,21 @@ TEST_F(AFileFlagJob, GhostLimitAdmitsABigDeletedFile) {
   restore_and_verify(workload, "scratch-holder");
 }
 
+// CRIU's RPC has no field for --no-ghost-fiemap: it reaches CRIU through a
+// configuration file the request names, and the deleted file comes back.
+TEST_F(AFileFlagJob, GhostFiemapOffReachesCriuAndTheDeletedFileComesBack) {
+  auto workload = Workload::start("stasis-wl-ghost", {"--bytes", "2M"}, dir() / "ghost");
+  ASSERT_EQ(workload.verify(), "");
+  ASSERT_NO_FATAL_FAILURE(
+      start_with("ghost-limit", workload.pid(),
+                 {{"ghost-limit: 4M", "ghost-limit: 4M\n      ghost-fiemap: false"}}));
+  auto info = checkpoint("scratch-holder");
+  ASSERT_EQ(info.state, RunState::Succeeded) << info.error << "\n" << log();
+  EXPECT_NE(log().find("passed in criu-options.conf: no-ghost-fiemap"), std::string::npos)
+      << log();
+  restore_and_verify(workload, "scratch-holder");
+}
+
 TEST_F(AFileFlagJob, GhostLimitBelowTheFileFailsClearly) {
   auto workload = Workload::start("stasis-wl-ghost", {"--bytes", "2M"}, dir() / "ghost");
   ASSERT_NO_FATAL_FAILURE(start_with("ghost-limit", workload.pid(),
