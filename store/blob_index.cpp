@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fcntl.h>
+#include <unordered_set>
 
 namespace stasis::store {
 
@@ -47,12 +48,82 @@ Result<BlobIndex> BlobIndex::load(const fs::path& dir,
   index.m_map.reserve(total);
   for (std::size_t pack = 0; pack < tables.size(); ++pack) {
     for (const auto& e : tables[pack]) {
-      index.m_map.try_emplace(e.hash,
-                              BlobLocation{static_cast<std::uint32_t>(pack), e.stored_len,
-                                           e.offset, e.raw_len, e.codec});
+      index.m_duplicates |=
+          !index.m_map
+               .try_emplace(e.hash,
+                            BlobLocation{static_cast<std::uint32_t>(pack), e.stored_len,
+                                         e.offset, e.raw_len, e.codec})
+               .second;
     }
   }
   return index;
+}
+
+void BlobIndex::load_pack(const std::string& name, std::vector<std::string>& problems) {
+  util::UniqueFd fd{::open((m_dir / name).c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) {
+    problems.push_back(fmt::format("cannot open pack {}: {}", name, errno_text()));
+    return;
+  }
+  auto entries = read_pack_entries(fd.get(), m_dir / name);
+  if (!entries) {
+    problems.push_back(entries.error().message);
+    return;
+  }
+  auto pack = static_cast<std::uint32_t>(m_packs.size());
+  m_packs.push_back(name);
+  m_fds.push_back(std::move(fd));
+  if (m_map.size() + entries->size() > m_map.bucket_count() * m_map.max_load_factor()) {
+    m_map.reserve(2 * (m_map.size() + entries->size()));
+  }
+  for (const auto& e : *entries) {
+    m_duplicates |= !m_map
+                         .try_emplace(e.hash, BlobLocation{pack, e.stored_len, e.offset,
+                                                           e.raw_len, e.codec})
+                         .second;
+  }
+}
+
+Result<void> BlobIndex::refresh(std::vector<std::string>& problems) {
+  auto names = STASIS_TRY(list_packs(m_dir));
+  std::unordered_set<std::string> present(names.begin(), names.end());
+  std::vector<std::uint32_t> renumber(m_packs.size());
+  std::size_t kept = 0;
+  for (std::uint32_t p = 0; p < m_packs.size(); ++p) {
+    renumber[p] =
+        present.contains(m_packs[p]) ? static_cast<std::uint32_t>(kept++) : k_gone;
+  }
+  if (kept != m_packs.size()) {
+    if (m_duplicates) {
+      // A removed pack's blob may also be in a pack that stays, which the
+      // map does not know: start over.
+      *this = STASIS_TRY(load(m_dir, problems));
+      return ok();
+    }
+    // Drop the removed packs' blobs and keep pack numbers dense (no I/O).
+    std::erase_if(m_map,
+                  [&](const auto& item) { return renumber[item.second.pack] == k_gone; });
+    for (auto& [hash, loc] : m_map) {
+      loc.pack = renumber[loc.pack];
+    }
+    std::vector<std::string> packs;
+    std::vector<util::UniqueFd> fds;
+    for (std::uint32_t p = 0; p < m_packs.size(); ++p) {
+      if (renumber[p] != k_gone) {
+        packs.push_back(std::move(m_packs[p]));
+        fds.push_back(std::move(m_fds[p]));
+      }
+    }
+    m_packs = std::move(packs);
+    m_fds = std::move(fds);
+  }
+  std::unordered_set<std::string> known(m_packs.begin(), m_packs.end());
+  for (const auto& name : names) {
+    if (!known.contains(name)) {
+      load_pack(name, problems);
+    }
+  }
+  return ok();
 }
 
 const BlobLocation* BlobIndex::find(const Hash& hash) const {
@@ -73,8 +144,10 @@ Result<void> BlobIndex::add_pack(const std::string& name,
     m_map.reserve(2 * (m_map.size() + entries.size()));
   }
   for (const auto& e : entries) {
-    m_map.try_emplace(e.hash,
-                      BlobLocation{pack, e.stored_len, e.offset, e.raw_len, e.codec});
+    m_duplicates |= !m_map
+                         .try_emplace(e.hash, BlobLocation{pack, e.stored_len, e.offset,
+                                                           e.raw_len, e.codec})
+                         .second;
   }
   return ok();
 }

@@ -33,6 +33,13 @@ public:
   const BlobLocation* find(const Hash& hash) const;
   bool contains(const Hash& hash) const { return find(hash) != nullptr; }
 
+  // Brings a loaded index up to date with the packs now in its dir (another
+  // process or Store object may have added or removed some): new packs are
+  // read and added, removed packs' blobs dropped (pack numbers change), so
+  // no unchanged pack is read again; only when some blob is in two packs is
+  // everything reloaded. Packs that cannot be read go to problems.
+  Result<void> refresh(std::vector<std::string>& problems);
+
   // Registers a committed pack and its entries (after PackWriter::commit).
   Result<void> add_pack(const std::string& name, const std::vector<PackEntry>& entries);
 
@@ -61,7 +68,13 @@ public:
   }
 
 private:
+  // Opens one pack and registers its entries; failures go to problems.
+  void load_pack(const std::string& name, std::vector<std::string>& problems);
+
+  static constexpr std::uint32_t k_gone = ~std::uint32_t{0};
+
   fs::path m_dir;
+  bool m_duplicates = false; // some blob is in more than one pack
   std::vector<std::string> m_packs;
   std::vector<util::UniqueFd> m_fds;
   std::unordered_map<Hash, BlobLocation, HashHasher> m_map;

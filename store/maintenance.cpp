@@ -63,7 +63,8 @@ Result<FsckReport> Store::fsck(bool verify_data) {
     report.temp_files_removed += remove_temp_files(m_catalog.job_dir(job));
   }
   auto leftover_problems = remove_leftover_runs_into(m_root, report);
-  auto index = STASIS_TRY(load_index(report.problems));
+  auto index_ref = STASIS_TRY(load_index(report.problems));
+  auto& index = *index_ref;
   report.packs = index.pack_names().size();
   report.blobs = index.size();
   bool all_manifests_readable = true;
@@ -161,14 +162,16 @@ Result<JobUsage> Store::job_usage(const std::string& job) const {
   }
   auto held = STASIS_TRY(lock(false));
   std::vector<std::string> problems;
-  auto index = STASIS_TRY(load_index(problems));
+  auto index_ref = STASIS_TRY(load_index(problems));
+  auto& index = *index_ref;
   return job_usage_locked(index, job, nullptr, nullptr);
 }
 
 Result<Usage> Store::usage() const {
   auto held = STASIS_TRY(lock(false));
   std::vector<std::string> problems;
-  auto index = STASIS_TRY(load_index(problems));
+  auto index_ref = STASIS_TRY(load_index(problems));
+  auto& index = *index_ref;
   Usage usage;
   HashSet all;
   for (const auto& job : STASIS_TRY(m_catalog.jobs())) {

@@ -39,7 +39,7 @@ struct StreamingCheckpoint::State {
   bool connection_failed = false; // CRIU's end closed or broke (or stop)
   std::string failure;
   FileLock lock;
-  BlobIndex index;
+  std::shared_ptr<BlobIndex> index; // the store's kept index
   std::unique_ptr<BlobSink> sink;
   std::uint64_t id = 0;
   std::optional<std::uint64_t> previous;
@@ -159,14 +159,14 @@ StreamingCheckpoint::begin(const Store& store, const std::string& job,
   state->limits = limits;
   state->lock = STASIS_TRY(FileLock::acquire(store.root() / "store.lock", true));
   std::vector<std::string> problems;
-  state->index = STASIS_TRY(BlobIndex::load(store.root() / "packs", problems));
+  state->index = STASIS_TRY(store.load_index(problems));
   Catalog catalog(store.root() / "jobs");
   auto ids = STASIS_TRY(catalog.ids(job));
   if (!ids.empty()) {
     state->previous = ids.back();
   }
   state->id = STASIS_TRY(catalog.next_id(job));
-  state->sink = std::make_unique<BlobSink>(state->index, store.root() / "packs");
+  state->sink = std::make_unique<BlobSink>(*state->index, store.root() / "packs");
   state->sink->set_limit(limits.max_new_bytes);
   return std::unique_ptr<StreamingCheckpoint>(new StreamingCheckpoint(std::move(state)));
 }
@@ -302,7 +302,7 @@ Result<CheckpointSummary> StreamingCheckpoint::commit(const fs::path& images_dir
     }
   }
   auto manifest = STASIS_TRY(
-      build_checkpoint(*s.sink, s.index, s.job, s.id, images_dir, info, nullptr));
+      build_checkpoint(*s.sink, *s.index, s.job, s.id, images_dir, info, nullptr));
   manifest.previous = s.previous;
   for (const auto& [dst, dest] : s.dests) {
     auto pagemap = ps::encode_criu_pagemap(dest.pagemap);

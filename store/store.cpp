@@ -10,6 +10,7 @@
 #include "util/log.hpp"
 
 #include <fcntl.h>
+#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +30,8 @@ Result<void> check_job(const std::string& job) {
 } // namespace
 
 Store::Store(fs::path root)
-    : m_root(std::move(root)), m_packs(m_root / "packs"), m_catalog(m_root / "jobs") {}
+    : m_root(std::move(root)), m_packs(m_root / "packs"), m_catalog(m_root / "jobs"),
+      m_index_cache(std::make_shared<IndexCache>()) {}
 
 Result<Store> Store::open(const fs::path& state_dir) {
   std::error_code ec;
@@ -51,8 +53,25 @@ Result<FileLock> Store::lock(bool exclusive) const {
   return FileLock::acquire(m_root / "store.lock", exclusive);
 }
 
-Result<BlobIndex> Store::load_index(std::vector<std::string>& problems) const {
-  return BlobIndex::load(m_packs, problems);
+struct Store::IndexCache {
+  std::mutex mutex;
+  std::shared_ptr<BlobIndex> index;
+};
+
+Result<std::shared_ptr<BlobIndex>>
+Store::load_index(std::vector<std::string>& problems) const {
+  std::lock_guard guard(m_index_cache->mutex);
+  auto& cached = m_index_cache->index;
+  if (!cached) {
+    cached = std::make_shared<BlobIndex>(STASIS_TRY(BlobIndex::load(m_packs, problems)));
+    return cached;
+  }
+  auto refreshed = cached->refresh(problems);
+  if (!refreshed) {
+    cached.reset();
+    STASIS_TRY(std::move(refreshed));
+  }
+  return cached;
 }
 
 CheckpointSummary Store::summarize(const Manifest& m) const {
@@ -78,7 +97,8 @@ Result<CheckpointSummary> Store::ingest(const std::string& job,
   STASIS_TRY(check_job(job));
   auto held = STASIS_TRY(lock(true));
   std::vector<std::string> problems;
-  auto index = STASIS_TRY(load_index(problems));
+  auto index_ref = STASIS_TRY(load_index(problems));
+  auto& index = *index_ref;
   auto ids = STASIS_TRY(m_catalog.ids(job));
   std::optional<Manifest> parent;
   std::optional<std::uint64_t> parent_id = info.parent;
@@ -162,7 +182,8 @@ Result<void> Store::materialize(const std::string& job, std::uint64_t id,
   auto held = STASIS_TRY(lock(false));
   auto manifest = STASIS_TRY(m_catalog.load(job, id));
   std::vector<std::string> problems;
-  auto index = STASIS_TRY(load_index(problems));
+  auto index_ref = STASIS_TRY(load_index(problems));
+  auto& index = *index_ref;
   auto out = STASIS_TRY(OutputDir::open(dir));
   auto written = write_checkpoint(index, manifest, out);
   if (!written) {
@@ -175,7 +196,8 @@ Result<VerifyReport> Store::verify(const std::string& job,
                                    std::optional<std::uint64_t> id) const {
   auto held = STASIS_TRY(lock(false));
   std::vector<std::string> problems;
-  auto index = STASIS_TRY(load_index(problems));
+  auto index_ref = STASIS_TRY(load_index(problems));
+  auto& index = *index_ref;
   std::vector<std::pair<std::string, std::uint64_t>> targets;
   std::vector<std::string> jobs_to_check;
   if (job.empty()) {
@@ -241,7 +263,8 @@ Result<GcReport> Store::gc() {
 
 Result<GcReport> Store::gc_locked() {
   std::vector<std::string> problems;
-  auto index = STASIS_TRY(load_index(problems));
+  auto index_ref = STASIS_TRY(load_index(problems));
+  auto& index = *index_ref;
   if (!problems.empty()) {
     return make_error("garbage collection stopped: {} (run fsck)", problems.front());
   }
@@ -263,7 +286,8 @@ Result<void> Store::export_checkpoint(const std::string& job, std::uint64_t id,
   auto held = STASIS_TRY(lock(false));
   auto manifest = STASIS_TRY(m_catalog.load(job, id));
   std::vector<std::string> problems;
-  auto index = STASIS_TRY(load_index(problems));
+  auto index_ref = STASIS_TRY(load_index(problems));
+  auto& index = *index_ref;
   return write_export(index, manifest, file);
 }
 
@@ -288,7 +312,8 @@ Result<CheckpointSummary> Store::import_checkpoint(int fd, const std::string& na
   STASIS_TRY(check_job(job));
   auto held = STASIS_TRY(lock(true));
   std::vector<std::string> problems;
-  auto index = STASIS_TRY(load_index(problems));
+  auto index_ref = STASIS_TRY(load_index(problems));
+  auto& index = *index_ref;
   BlobSink sink(index, m_packs);
   sink.set_limit(limits.max_new_bytes);
   auto imported = read_export(sink, index, fd, name, limits);

@@ -14,6 +14,7 @@
 #include "store/catalog.hpp"
 #include "store/types.hpp"
 
+#include <memory>
 #include <string_view>
 #include <unordered_set>
 
@@ -102,10 +103,15 @@ public:
   // bytes and the unique blob bytes they reference. An unknown job has none.
   Result<JobUsage> job_usage(const std::string& job) const;
 
+  // The blob index, kept in memory between calls and refreshed from the packs
+  // dir listing (others may have added or removed packs): a call costs what
+  // changed since the last one. Call it with the store lock held; the index
+  // may be changed only under the exclusive lock.
+  Result<std::shared_ptr<BlobIndex>> load_index(std::vector<std::string>& problems) const;
+
 private:
   explicit Store(fs::path root);
   Result<FileLock> lock(bool exclusive) const;
-  Result<BlobIndex> load_index(std::vector<std::string>& problems) const;
   Result<GcReport> gc_locked();
   JobUsage job_usage_locked(const BlobIndex& index, const std::string& job,
                             std::uint64_t* manifest_bytes,
@@ -115,6 +121,9 @@ private:
   fs::path m_root;
   fs::path m_packs;
   Catalog m_catalog;
+  struct IndexCache;
+  // Shared by copies of this Store (they use the same dir).
+  std::shared_ptr<IndexCache> m_index_cache;
 };
 
 } // namespace stasis::store
