@@ -73,6 +73,8 @@ for r in $(seq "$rounds"); do
   t1=$(now)
   raw+=("$(echo "$t1 - $t0" | bc)")
   raw_frozen+=("$(awk '/Frozen time/ {print int($3/1000)}' "$tmp/raw.out")")
+  echo "round $r: stasis ${later[-1]} s frozen ${frozen[-1]} ms; criu ${raw[-1]} s" \
+    "frozen ${raw_frozen[-1]} ms" >&2
   raw_split+=("$(awk '/Memory dump time/ {d=int($4/1000)} /Memory write time/ {w=int($4/1000)}
     END {print d "/" w}' "$tmp/raw.out")")
 done
