@@ -257,8 +257,10 @@ Result<DumpResult, EngineError> CriuClient::run_dump(bool pre, const DumpOptions
     result.stats = *stats;
   }
   stasis::log::get("engine")->info(
-      "{} of pid {} done: frozen {} ms, {} pages written", pre ? "pre-dump" : "dump",
-      options.pid, result.stats.frozen_time.count() / 1000, result.stats.pages_written);
+      "{} of pid {} done: frozen {} ms (memdump {} ms, memwrite {} ms), {} pages written",
+      pre ? "pre-dump" : "dump", options.pid, result.stats.frozen_time.count() / 1000,
+      result.stats.memdump_time.count() / 1000, result.stats.memwrite_time.count() / 1000,
+      result.stats.pages_written);
   return result;
 }
 
