@@ -132,7 +132,7 @@ void run(const Scenario& s, const std::string& bytes, int count,
          dir);
     auto raw = dir_bytes(dir);
     raw_total += raw;
-    if (s.without_fast_tables) {
+    if (s.without_fast_tables && k > 0) {
       for (const auto& e :
            std::filesystem::directory_iterator(base / "state" / "jobs" / "bench")) {
         if (e.path().extension() == ".fast") {
