@@ -105,6 +105,9 @@ void criu(const std::vector<std::string>& args, const std::filesystem::path& log
 struct Scenario {
   std::string name;
   std::vector<std::string> workload_args;
+  // Drops the parent's fast table before each ingest: the full SHA-256 path
+  // of a store written by older code, for comparison in the same run.
+  bool without_fast_tables = false;
 };
 
 // Runs one scenario; prints its figures; restores through the store when asked.
@@ -129,6 +132,14 @@ void run(const Scenario& s, const std::string& bytes, int count,
          dir);
     auto raw = dir_bytes(dir);
     raw_total += raw;
+    if (s.without_fast_tables && k > 0) {
+      for (const auto& e :
+           std::filesystem::directory_iterator(base / "state" / "jobs" / "bench")) {
+        if (e.path().extension() == ".fast") {
+          std::filesystem::remove(e.path());
+        }
+      }
+    }
     auto t = Clock::now();
     double cpu = cpu_seconds();
     auto c = store.ingest("bench", dir, {});
@@ -249,6 +260,8 @@ int main(int argc, char** argv) {
               << "\n"
               << "ingest.page_cache=warm\n"
               << "restore.materialize_dir=" << restore_dir.string() << "\n";
+    run({"dirty1pct_full_hash", {"--dirty-percent", "1"}, true}, bytes, count, work,
+        restore_dir, false);
     run({"dirty1pct", {"--dirty-percent", "1"}}, bytes, count, work, restore_dir, true);
     run({"grow1pct", {"--dirty-percent", "0", "--grow-percent", "1"}}, bytes, count, work,
         restore_dir, false);

@@ -12,6 +12,7 @@ find_package(CLI11 CONFIG QUIET)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 pkg_check_modules(LIBCAP REQUIRED IMPORTED_TARGET libcap)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 # RE2 (Debian libre2-dev): the patterns of policies, matched in linear time.
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)

@@ -17,7 +17,7 @@ packages=(
   libyaml-cpp-dev libprotobuf-dev protobuf-compiler libsdbus-c++-dev libsdbus-c++-bin
   libsystemd-dev libcap-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libzstd-dev libssl-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev tzdata
-  libre2-dev
+  libre2-dev libxxhash-dev
   # run time and tests
   dbus zstd patchelf iptables nftables iproute2 procps util-linux tmux
   busybox-static python3 python3-jsonschema python3-yaml asciidoctor

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace stasis::store {
@@ -94,7 +95,33 @@ Result<void> Catalog::remove(const std::string& job, std::uint64_t id) {
     return make_error("job {} has no checkpoint {}", job, id);
   }
   STASIS_TRY(remove_durably(manifest_path(job, id)));
+  STASIS_TRY(remove_durably(fast_table_path(job, id)));
   return remove_durably(pin_path(job_dir(job), id));
+}
+
+Result<FastTable> Catalog::load_fast_table(const std::string& job,
+                                           std::uint64_t id) const {
+  auto path = fast_table_path(job, id);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return make_error("checkpoint {}/{} has no fast table", job, id);
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > k_max_fast_table_bytes) {
+    return make_error("fast table of {}/{} is too large", job, id);
+  }
+  auto text = STASIS_TRY(read_file(path));
+  return decode_fast_table(text);
+}
+
+Result<void> Catalog::save_fast_table(const std::string& job, std::uint64_t id,
+                                      const FastTable& table) {
+  auto text = encode_fast_table(table);
+  if (!text) {
+    return make_error("fast table of {}/{} would exceed {} bytes", job, id,
+                      k_max_fast_table_bytes);
+  }
+  STASIS_TRY(ensure_dir(job_dir(job)));
+  return atomic_write_file(fast_table_path(job, id), *text);
 }
 
 bool Catalog::pinned(const std::string& job, std::uint64_t id) const {

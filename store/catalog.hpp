@@ -5,6 +5,7 @@
 //   <root>/jobs/<job>/last-id       highest id ever given (ids never repeat)
 #pragma once
 
+#include "store/fast_table.hpp"
 #include "store/fs_util.hpp"
 #include "store/manifest.hpp"
 
@@ -28,6 +29,13 @@ public:
   // Removes a manifest and its pin marker durably.
   Result<void> remove(const std::string& job, std::uint64_t id);
 
+  // The fast table of a checkpoint (see fast_table.hpp): an error when it
+  // has none or it cannot be read, which only costs the next ingest time.
+  Result<FastTable> load_fast_table(const std::string& job, std::uint64_t id) const;
+  // Writes a checkpoint's fast table atomically, before its manifest.
+  Result<void> save_fast_table(const std::string& job, std::uint64_t id,
+                               const FastTable& table);
+
   bool pinned(const std::string& job, std::uint64_t id) const;
   Result<void> set_pinned(const std::string& job, std::uint64_t id, bool pinned);
 
@@ -35,6 +43,9 @@ public:
   Result<std::uint64_t> next_id(const std::string& job) const;
 
   fs::path job_dir(const std::string& job) const { return m_dir / job; }
+  fs::path fast_table_path(const std::string& job, std::uint64_t id) const {
+    return job_dir(job) / (std::to_string(id) + ".fast");
+  }
   fs::path manifest_path(const std::string& job, std::uint64_t id) const {
     return job_dir(job) / (std::to_string(id) + ".json");
   }

@@ -1,6 +1,7 @@
 #include "store/hash.hpp"
 
 #include <memory>
+#include <xxhash.h>
 
 #include <openssl/evp.h>
 
@@ -84,6 +85,11 @@ std::optional<Hash> hash_from_hex(std::string_view hex) {
     out.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
   return out;
+}
+
+FastHash fast_hash(std::span<const std::uint8_t> data) {
+  XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
+  return {h.low64, h.high64};
 }
 
 bool all_zero(std::span<const std::uint8_t> data) {

@@ -64,6 +64,18 @@ std::string to_hex(const Hash& hash);
 // Parses 64 hex characters; nullopt on anything else.
 std::optional<Hash> hash_from_hex(std::string_view hex);
 
+// A 128-bit XXH3 digest: a fast, non-cryptographic fingerprint used to tell
+// whether a page changed since the parent checkpoint and to check blobs as
+// they are read back. Names of blobs stay SHA-256 (Hash).
+struct FastHash {
+  std::uint64_t low = 0;
+  std::uint64_t high = 0;
+  friend bool operator==(const FastHash&, const FastHash&) = default;
+};
+
+// Computes the XXH3-128 of data (about 10x faster than SHA-256 per core).
+FastHash fast_hash(std::span<const std::uint8_t> data);
+
 // True when every byte of data is zero.
 bool all_zero(std::span<const std::uint8_t> data);
 

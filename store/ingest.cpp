@@ -1,5 +1,6 @@
 #include "store/ingest.hpp"
 
+#include "store/fast_table.hpp"
 #include "store/pagemap.hpp"
 #include "store/pieces.hpp"
 #include "store/reader.hpp"
@@ -26,16 +27,28 @@ void add_generic_pieces(std::uint64_t begin, std::uint64_t end, std::uint64_t gr
   for (std::uint64_t off = begin, i = 0; off < end; off += k_file_chunk_size, ++i) {
     auto size =
         static_cast<std::uint32_t>(std::min<std::uint64_t>(k_file_chunk_size, end - off));
-    out.push_back(
-        {off, nullptr, size, group_base | (i / k_file_chunks_per_list), {}, false});
+    Piece piece;
+    piece.offset = off;
+    piece.size = size;
+    piece.group = group_base | (i / k_file_chunks_per_list);
+    out.push_back(piece);
   }
 }
 
 using PageMap = std::unordered_map<std::uint64_t, ChunkRef>;
 
+// The parent's pages and their fingerprints, for pages that did not change.
+struct FastParent {
+  const PageMap* refs = nullptr;
+  const FastPages* fast = nullptr;
+};
+
 // Pieces of a pages image in pagemap order; PE_PARENT pages come from parent.
+// Present pages are fingerprinted and expect the fingerprint fast_parent
+// has for their vaddr.
 Result<std::vector<Piece>> page_pieces(const Pagemap& pm, std::uint64_t size,
-                                       const PageMap* parent, const std::string& name) {
+                                       const PageMap* parent, const std::string& name,
+                                       const FastParent& fast_parent) {
   std::vector<Piece> out;
   out.reserve(size / k_page_size);
   std::uint64_t offset = 0;
@@ -54,6 +67,18 @@ Result<std::vector<Piece>> page_pieces(const Pagemap& pm, std::uint64_t size,
       if (e.present()) {
         piece.offset = offset;
         offset += k_page_size;
+        piece.fingerprinted = true;
+        piece.vaddr = vaddr;
+        if (fast_parent.fast != nullptr) {
+          auto f = fast_parent.fast->find(vaddr);
+          auto r = fast_parent.refs->find(vaddr);
+          if (f != fast_parent.fast->end() && r != fast_parent.refs->end() &&
+              f->second.ref_tag == ref_tag_of(r->second.hash)) {
+            piece.has_expected = true;
+            piece.expected = f->second.fast;
+            piece.parent_ref = r->second;
+          }
+        }
       } else {
         auto it = parent == nullptr ? PageMap::const_iterator{} : parent->find(vaddr);
         if (parent == nullptr || it == parent->end()) {
@@ -249,7 +274,8 @@ Result<std::string> read_small_image(int dir_fd, const fs::path& dir,
 Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
                                   const std::string& job, std::uint64_t id,
                                   const fs::path& images_dir, const IngestInfo& info,
-                                  const Manifest* parent) {
+                                  const Manifest* parent, const FastTable* parent_fast,
+                                  FastTable* fast_out) {
   util::UniqueFd dir_fd{
       ::open(images_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
   if (!dir_fd) {
@@ -340,7 +366,26 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
         }
         from_parent = &parent_maps.at(owner->second);
       }
-      pieces = STASIS_TRY(page_pieces(pm, size, from_parent, f.name));
+      FastParent fast_parent;
+      const FastPages* parent_fps = nullptr;
+      if (parent != nullptr && parent_fast != nullptr) {
+        if (auto it = parent_fast->find(owner->second); it != parent_fast->end()) {
+          parent_fps = &it->second;
+        }
+      }
+      if (parent_fps != nullptr && !parent_maps.contains(owner->second)) {
+        // The parent's pages are only a shortcut here: when they cannot be
+        // read, every page takes the full path.
+        if (auto refs = parent_pages(index, *parent, owner->second)) {
+          parent_maps.emplace(owner->second, std::move(*refs));
+        } else {
+          parent_fps = nullptr;
+        }
+      }
+      if (parent_fps != nullptr) {
+        fast_parent = {&parent_maps.at(owner->second), parent_fps};
+      }
+      pieces = STASIS_TRY(page_pieces(pm, size, from_parent, f.name, fast_parent));
       per_list = k_pages_per_list;
       rec.size = 0;
       for (const auto& p : pieces) {
@@ -350,6 +395,15 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
       add_generic_pieces(0, size, 0, pieces);
     }
     rec.lists = STASIS_TRY(store_pieces(sink, pieces, per_list, source));
+    if (auto owner = pages_owner.find(f.name);
+        fast_out != nullptr && owner != pages_owner.end()) {
+      auto& fps = (*fast_out)[owner->second];
+      for (const auto& p : pieces) {
+        if (p.fingerprinted) {
+          fps[p.vaddr] = {p.fast, ref_tag_of(p.ref.hash)};
+        }
+      }
+    }
     if (rec.size > info.limits.max_logical_bytes - m.logical_bytes) {
       return make_error("checkpoint {}/{} is larger than the {} bytes it may have", job,
                         id, info.limits.max_logical_bytes);

@@ -11,6 +11,7 @@
 
 #include "store/blob_sink.hpp"
 #include "store/chunk_list.hpp"
+#include "store/fast_table.hpp"
 #include "store/types.hpp"
 
 namespace stasis::store {
@@ -25,7 +26,10 @@ inline constexpr std::size_t k_max_image_files = 32768;
 inline constexpr std::uint64_t k_max_pagemap_bytes = 64ULL << 20;
 
 // Builds the manifest of checkpoint job/id from images_dir, writing new blobs
-// through sink. parent (may be null) resolves CRIU PE_PARENT pages.
+// through sink. parent (may be null) resolves CRIU PE_PARENT pages. With
+// parent_fast (the parent's fast table), a page whose XXH3-128 matches the
+// parent's page at its vaddr reuses the parent's chunk without a SHA-256;
+// fast_out (may be null) receives this checkpoint's fast table.
 //
 // images_dir may have been written by another user (a non-root target's
 // CRIU), who may change it meanwhile: it is opened without following a
@@ -36,6 +40,8 @@ inline constexpr std::uint64_t k_max_pagemap_bytes = 64ULL << 20;
 Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
                                   const std::string& job, std::uint64_t id,
                                   const fs::path& images_dir, const IngestInfo& info,
-                                  const Manifest* parent);
+                                  const Manifest* parent,
+                                  const FastTable* parent_fast = nullptr,
+                                  FastTable* fast_out = nullptr);
 
 } // namespace stasis::store

@@ -100,6 +100,14 @@ Result<std::vector<Hash>> store_pieces(BlobSink& sink, std::vector<Piece>& piece
           continue;
         }
         std::span<const std::uint8_t> bytes{p.data, p.size};
+        if (p.fingerprinted) {
+          p.fast = fast_hash(bytes);
+          if (p.has_expected && p.fast == p.expected) {
+            p.ref = p.parent_ref;
+            p.resolved = true;
+            continue;
+          }
+        }
         p.ref = {all_zero(bytes) ? Hash{} : sha256(bytes), p.size};
         p.resolved = true;
       }

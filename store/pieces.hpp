@@ -22,7 +22,9 @@ struct Source {
 };
 
 // One chunk to store: bytes to hash (at offset in the source), or a
-// reference resolved from the parent.
+// reference resolved from the parent. A page piece (fingerprinted) gets the
+// XXH3-128 of its bytes in fast; when that equals expected, the page is the
+// parent's and takes parent_ref without a SHA-256.
 struct Piece {
   std::uint64_t offset = 0;
   const std::uint8_t* data = nullptr;
@@ -30,6 +32,12 @@ struct Piece {
   std::uint64_t group = 0;
   ChunkRef ref;
   bool resolved = false;
+  bool fingerprinted = false; // a page at vaddr
+  std::uint64_t vaddr = 0;
+  bool has_expected = false;
+  FastHash fast;
+  FastHash expected;
+  ChunkRef parent_ref;
 };
 
 // Hashes the pieces, stores the new ones and returns the chunk list hashes:

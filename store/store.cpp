@@ -115,18 +115,37 @@ Result<CheckpointSummary> Store::ingest(const std::string& job,
   auto id = STASIS_TRY(m_catalog.next_id(job));
   BlobSink sink(index, m_packs);
   sink.set_limit(info.limits.max_new_bytes);
+  std::optional<FastTable> parent_fast;
+  if (parent) {
+    if (auto table = m_catalog.load_fast_table(job, parent->id)) {
+      parent_fast = std::move(*table);
+    } else {
+      log::get("store")->debug("{}; every page of the new checkpoint is hashed in full",
+                               table.error().message);
+    }
+  }
+  FastTable fast;
   auto manifest = build_checkpoint(sink, index, job, id, images_dir, info,
-                                   parent ? &*parent : nullptr);
+                                   parent ? &*parent : nullptr,
+                                   parent_fast ? &*parent_fast : nullptr, &fast);
   Result<void> committed = ok();
   if (manifest) {
     manifest->previous = parent_id;
     committed = sink.flush();
+    if (committed) {
+      // Only a shortcut for the next checkpoint: failing to keep it costs
+      // that one time, not this checkpoint.
+      if (auto saved = m_catalog.save_fast_table(job, id, fast); !saved) {
+        log::get("store")->warn("{}", saved.error().message);
+      }
+    }
     if (committed) {
       committed = m_catalog.commit(*manifest);
     }
   }
   if (!manifest || !committed) {
     sink.rollback();
+    (void)remove_durably(m_catalog.fast_table_path(job, id));
     auto message = manifest ? committed.error().message : manifest.error().message;
     log::get("store")->warn("checkpoint of job {} not stored: {}", job, message);
     return make_error("cannot store checkpoint of job {}: {}", job, message);
