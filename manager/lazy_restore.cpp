@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <sys/socket.h>
 
 namespace stasis::manager {
@@ -63,7 +64,7 @@ Result<std::shared_ptr<store::LazySource>>
 LazyRestores::prepare(const store::Store& store, const std::string& job, std::uint64_t id,
                       const fs::path& images_dir) {
   std::shared_ptr<store::LazySource> source =
-      STASIS_TRY(store::LazySource::open(store, job, id));
+      STASIS_TRY(store::LazySource::open(store, job, id, &m_index_cache));
   STASIS_TRY(source->write_images(images_dir));
   return source;
 }
@@ -98,8 +99,16 @@ LazyRestores::restore(const fs::path& criu, const RestoreRights& rights,
                                           "lazy restore refused",
                                           "it runs with root's rights only"));
   }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now() - t0)
+        .count();
+  };
   auto started = engine::LazyPagesDaemon::start(criu, lo);
   daemon_end.reset();
+  log::get("manager")->debug("lazy restore timing: lazy-pages daemon started in {} ms",
+                             since());
   if (!started) {
     return Unexpected(std::move(started).error());
   }
@@ -143,6 +152,9 @@ LazyRestores::restore(const fs::path& criu, const RestoreRights& rights,
   });
   engine::CriuClient client(criu, restore_workers(criu, rights));
   auto restored = client.restore(options, notify, control);
+  log::get("manager")->debug(
+      "lazy restore timing: criu restore returned after {} ms (since the daemon start)",
+      since());
   if (!restored) {
     // Ends the serving thread, which then stops the lazy-pages daemon.
     failed->store(true);

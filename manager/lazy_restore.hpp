@@ -29,8 +29,9 @@ public:
   LazyRestores& operator=(const LazyRestores&) = delete;
 
   // Opens checkpoint job/id for a lazy restore and writes all its images but
-  // the lazily served pages to images_dir.
-  static Result<std::shared_ptr<store::LazySource>>
+  // the lazily served pages to images_dir. The packs' entries tables read for
+  // one lazy restore are kept for the next (only new packs are read then).
+  Result<std::shared_ptr<store::LazySource>>
   prepare(const store::Store& store, const std::string& job, std::uint64_t id,
           const std::filesystem::path& images_dir);
 
@@ -60,6 +61,7 @@ private:
   mutable std::mutex m_mutex;
   mutable std::condition_variable m_changed;
   std::list<Flight> m_flights;
+  store::LazySourceIndexCache m_index_cache;
 };
 
 } // namespace stasis::manager

@@ -123,6 +123,16 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   auto logger = log::get("manager");
   const auto& job = *entry.job;
   const std::string& run_id = context.run_id();
+  // Debug-level timestamps of the restore's phases (issue 13: where the time
+  // until the pid goes), in ms since the run started.
+  const auto run_started = std::chrono::steady_clock::now();
+  auto phase = [&](std::string_view what) {
+    logger->debug("run {}: restore timing: {} after {} ms", run_id, what,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - run_started)
+                      .count());
+  };
+  phase("run started");
   RunOutcome outcome;
   outcome.checkpoint = std::to_string(checkpoint);
   HookEvent event{job.name, "", outcome.checkpoint, 0, ""};
@@ -156,7 +166,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     return failed("lazy restore of container jobs is not supported");
   }
   if (lazy) { // all images but the pages, which are served from the store
-    auto prepared = LazyRestores::prepare(m_store, job.name, checkpoint, images);
+    auto prepared = m_lazy.prepare(m_store, job.name, checkpoint, images);
     if (!prepared) {
       return failed(prepared.error().message);
     }
@@ -164,6 +174,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   } else if (auto written = m_store.materialize(job.name, checkpoint, images); !written) {
     return failed(written.error().message);
   }
+  phase(lazy ? "images but the pages materialized" : "images materialized");
   event.images_dir = images.string();
   if (request.terminal) { // engine/shell_job_session.hpp says why
     if (auto rewritten = engine::make_root_lead_its_session(images); !rewritten) {
@@ -250,6 +261,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   }
 
   context.progress("restoring", 2, 3);
+  phase("pid free, rights decided");
   logger->info("run {}: restoring checkpoint {} of job {} with the rights of {}", run_id,
                checkpoint, job.name, rights.describe());
   policy::RestoreSettings restore_settings = job.restore;
@@ -315,6 +327,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
       return failed(std::move(message));
     }
     outcome.pid = restored->pid;
+    phase("criu restore returned the pid");
     if (!options.restore_detached && !new_pid_namespace) {
       m_children.adopt(outcome.pid, fmt::format("tree of job {} (checkpoint {})",
                                                 job.name, checkpoint));
@@ -337,6 +350,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
                job.name, outcome.pid);
   run_policy_hooks(job.hooks, policy::HookPoint::OnSuccess, event, run_id);
   context.progress("done", 3, 3);
+  phase("run done");
   return outcome;
 }
 

@@ -94,8 +94,10 @@ Result<void> write_new_file(OutputDir& out, const std::string& name,
 
 } // namespace
 
-Result<std::unique_ptr<LazySource>>
-LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
+Result<std::unique_ptr<LazySource>> LazySource::open(const Store& store,
+                                                     const std::string& job,
+                                                     std::uint64_t id,
+                                                     LazySourceIndexCache* cache) {
   if (!valid_job_name(job)) {
     return make_error("invalid job name '{}'", job);
   }
@@ -105,7 +107,8 @@ LazySource::open(const Store& store, const std::string& job, std::uint64_t id) {
   const auto packs = store.root() / "packs";
   // Only this checkpoint's blobs are looked up: the store's full BlobIndex
   // (every blob of every checkpoint) costs far more to build.
-  src->m_all = STASIS_TRY(LazySourceIndex::load(packs));
+  src->m_all = cache != nullptr ? STASIS_TRY(cache->load(packs))
+                                : STASIS_TRY(LazySourceIndex::load(packs));
   src->m_reader = STASIS_TRY(src->m_all.subset(packs, {}));
   auto damaged = [&](const std::string& why) {
     return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,

@@ -50,8 +50,12 @@ public:
   // Opens checkpoint job/id for a lazy restore: loads its page maps and checks
   // that every chunk list is present (a checkpoint missing one is refused up
   // front); the chunks themselves are checked in the background from here on.
-  static Result<std::unique_ptr<LazySource>>
-  open(const Store& store, const std::string& job, std::uint64_t id);
+  // With a cache, the packs read for an earlier lazy restore are not read
+  // again (see LazySourceIndexCache).
+  static Result<std::unique_ptr<LazySource>> open(const Store& store,
+                                                  const std::string& job,
+                                                  std::uint64_t id,
+                                                  LazySourceIndexCache* cache = nullptr);
   ~LazySource();
   LazySource(const LazySource&) = delete;
   LazySource& operator=(const LazySource&) = delete;

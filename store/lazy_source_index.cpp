@@ -7,24 +7,53 @@
 #include <bit>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_map>
 
 namespace stasis::store {
 
 Result<LazySourceIndex> LazySourceIndex::load(const fs::path& dir) {
+  return load(dir, nullptr);
+}
+
+Result<LazySourceIndex> LazySourceIndex::load(const fs::path& dir,
+                                              const LazySourceIndex* previous) {
   LazySourceIndex index;
   auto names = STASIS_TRY(list_packs(dir));
   std::vector<Result<std::vector<PackEntry>>> read(names.size(),
                                                    std::vector<PackEntry>{});
+  std::vector<PackIdentity> identities(names.size());
+  std::unordered_map<std::string, std::size_t> known;
+  if (previous != nullptr) {
+    for (std::size_t i = 0; i < previous->m_names.size(); ++i) {
+      known.emplace(previous->m_names[i], i);
+    }
+  }
   parallel_for(
       names.size(),
       [&](std::size_t begin, std::size_t end) {
         for (std::size_t i = begin; i < end; ++i) {
           auto path = dir / names[i];
           util::UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-          read[i] = fd ? read_pack_entries(fd.get(), path)
-                       : Result<std::vector<PackEntry>>(make_error(
-                             "cannot open pack {}: {}", path.string(), errno_text()));
+          if (!fd) {
+            read[i] = make_error("cannot open pack {}: {}", path.string(), errno_text());
+            continue;
+          }
+          struct stat st {};
+          if (::fstat(fd.get(), &st) == 0) {
+            identities[i] = PackIdentity{st.st_ino, st.st_size,
+                                         static_cast<std::int64_t>(st.st_mtim.tv_sec) *
+                                                 1'000'000'000 +
+                                             st.st_mtim.tv_nsec};
+          }
+          if (auto at = known.find(names[i]);
+              at != known.end() && identities[i].inode != 0 &&
+              previous->m_identities[at->second] == identities[i]) {
+            read[i] = previous->m_tables[at->second];
+            continue;
+          }
+          read[i] = read_pack_entries(fd.get(), path);
         }
       },
       1);
@@ -32,6 +61,7 @@ Result<LazySourceIndex> LazySourceIndex::load(const fs::path& dir) {
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (read[i]) {
       index.m_names.push_back(names[i]);
+      index.m_identities.push_back(identities[i]);
       total += read[i]->size();
       index.m_tables.push_back(std::move(*read[i]));
     } else {
@@ -91,6 +121,15 @@ std::size_t LazySourceIndex::position(const Hash& hash) const {
       return i;
     }
   }
+}
+
+Result<LazySourceIndex> LazySourceIndexCache::load(const fs::path& dir) {
+  std::lock_guard lock(m_mutex);
+  const LazySourceIndex* previous = m_last && m_dir == dir ? &*m_last : nullptr;
+  auto index = STASIS_TRY(LazySourceIndex::load(dir, previous));
+  m_dir = dir;
+  m_last = index;
+  return index;
 }
 
 } // namespace stasis::store

@@ -155,6 +155,33 @@ TEST(AStreamingCheckpoint, RefusesPagesForAnUnopenedImageAndParentPages) {
   }
 }
 
+// Commits checkpoint id + 1: checkpoint id with a page list per page (in a
+// new pack); returns its id.
+std::uint64_t commit_with_a_list_per_page(const fs::path& tmp, std::uint64_t id) {
+  const auto packs = tmp / "state" / "packs";
+  std::vector<std::string> problems;
+  auto index = BlobIndex::load(packs, problems).value();
+  Catalog catalog(tmp / "state" / "jobs");
+  auto manifest = catalog.load("job", id).value();
+  {
+    BlobSink sink(index, packs);
+    for (auto& f : manifest.files) {
+      if (f.name == "pages-65537.img") {
+        auto refs = file_chunks(index, f).value();
+        EXPECT_EQ(refs.size(), 3U);
+        const std::vector<std::uint64_t> far_apart{0, 1ULL << 17, 2ULL << 17};
+        f.lists = ps::store_page_lists(sink, refs, far_apart).value();
+        EXPECT_EQ(f.lists.size(), 3U);
+      }
+    }
+    EXPECT_TRUE(sink.flush());
+    manifest.id = id + 1;
+    EXPECT_TRUE(catalog.commit(manifest));
+    sink.release();
+  }
+  return manifest.id;
+}
+
 TEST(ALazySource, ServesLazyPagesFromChunksAndRefusesOthers) {
   ScratchDir tmp;
   auto store = Store::open(tmp.path() / "state").value();
@@ -190,28 +217,8 @@ TEST(ALazySource, ServesACheckpointWithOtherListBoundaries) {
   ScratchDir tmp;
   auto store = Store::open(tmp.path() / "state").value();
   auto summary = stream_checkpoint(store, tmp.path() / "dump");
-  const auto packs = tmp.path() / "state" / "packs";
-  std::vector<std::string> problems;
-  auto index = BlobIndex::load(packs, problems).value();
-  Catalog catalog(tmp.path() / "state" / "jobs");
-  auto manifest = catalog.load("job", summary.id).value();
-  {
-    BlobSink sink(index, packs);
-    for (auto& f : manifest.files) {
-      if (f.name == "pages-65537.img") {
-        auto refs = file_chunks(index, f).value();
-        ASSERT_EQ(refs.size(), 3U);
-        const std::vector<std::uint64_t> far_apart{0, 1ULL << 17, 2ULL << 17};
-        f.lists = ps::store_page_lists(sink, refs, far_apart).value();
-        ASSERT_EQ(f.lists.size(), 3U);
-      }
-    }
-    ASSERT_TRUE(sink.flush());
-    manifest.id = summary.id + 1;
-    ASSERT_TRUE(catalog.commit(manifest));
-    sink.release();
-  }
-  auto source = LazySource::open(store, "job", manifest.id).value();
+  const std::uint64_t id = commit_with_a_list_per_page(tmp.path(), summary.id);
+  auto source = LazySource::open(store, "job", id).value();
   EXPECT_EQ(source->lazy_pages(), 3U);
   ASSERT_TRUE(source->write_images(tmp.path() / "restore"));
   Peer peer;
@@ -234,6 +241,45 @@ TEST(ALazySource, RefusesACheckpointWhoseBlobsAreMissing) {
     fs::remove(e.path());
   }
   auto source = LazySource::open(store, "job", summary.id);
+  ASSERT_FALSE(source);
+  EXPECT_NE(source.error().message.find("is damaged; cannot restore it lazily"),
+            std::string::npos)
+      << source.error().message;
+}
+
+// stasisd keeps the packs' entries tables between lazy restores: a pack
+// written since must still be read, a pack removed since must be missed.
+TEST(ALazySourceIndexCache, ReadsAPackWrittenSinceTheLastLazyRestore) {
+  ScratchDir tmp;
+  auto store = Store::open(tmp.path() / "state").value();
+  auto summary = stream_checkpoint(store, tmp.path() / "dump");
+  LazySourceIndexCache cache;
+  ASSERT_TRUE(LazySource::open(store, "job", summary.id, &cache));
+  const std::uint64_t id = commit_with_a_list_per_page(tmp.path(), summary.id);
+  auto source = LazySource::open(store, "job", id, &cache).value();
+  ASSERT_TRUE(source->write_images(tmp.path() / "restore"));
+  Peer peer;
+  auto served =
+      std::async(std::launch::async, [&] { return source->serve(peer.server.get()); });
+  peer.send(ps::k_get, 3, k_vaddr, k_pid);
+  auto reply = peer.receive(ps::k_header_size + 3 * k_page_size);
+  EXPECT_EQ(reply.substr(ps::k_header_size), page('a') + page('\0') + page('b'));
+  peer.send(ps::k_close, 0, 0, 0);
+  EXPECT_EQ(peer.receive(4), std::string(4, '\0'));
+  EXPECT_TRUE(served.get());
+  EXPECT_TRUE(source->checked());
+}
+
+TEST(ALazySourceIndexCache, MissesAPackRemovedSinceTheLastLazyRestore) {
+  ScratchDir tmp;
+  auto store = Store::open(tmp.path() / "state").value();
+  auto summary = stream_checkpoint(store, tmp.path() / "dump");
+  LazySourceIndexCache cache;
+  ASSERT_TRUE(LazySource::open(store, "job", summary.id, &cache));
+  for (const auto& e : fs::directory_iterator(tmp.path() / "state" / "packs")) {
+    fs::remove(e.path());
+  }
+  auto source = LazySource::open(store, "job", summary.id, &cache);
   ASSERT_FALSE(source);
   EXPECT_NE(source.error().message.find("is damaged; cannot restore it lazily"),
             std::string::npos)
