@@ -9,6 +9,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -33,7 +34,12 @@ public:
   std::string run(const std::vector<std::string>& args) const {
     std::vector<std::string> argv{"/usr/bin/tmux", "-L", m_socket, "-f", "/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_captured(argv, 10s).out;
+    auto result = run_captured(argv, 10s);
+    if (result.exit_code != 0 && args.front() != "kill-server") {
+      ADD_FAILURE() << "tmux " << args.front() << " failed (" << result.exit_code
+                    << "): " << result.err;
+    }
+    return result.out;
   }
   // Starts a detached session running command; returns the pane's pid.
   pid_t start(const std::string& session, const std::string& command) const {
@@ -94,7 +100,7 @@ bool stops_running(pid_t pid) {
 }
 
 pid_t read_pid(const fs::path& file) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(file);
     pid_t pid = 0;
@@ -104,6 +110,27 @@ pid_t read_pid(const fs::path& file) {
     std::this_thread::sleep_for(20ms);
   }
   return 0;
+}
+
+// Waits (10 s) until the interactive bash in a tmux pane shows its prompt
+// ("bash-5.2$" or "#"), so that keys sent next reach a shell that reads
+// them; tmux_run runs tmux with the arguments given. Returns the pane's
+// text, for failure messages.
+std::string
+wait_for_prompt(const std::function<std::string(std::vector<std::string>)>& tmux_run,
+                const std::string& target) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string pane;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pane = tmux_run({"capture-pane", "-p", "-t", target});
+    if (pane.find("bash-") != std::string::npos &&
+        (pane.find("$") != std::string::npos || pane.find("#") != std::string::npos)) {
+      return pane;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ADD_FAILURE() << "no shell prompt in tmux pane " << target << ":\n" << pane;
+  return pane;
 }
 
 // The tree of pid (pid and its descendants), killed by pid at the end.
@@ -126,12 +153,14 @@ protected:
     EXPECT_TRUE(fs::exists(loop)) << loop;
     const pid_t shell = tmux.start("job", "exec /bin/bash --norc --noprofile -i");
     EXPECT_GT(shell, 0);
+    wait_for_prompt([&](std::vector<std::string> args) { return tmux.run(args); }, "job");
     tmux.run({"send-keys", "-t", "job",
               loop.string() + " " + status().string() + (print ? " print" : "") +
                   " & echo $! > " + pidfile().string(),
               "Enter"});
     job.pid = read_pid(pidfile());
-    EXPECT_GT(job.pid, 0) << "the shell did not start the loop";
+    EXPECT_GT(job.pid, 0) << "the shell did not start the loop; its pane:\n"
+                          << tmux.run({"capture-pane", "-p", "-t", "job"});
     EXPECT_TRUE(wait_ticks(status(), 2));
     return shell;
   }
@@ -269,6 +298,8 @@ TEST_F(AShellJob, ResumesInThePaneThatRanStasisctlRestoreWhileStasisdHasNoTermin
 
   // A second pane, whose shell runs `stasisctl restore` (it hands its terminal).
   const pid_t restorer = tmux.start("restorer", "exec /bin/bash --norc --noprofile -i");
+  wait_for_prompt([&](std::vector<std::string> args) { return tmux.run(args); },
+                  "restorer");
   ASSERT_GT(restorer, 0);
   KillTree restorer_tree{restorer};
   const auto done = dir() / "restore.rc";
@@ -314,6 +345,7 @@ std::pair<int, std::string> restore_in_pane_as(const Tmux& tmux, const TestUser&
   const auto rc = dir / "user-restore.rc";
   const pid_t pane = tmux.start("user", "exec /bin/bash --norc --noprofile -i");
   EXPECT_GT(pane, 0);
+  wait_for_prompt([&](std::vector<std::string> args) { return tmux.run(args); }, "user");
   KillTree pane_tree{pane};
   tmux.run({"send-keys", "-t", "user",
             fmt::format("/usr/bin/setpriv --reuid={} --regid={} --init-groups {} --bus "
@@ -367,7 +399,13 @@ TEST_F(AShellJob, OfAUserResumesInHerOwnPaneAsHer) {
                                   "-f",
                                   "/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_captured(argv, 10s).out;
+    auto result = run_captured(argv, 10s);
+    if (result.exit_code != 0 && args.front() != "kill-server" &&
+        args.front() != "display-message") {
+      ADD_FAILURE() << "her tmux " << args.front() << " failed (" << result.exit_code
+                    << "): " << result.err;
+    }
+    return result.out;
   };
   // Her server is gone before her user is removed (a user with processes is not).
   struct KillServer {
@@ -383,6 +421,7 @@ TEST_F(AShellJob, OfAUserResumesInHerOwnPaneAsHer) {
   }};
   as_alice({"new-session", "-d", "-s", "job", "-x", "80", "-y", "24",
             "exec /bin/bash --norc --noprofile -i"});
+  wait_for_prompt(as_alice, "job");
   const auto status = home / "loop.status";
   const auto pidfile = home / "loop.pid";
   as_alice({"send-keys", "-t", "job",
@@ -390,7 +429,8 @@ TEST_F(AShellJob, OfAUserResumesInHerOwnPaneAsHer) {
                         pidfile.string()),
             "Enter"});
   KillTree job{read_pid(pidfile)};
-  ASSERT_GT(job.pid, 0);
+  ASSERT_GT(job.pid, 0) << "her shell did not start the loop; its pane:\n"
+                        << as_alice({"capture-pane", "-p", "-t", "job"});
   ASSERT_TRUE(wait_ticks(status, 2));
   install_job("alice.yaml",
               pidfile_job("alice-shell", pidfile,
@@ -406,6 +446,7 @@ TEST_F(AShellJob, OfAUserResumesInHerOwnPaneAsHer) {
 
   as_alice({"new-window", "-d", "-t", "job", "-n", "restorer",
             "exec /bin/bash --norc --noprofile -i"});
+  wait_for_prompt(as_alice, "job:restorer");
   const auto out = home / "restore.out";
   as_alice({"send-keys", "-t", "job:restorer",
             fmt::format("{} --bus '{}' restore alice-shell >{} 2>&1", STASISCTL_PATH,
