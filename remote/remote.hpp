@@ -1,0 +1,113 @@
+// Checkpoints in an OCI registry (CNCF Distribution and compatible): push a
+// stored checkpoint, list a repository's checkpoints, pull one into a local
+// store. docs/registry-format.md describes the layout on the registry:
+// one OCI image manifest per checkpoint (artifact config media type
+// application/vnd.stasis.checkpoint.v1+json holding the stasis manifest),
+// whose layers are immutable content-addressed bundles of chunks plus an
+// index blob (chunk hash -> bundle digest, offset, lengths). A push uploads
+// only the bundles the repository lacks and writes the manifest last, then
+// the tags JOB-ID and JOB-latest; many hosts may push to one repository at
+// once with no lock.
+//
+// HTTP is libcurl; credentials come in containers-auth.json(5) form; TLS
+// uses the system CA store plus an optional CA bundle.
+#pragma once
+
+#include "store/store.hpp"
+#include "util/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stasis::remote {
+
+// A parsed reference: HOST[:PORT]/REPOSITORY[:TAG]. The host part must
+// contain a '.' or ':' or be "localhost" (as docker and podman read it).
+struct Reference {
+  std::string registry;   // host[:port]
+  std::string repository; // path components, lowercase [a-z0-9._/-]
+  std::string tag;        // "" when none was given
+  std::string to_string() const;
+};
+
+// Parses and bounds a reference (length <= 255 for the repository, tags
+// [A-Za-z0-9_][A-Za-z0-9._-]{0,127}); the error says what is wrong.
+Result<Reference> parse_reference(std::string_view text);
+
+// Username and password (or identity token) for one registry.
+struct Credentials {
+  std::string username;
+  std::string password;
+};
+
+// How to reach a registry.
+struct ClientOptions {
+  std::optional<Credentials> credentials;
+  std::string ca_pem;      // extra trusted CAs (PEM text); "" = system store only
+  bool plain_http = false; // http:// instead of https:// (tests, loopback)
+  std::chrono::seconds timeout{60};
+};
+
+// Reads credentials for registry from a containers-auth.json(5) file's
+// text ("auths": {"host[:port]": {"auth": base64(user:password)}}); nullopt
+// when the file has no entry for it. The caller opens the file with the
+// right user's rights.
+Result<std::optional<Credentials>> credentials_from_auth_json(std::string_view json_text,
+                                                              const std::string& registry);
+
+// What a push did.
+struct PushReport {
+  std::string manifest_digest; // sha256:...
+  std::vector<std::string> tags;
+  std::uint64_t blobs_uploaded = 0;
+  std::uint64_t bytes_uploaded = 0;
+  std::uint64_t blobs_present = 0; // already in the repository (HEAD said so)
+  std::uint64_t bytes_present = 0;
+};
+
+// Pushes checkpoint (job, id) of store to repository ref (its tag is
+// ignored: tags are JOB-ID and JOB-latest).
+Result<PushReport> push_checkpoint(const store::Store& store, const std::string& job,
+                                   std::uint64_t id, const Reference& ref,
+                                   const ClientOptions& options);
+
+// One checkpoint in a repository.
+struct RemoteCheckpoint {
+  std::string tag; // JOB-ID
+  std::string job;
+  std::uint64_t id = 0;
+  std::chrono::sys_seconds created{};
+  std::uint64_t logical_bytes = 0;
+  std::string manifest_digest;
+};
+
+// The checkpoints in repository ref (every JOB-ID tag; JOB-latest is not
+// listed twice), oldest first per job.
+Result<std::vector<RemoteCheckpoint>> list_checkpoints(const Reference& ref,
+                                                       const ClientOptions& options);
+
+// What a pull did.
+struct PullReport {
+  store::CheckpointSummary checkpoint; // as committed in the local store
+  std::uint64_t blobs_downloaded = 0;
+  std::uint64_t bytes_downloaded = 0;
+};
+
+// Pulls the checkpoint ref names (its tag: JOB-ID or JOB-latest; required)
+// into store as the next checkpoint of into_job. Every blob's digest and
+// every chunk's SHA-256 is checked before anything is committed (a bad one
+// is named in the error); limits bound what it may add.
+Result<PullReport> pull_checkpoint(store::Store& store, const Reference& ref,
+                                   const std::string& into_job, const ClientOptions& options,
+                                   const store::StoreLimits& limits = {});
+
+// Deletes the remote checkpoint tag's manifest (by digest) from ref's
+// repository; its blobs go when the registry's own garbage collection runs.
+Result<void> delete_checkpoint(const Reference& ref, const std::string& tag,
+                               const ClientOptions& options);
+
+} // namespace stasis::remote
