@@ -17,10 +17,12 @@ packages=(
   libyaml-cpp-dev libprotobuf-dev protobuf-compiler libsdbus-c++-dev libsdbus-c++-bin
   libsystemd-dev libcap-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libzstd-dev libssl-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev tzdata
-  libre2-dev libxxhash-dev
+  libre2-dev libxxhash-dev libcurl4-openssl-dev
   # run time and tests
   dbus zstd patchelf iptables nftables iproute2 procps util-linux tmux
   busybox-static python3 python3-jsonschema python3-yaml asciidoctor
+  # OCI registry tests (tests/dbus/registry_*): the CNCF Distribution registry, htpasswd, a test CA
+  docker-registry apache2-utils openssl
   # container targets (tests/dbus/container_*_test.cpp)
   runc lxc podman uidmap tar
   # CRIU provisioning
