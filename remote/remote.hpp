@@ -6,8 +6,8 @@
 // whose layers are immutable content-addressed bundles of chunks plus an
 // index blob (chunk hash -> bundle digest, offset, lengths). A push uploads
 // only the bundles the repository lacks and writes the manifest last, then
-// the tags JOB-ID and JOB-latest; many hosts may push to one repository at
-// once with no lock.
+// the tags JOB-ORIGIN-ID (origin: the pushing host) and JOB-latest; many
+// hosts may push to one repository at once with no lock.
 //
 // HTTP is libcurl; credentials come in containers-auth.json(5) form; TLS
 // uses the system CA store plus an optional CA bundle.
@@ -70,23 +70,27 @@ struct PushReport {
 };
 
 // Pushes checkpoint (job, id) of store to repository ref (its tag is
-// ignored: tags are JOB-ID and JOB-latest).
+// ignored: tags are JOB-ORIGIN-ID and JOB-latest). origin names the pushing
+// host ([A-Za-z0-9_.]{1,32}; "" = this host's name, sanitized), so two hosts
+// with a job of the same name never overwrite each other's checkpoints.
 Result<PushReport> push_checkpoint(const store::Store& store, const std::string& job,
                                    std::uint64_t id, const Reference& ref,
-                                   const ClientOptions& options);
+                                   const ClientOptions& options,
+                                   const std::string& origin = "");
 
 // One checkpoint in a repository.
 struct RemoteCheckpoint {
-  std::string tag; // JOB-ID
+  std::string tag; // JOB-ORIGIN-ID
   std::string job;
+  std::string origin;
   std::uint64_t id = 0;
   std::chrono::sys_seconds created{};
   std::uint64_t logical_bytes = 0;
   std::string manifest_digest;
 };
 
-// The checkpoints in repository ref (every JOB-ID tag; JOB-latest is not
-// listed twice), oldest first per job.
+// The checkpoints in repository ref (every JOB-ORIGIN-ID tag; JOB-latest is
+// not listed twice), oldest first per job.
 Result<std::vector<RemoteCheckpoint>> list_checkpoints(const Reference& ref,
                                                        const ClientOptions& options);
 
@@ -97,7 +101,7 @@ struct PullReport {
   std::uint64_t bytes_downloaded = 0;
 };
 
-// Pulls the checkpoint ref names (its tag: JOB-ID or JOB-latest; required)
+// Pulls the checkpoint ref names (its tag: JOB-ORIGIN-ID or JOB-latest; required)
 // into store as the next checkpoint of into_job. Every blob's digest and
 // every chunk's SHA-256 is checked before anything is committed (a bad one
 // is named in the error); limits bound what it may add.
