@@ -37,6 +37,7 @@ json jobs_json(const policy::PolicySet& set) {
                     {"schedule", policy::describe(job.schedule)},
                     {"retention", policy::describe(job.retention)},
                     {"enabled", job.enabled},
+                    {"replicate", job.replicate.to},
                     {"fingerprint", job.fingerprint}});
   }
   return jobs;
@@ -63,7 +64,9 @@ int validate(const std::vector<std::string>& paths, bool as_json) {
     for (const auto& job : result->jobs()) {
       std::cout << job.name << ": " << policy::describe(job.target) << "; "
                 << policy::describe(job.schedule) << "; "
-                << policy::describe(job.retention) << '\n';
+                << policy::describe(job.retention)
+                << (job.replicate.enabled() ? "; replicated to " + job.replicate.to : "")
+                << '\n';
     }
     std::cout << result->jobs().size() << " jobs in " << result->files().size()
               << " files: valid\n";

@@ -38,6 +38,7 @@ CriuSettings build_criu(const nlohmann::json& criu, bool scheduled);
 RestoreSettings build_restore(const nlohmann::json& restore);
 Schedule build_schedule(const nlohmann::json& schedule, JobContext& context);
 IncrementalSettings build_incremental(const nlohmann::json& incremental);
+ReplicateSettings build_replicate(const nlohmann::json& replicate);
 RetentionRules build_retention(const nlohmann::json& retention);
 Hooks build_hooks(const nlohmann::json& hooks, JobContext& context);
 Access build_access(const nlohmann::json& access);

@@ -94,6 +94,24 @@ RetentionRules build_retention(const json& retention) {
   return rules;
 }
 
+ReplicateSettings build_replicate(const json& replicate) {
+  ReplicateSettings settings;
+  auto text = [&](const char* key) {
+    return replicate.contains(key) ? replicate[key].get<std::string>() : std::string();
+  };
+  settings.to = text("to");
+  settings.every = replicate.at("every").get<unsigned>();
+  settings.on_demand = replicate.at("on-demand").get<bool>();
+  settings.retention = build_retention(replicate.at("retention"));
+  settings.credentials = text("credentials");
+  settings.ca_file = text("ca-file");
+  settings.plain_http = replicate.at("plain-http").get<bool>();
+  settings.origin = text("origin");
+  settings.retry_attempts = replicate.at("retry-attempts").get<unsigned>();
+  settings.retry_delay = duration_of(replicate.at("retry-delay"));
+  return settings;
+}
+
 Access build_access(const json& access) {
   Access result;
   result.list = principals(access, "list");

@@ -159,6 +159,20 @@ void check_other(const Job& job, const json& effective, JobContext& context) {
     context.error("retention.max-total-size",
                   "'retention.max-total-size' must be above 0");
   }
+  if (!job.replicate.enabled()) {
+    for (const char* key : {"every", "on-demand", "retention", "credentials", "ca-file",
+                            "plain-http", "origin", "retry-attempts", "retry-delay"}) {
+      if (context.written(std::string("replicate.") + key)) {
+        context.error(std::string("replicate.") + key,
+                      fmt::format("'replicate.{}' needs 'replicate.to' (the registry "
+                                  "repository to push to)",
+                                  key));
+      }
+    }
+  }
+  if (job.replicate.retry_delay <= 0ms && job.replicate.retry_attempts > 0) {
+    context.error("replicate.retry-delay", "'replicate.retry-delay' must be longer than 0");
+  }
   static const Pattern env_name = *Pattern::compile("^[A-Za-z_][A-Za-z0-9_]*$");
   for (const auto& [point, commands] : job.hooks.commands) {
     for (std::size_t i = 0; i < commands.size(); ++i) {

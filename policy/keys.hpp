@@ -87,6 +87,13 @@ const std::vector<std::string>& hook_point_names();
 
 // Job names: safe as file names and (escaped) D-Bus object path elements.
 inline constexpr const char* k_job_name_pattern = "^[a-z0-9][a-z0-9_-]{0,62}$";
+// An OCI repository: HOST[:PORT]/PATH, the host with a '.' or a port or
+// "localhost" (as docker and podman tell a registry from a path), the path
+// components as the OCI distribution spec allows.
+inline constexpr const char* k_registry_repository_pattern =
+    "^(localhost|[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+:[0-9]{1,5}|"
+    "localhost:[0-9]{1,5}|[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+:[0-9]{1,5})"
+    "(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)+$";
 
 // Builders used by the key tables.
 namespace spec {

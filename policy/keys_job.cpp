@@ -80,6 +80,35 @@ std::vector<KeySpec> retention_keys() {
   };
 }
 
+std::vector<KeySpec> replicate_keys() {
+  using namespace spec;
+  return {
+      key("to",
+          string(k_registry_repository_pattern,
+                 "HOST[:PORT]/REPOSITORY, e.g. registry.example.com/stasis/web (the host "
+                 "contains a '.' or a ':' or is localhost)"),
+          nullptr, "The OCI registry repository the job's checkpoints are copied to."),
+      key("every", integer(1, 100000), 1, "Push every Nth checkpoint of the job."),
+      key("on-demand", boolean(), true,
+          "Also push checkpoints asked for over D-Bus, not only scheduled ones."),
+      key("retention", section(retention_keys()), json::object(),
+          "Which of this host's copies the registry keeps (as retention:); empty: all."),
+      key("credentials", path(), nullptr,
+          "A containers-auth.json(5) file (as podman and skopeo write it) holding the "
+          "registry's credentials."),
+      key("ca-file", path(), nullptr,
+          "Extra CA certificates (PEM) trusted for the registry, besides the system's."),
+      key("plain-http", boolean(), false,
+          "Speak plain HTTP (a registry on loopback); default HTTPS."),
+      key("origin", string("^[A-Za-z0-9_.]{1,32}$", "letters, digits, '_' and '.'"), nullptr,
+          "This host's name in the tags (JOB-ORIGIN-ID); default: the host name."),
+      key("retry-attempts", integer(0, 100), 5,
+          "How many times a failed push is tried again."),
+      key("retry-delay", duration(), "30s",
+          "Wait before the first retry; doubled after each failure."),
+  };
+}
+
 std::vector<KeySpec> access_keys() {
   using namespace spec;
   auto principals = section({
@@ -170,6 +199,8 @@ std::vector<KeySpec> job_keys() {
           "How successive checkpoints share data."),
       key("retention", section(retention_keys()), json::object(),
           "Which checkpoints to keep (restic semantics); empty: keep everything."),
+      key("replicate", section(replicate_keys()), json::object(),
+          "Copies of the checkpoints in an OCI registry; empty: none."),
       key("hooks", section(hook_keys()), json::object(),
           "Commands run around the checkpoint and restore steps."),
       key("access", section(access_keys()), json::object(),

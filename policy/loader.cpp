@@ -97,6 +97,7 @@ std::optional<Job> build_job(Fragment fragment, Diagnostics& diagnostics) {
   job.restore = detail::build_restore(value["restore"]);
   job.incremental = detail::build_incremental(value["incremental"]);
   job.retention = detail::build_retention(value["retention"]);
+  job.replicate = detail::build_replicate(value["replicate"]);
   job.hooks = detail::build_hooks(value["hooks"], context);
   job.access = detail::build_access(value["access"]);
   job.source = SourceLocation{at.file, at.line, at.column};

@@ -233,6 +233,25 @@ struct IncrementalSettings {
   bool operator==(const IncrementalSettings&) const = default;
 };
 
+// --- Replication ----------------------------------------------------------
+
+// Copies of the job's checkpoints in an OCI registry (docs/registry-format.md),
+// pushed after each local commit, never while the target is frozen.
+struct ReplicateSettings {
+  std::string to;           // HOST[:PORT]/REPOSITORY; "" = no replication
+  unsigned every = 1;       // push every Nth checkpoint of the job
+  bool on_demand = true;    // also push checkpoints not taken by the schedule
+  RetentionRules retention; // which remote copies this host keeps
+  std::string credentials;  // containers-auth.json(5) file; "" = none
+  std::string ca_file;      // extra trusted CAs (PEM); "" = system store only
+  bool plain_http = false;  // http:// (loopback registries, tests)
+  std::string origin;       // the tag's host part; "" = this host's name
+  unsigned retry_attempts = 5;
+  std::chrono::milliseconds retry_delay{30000}; // doubled after each failure
+  bool enabled() const { return !to.empty(); }
+  bool operator==(const ReplicateSettings&) const = default;
+};
+
 // --- Hooks and access -----------------------------------------------------
 
 // Where a hook runs: CRIU's action-script actions, then the run outcome.
@@ -310,6 +329,7 @@ struct Job {
   Schedule schedule;
   IncrementalSettings incremental;
   RetentionRules retention;
+  ReplicateSettings replicate;
   Hooks hooks;
   Access access;
   SourceLocation source;   // the job's entry in its file
