@@ -1,6 +1,7 @@
 // Daemon commands that start runs: checkpoint, restore, cancel. They wait for
 // the run's RunFinished signal (a progress bar on a terminal) unless --no-wait.
 #include "cli/daemon_client.hpp"
+#include "cli/remote_access.hpp"
 #include "util/unique_fd.hpp"
 
 #include <chrono>
@@ -224,6 +225,8 @@ void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
 struct RestoreArgs {
   std::string job;
   std::string checkpoint;
+  std::string from; // --from REF: pull it first, then restore what was pulled
+  RemoteArgs remote;
   bool new_pidns = false;
   bool lazy = false;
   bool tcp_close = false;
@@ -248,7 +251,72 @@ util::UniqueFd our_terminal() {
                                         : ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
 }
 
-void restore(const RestoreArgs& args, GlobalOptions& options) {
+// The job a registry tag names: JOB-latest or JOB-ORIGIN-ID (origins and
+// ids have no '-'); "" when the tag is neither.
+std::string job_of_tag(const std::string& tag) {
+  constexpr std::string_view k_latest = "-latest";
+  if (tag.size() > k_latest.size() && tag.ends_with(k_latest)) {
+    return tag.substr(0, tag.size() - k_latest.size());
+  }
+  const auto id = tag.rfind('-');
+  if (id == std::string::npos || id == 0) {
+    return "";
+  }
+  const auto origin = tag.rfind('-', id - 1);
+  return origin == std::string::npos || origin == 0 ? "" : tag.substr(0, origin);
+}
+
+// Pulls args.from into the job restore will use; fills job and checkpoint.
+// False after a report.
+bool pull_for_restore(RestoreArgs& args, GlobalOptions& options) {
+  auto ref = remote::parse_reference(args.from);
+  if (!ref) {
+    std::cerr << "stasisctl: --from: " << ref.error().message << '\n';
+    options.exit_code = k_exit_usage;
+    return false;
+  }
+  if (args.job.empty()) {
+    args.job =
+        ::geteuid() == 0 ? job_of_tag(ref->tag) : fmt::format("user-{}", ::geteuid());
+  }
+  if (args.job.empty()) {
+    std::cerr << "stasisctl: --from: name the job to restore into (the tag " << ref->tag
+              << " names none)\n";
+    options.exit_code = k_exit_usage;
+    return false;
+  }
+  auto remote_options = remote_options_for(args.remote, ref->registry);
+  if (!remote_options) {
+    std::cerr << "stasisctl: " << remote_options.error().message << '\n';
+    options.exit_code = k_exit_usage;
+    return false;
+  }
+  bool pulled = false;
+  run_and_wait(
+      options, WaitArgs{false, args.wait.timeout_seconds},
+      [&](dbus::Client& client) {
+        return client.pull(args.from, args.job, *remote_options);
+      },
+      [&](dbus::Client&, const manager::RunFinishedEvent& done) {
+        args.checkpoint = done.checkpoint;
+        pulled = true;
+        if (!options.json) {
+          std::cerr << fmt::format("pulled {} into job {} as checkpoint {}\n", args.from,
+                                   args.job, done.checkpoint);
+        }
+      });
+  return pulled;
+}
+
+void restore(RestoreArgs args, GlobalOptions& options) {
+  if (!args.from.empty() && !pull_for_restore(args, options)) {
+    return;
+  }
+  if (args.job.empty()) {
+    std::cerr << "stasisctl: restore needs a JOB (or --from REF)\n";
+    options.exit_code = k_exit_usage;
+    return;
+  }
   manager::RestoreOptions request;
   if (args.new_pidns) {
     request.new_pid_namespace = true;
@@ -291,6 +359,94 @@ void restore(const RestoreArgs& args, GlobalOptions& options) {
           std::cout << to_json(*run).dump(2) << '\n';
         } else {
           std::cout << run->pid << '\n';
+        }
+      });
+}
+
+struct PushArgs {
+  std::string job;
+  std::string checkpoint;
+  std::string reference;
+  std::string origin;
+  RemoteArgs remote;
+  WaitArgs wait;
+};
+
+void push(const PushArgs& args, GlobalOptions& options) {
+  auto ref = remote::parse_reference(args.reference);
+  if (!ref) {
+    std::cerr << "stasisctl: " << ref.error().message << '\n';
+    options.exit_code = k_exit_usage;
+    return;
+  }
+  auto remote_options = remote_options_for(args.remote, ref->registry);
+  if (!remote_options) {
+    std::cerr << "stasisctl: " << remote_options.error().message << '\n';
+    options.exit_code = k_exit_usage;
+    return;
+  }
+  remote_options->origin = args.origin;
+  const std::string checkpoint = args.checkpoint == "latest" ? "" : args.checkpoint;
+  run_and_wait(
+      options, args.wait,
+      [&](dbus::Client& client) {
+        return client.push(args.job, checkpoint, args.reference, *remote_options);
+      },
+      [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
+        auto run = client.get_run(done.run);
+        if (!run) {
+          return report(run.error(), options);
+        }
+        if (options.json) {
+          std::cout << to_json(*run).dump(2) << '\n';
+        } else {
+          std::cout << fmt::format("pushed {} {} to {} ({} bytes uploaded)\n", run->job,
+                                   run->checkpoint, run->remote, run->stored_bytes);
+        }
+      });
+}
+
+struct PullArgs {
+  std::string reference;
+  std::string job;
+  RemoteArgs remote;
+  WaitArgs wait;
+};
+
+void pull(PullArgs args, GlobalOptions& options) {
+  auto ref = remote::parse_reference(args.reference);
+  if (!ref) {
+    std::cerr << "stasisctl: " << ref.error().message << '\n';
+    options.exit_code = k_exit_usage;
+    return;
+  }
+  if (args.job.empty()) {
+    args.job =
+        ::geteuid() == 0 ? job_of_tag(ref->tag) : fmt::format("user-{}", ::geteuid());
+  }
+  auto remote_options = remote_options_for(args.remote, ref->registry);
+  if (!remote_options) {
+    std::cerr << "stasisctl: " << remote_options.error().message << '\n';
+    options.exit_code = k_exit_usage;
+    return;
+  }
+  run_and_wait(
+      options, args.wait,
+      [&](dbus::Client& client) {
+        return client.pull(args.reference, args.job, *remote_options);
+      },
+      [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
+        auto run = client.get_run(done.run);
+        if (!run) {
+          return report(run.error(), options);
+        }
+        if (options.json) {
+          std::cout << to_json(*run).dump(2) << '\n';
+        } else {
+          std::cout << fmt::format("pulled {} into job {} as checkpoint {} ({} bytes "
+                                   "downloaded)\n",
+                                   args.reference, run->job, run->checkpoint,
+                                   run->stored_bytes);
         }
       });
 }
@@ -347,7 +503,9 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
   auto restore_args = std::make_shared<RestoreArgs>();
   auto* restore_cmd = app.add_subcommand(
       "restore", "Restore a job's checkpoint (default: the newest); prints the pid");
-  restore_cmd->add_option("job", restore_args->job, "Job name")->required();
+  restore_cmd->add_option("job", restore_args->job,
+                          "Job name (with --from: default the job the tag names, or "
+                          "your own job user-UID)");
   restore_cmd->add_option("checkpoint", restore_args->checkpoint, "Checkpoint id");
   restore_cmd->add_flag("--new-pidns", restore_args->new_pidns,
                         "Restore into a new PID namespace");
@@ -365,6 +523,11 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
                  "Do not hand this terminal to stasisd (a shell job then needs "
                  "stasisd's own terminal)")
       ->excludes(terminal);
+  restore_cmd->add_option(
+      "--from", restore_args->from,
+      "Pull this registry checkpoint (HOST/REPO:TAG) first and restore "
+      "it");
+  add_remote_options(*restore_cmd, restore_args->remote);
   add_wait_options(*restore_cmd, restore_args->wait);
   restore_cmd->callback([&options, restore_args] { restore(*restore_args, options); });
 
@@ -374,7 +537,35 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
   cancel_cmd->add_option("run", *cancel_run, "Run id")->required();
   cancel_cmd->callback([&options, cancel_run] { cancel(*cancel_run, options); });
 
-  for (auto* command : {checkpoint_cmd, restore_cmd, cancel_cmd}) {
+  auto push_args = std::make_shared<PushArgs>();
+  auto* push_cmd = app.add_subcommand(
+      "push", "Copy a checkpoint to an OCI registry repository (HOST[:PORT]/REPO)");
+  push_cmd->add_option("job", push_args->job, "Job name")->required();
+  push_cmd->add_option("checkpoint", push_args->checkpoint, "Checkpoint id or latest")
+      ->required();
+  push_cmd->add_option("reference", push_args->reference, "Repository: HOST[:PORT]/REPO")
+      ->required();
+  push_cmd->add_option(
+      "--origin", push_args->origin,
+      "This host's name in the tag JOB-ORIGIN-ID (default: the host name)");
+  add_remote_options(*push_cmd, push_args->remote);
+  add_wait_options(*push_cmd, push_args->wait);
+  push_cmd->callback([&options, push_args] { push(*push_args, options); });
+
+  auto pull_args = std::make_shared<PullArgs>();
+  auto* pull_cmd = app.add_subcommand(
+      "pull",
+      "Copy a checkpoint from an OCI registry (HOST[:PORT]/REPO:TAG) into the store");
+  pull_cmd->add_option("reference", pull_args->reference, "HOST[:PORT]/REPO:TAG")
+      ->required();
+  pull_cmd->add_option("--job", pull_args->job,
+                       "Job to add it to (default: the job the tag names, or your own "
+                       "job user-UID)");
+  add_remote_options(*pull_cmd, pull_args->remote);
+  add_wait_options(*pull_cmd, pull_args->wait);
+  pull_cmd->callback([&options, pull_args] { pull(*pull_args, options); });
+
+  for (auto* command : {checkpoint_cmd, restore_cmd, cancel_cmd, push_cmd, pull_cmd}) {
     command->fallthrough();
   }
 }

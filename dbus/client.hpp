@@ -67,6 +67,12 @@ public:
                                           const manager::CheckpointOptions& options);
   CResult<std::string> restore(const std::string& job, const std::string& checkpoint,
                                const manager::RestoreOptions& options);
+  // Push and Pull: checkpoints to and from an OCI registry; return the run id.
+  CResult<std::string> push(const std::string& job, const std::string& checkpoint,
+                            const std::string& reference,
+                            const manager::RemoteOptions& options);
+  CResult<std::string> pull(const std::string& reference, const std::string& job,
+                            const manager::RemoteOptions& options);
   // RestoreOnTerminal: restores a shell job onto the terminal `terminal` (a
   // descriptor of ours, sent with the call).
   CResult<std::string> restore_on_terminal(const std::string& job,

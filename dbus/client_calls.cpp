@@ -69,6 +69,18 @@ CResult<std::string> Client::restore(const std::string& job,
   return call([&] { return m_proxy->Restore(job, checkpoint, to_variant_map(options)); });
 }
 
+CResult<std::string> Client::push(const std::string& job, const std::string& checkpoint,
+                                  const std::string& reference,
+                                  const manager::RemoteOptions& options) {
+  return call(
+      [&] { return m_proxy->Push(job, checkpoint, reference, to_variant_map(options)); });
+}
+
+CResult<std::string> Client::pull(const std::string& reference, const std::string& job,
+                                  const manager::RemoteOptions& options) {
+  return call([&] { return m_proxy->Pull(reference, job, to_variant_map(options)); });
+}
+
 CResult<std::string> Client::restore_on_terminal(const std::string& job,
                                                  const std::string& checkpoint,
                                                  const manager::RestoreOptions& options,

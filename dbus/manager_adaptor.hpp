@@ -69,6 +69,10 @@ private:
   // Runs (manager_adaptor_runs.cpp).
   std::string Checkpoint(const std::string& job, const VariantMap& options) override;
   std::string CheckpointProcess(const uint32_t& pid, const VariantMap& options) override;
+  std::string Push(const std::string& job, const std::string& checkpoint,
+                   const std::string& reference, const VariantMap& options) override;
+  std::string Pull(const std::string& reference, const std::string& job,
+                   const VariantMap& options) override;
   std::string Restore(const std::string& job, const std::string& checkpoint,
                       const VariantMap& options) override;
   std::string RestoreOnTerminal(const std::string& job, const std::string& checkpoint,

@@ -53,6 +53,19 @@ std::string ManagerAdaptor::RestoreOnTerminal(const std::string& job,
   return value_or_throw(m_manager.restore(caller(), job, checkpoint, parsed));
 }
 
+std::string ManagerAdaptor::Push(const std::string& job, const std::string& checkpoint,
+                                 const std::string& reference,
+                                 const VariantMap& options) {
+  const auto parsed = value_or_throw(remote_options_from(options, true));
+  return value_or_throw(m_manager.push(caller(), job, checkpoint, reference, parsed));
+}
+
+std::string ManagerAdaptor::Pull(const std::string& reference, const std::string& job,
+                                 const VariantMap& options) {
+  const auto parsed = value_or_throw(remote_options_from(options, false));
+  return value_or_throw(m_manager.pull(caller(), reference, job, parsed));
+}
+
 void ManagerAdaptor::CancelRun(const std::string& run_id) {
   value_or_throw(m_manager.cancel_run(caller(), run_id));
 }

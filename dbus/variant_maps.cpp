@@ -65,6 +65,7 @@ VariantMap to_variant_map(const RunInfo& run) {
       {"FrozenUsec", run.frozen_usec},
       {"LogicalBytes", run.logical_bytes},
       {"StoredBytes", run.stored_bytes},
+      {"Remote", run.remote},
       {"Started", to_usec(run.started)},
       {"Finished", to_usec(run.finished)},
   };
@@ -129,6 +130,7 @@ RunInfo run_from(const VariantMap& map) {
   run.frozen_usec = read<std::uint64_t>(map, "FrozenUsec");
   run.logical_bytes = read<std::uint64_t>(map, "LogicalBytes");
   run.stored_bytes = read<std::uint64_t>(map, "StoredBytes");
+  run.remote = read<std::string>(map, "Remote");
   run.started = from_usec(read<std::uint64_t>(map, "Started"));
   run.finished = from_usec(read<std::uint64_t>(map, "Finished"));
   return run;
@@ -167,7 +169,8 @@ ReloadChanges reload_changes_from(const VariantMap& map) {
 }
 
 std::optional<RunKind> run_kind_from(const std::string& text) {
-  for (const auto kind : {RunKind::Checkpoint, RunKind::Restore}) {
+  for (const auto kind :
+       {RunKind::Checkpoint, RunKind::Restore, RunKind::Push, RunKind::Pull}) {
     if (to_string(kind) == text) {
       return kind;
     }

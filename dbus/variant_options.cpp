@@ -87,6 +87,57 @@ MResult<RestoreOptions> restore_options_from(const VariantMap& map) {
                    {"TcpClose", &O::tcp_close}});
 }
 
+MResult<RemoteOptions> remote_options_from(const VariantMap& map, bool push) {
+  RemoteOptions options;
+  const std::string_view method = push ? "Push" : "Pull";
+  for (const auto& [key, value] : map) {
+    std::string* text = key == "Username"         ? &options.username
+                        : key == "Password"       ? &options.password
+                        : key == "CaPem"          ? &options.ca_pem
+                        : key == "Origin" && push ? &options.origin
+                                                  : nullptr;
+    if (text != nullptr) {
+      if (!value.containsValueOfType<std::string>()) {
+        return fail(ErrorCode::InvalidArgument,
+                    "option {} of {} must be a string (D-Bus type s), got type '{}'", key,
+                    method, value.peekValueType());
+      }
+      *text = value.get<std::string>();
+    } else if (key == "PlainHttp") {
+      if (!value.containsValueOfType<bool>()) {
+        return fail(ErrorCode::InvalidArgument,
+                    "option {} of {} must be a boolean (D-Bus type b), got type '{}'",
+                    key, method, value.peekValueType());
+      }
+      options.plain_http = value.get<bool>();
+    } else {
+      return fail(ErrorCode::InvalidArgument,
+                  "unknown option {} for {}; valid options: {}", key, method,
+                  push ? "Username, Password, CaPem, PlainHttp, Origin"
+                       : "Username, Password, CaPem, PlainHttp");
+    }
+  }
+  return options;
+}
+
+VariantMap to_variant_map(const RemoteOptions& options) {
+  VariantMap map;
+  if (!options.username.empty() || !options.password.empty()) {
+    map.emplace("Username", options.username);
+    map.emplace("Password", options.password);
+  }
+  if (!options.ca_pem.empty()) {
+    map.emplace("CaPem", options.ca_pem);
+  }
+  if (options.plain_http) {
+    map.emplace("PlainHttp", true);
+  }
+  if (!options.origin.empty()) {
+    map.emplace("Origin", options.origin);
+  }
+  return map;
+}
+
 namespace {
 
 void put(VariantMap& map, const std::string& key, const std::optional<bool>& value) {

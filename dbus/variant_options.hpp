@@ -23,4 +23,11 @@ manager::MResult<manager::RestoreOptions> restore_options_from(const VariantMap&
 VariantMap to_variant_map(const manager::CheckpointOptions& options);
 VariantMap to_variant_map(const manager::RestoreOptions& options);
 
+// Push/Pull options: Username, Password, CaPem (s), PlainHttp (b), Origin (s,
+// Push only); anything else is InvalidArgument naming the key.
+manager::MResult<manager::RemoteOptions> remote_options_from(const VariantMap& map,
+                                                             bool push);
+// The map a client sends for options (Origin only when set).
+VariantMap to_variant_map(const manager::RemoteOptions& options);
+
 } // namespace stasis::dbus

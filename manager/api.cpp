@@ -3,7 +3,17 @@
 namespace stasis::manager {
 
 std::string to_string(RunKind kind) {
-  return kind == RunKind::Checkpoint ? "checkpoint" : "restore";
+  switch (kind) {
+  case RunKind::Checkpoint:
+    return "checkpoint";
+  case RunKind::Restore:
+    return "restore";
+  case RunKind::Push:
+    return "push";
+  case RunKind::Pull:
+    return "pull";
+  }
+  return "unknown";
 }
 
 std::string to_string(RunState state) {

@@ -74,7 +74,9 @@ struct JobInfo {
   bool shell_job = false; // criu.shell-job: a restore may be given a terminal
 };
 
-enum class RunKind { Checkpoint, Restore };
+// Push and Pull copy a checkpoint to or from an OCI registry (remote/); they
+// run beside a job's checkpoints and restores, one remote run per job at once.
+enum class RunKind { Checkpoint, Restore, Push, Pull };
 // Interrupted: stasisd stopped (crashed) while the run was running; its error
 // says what is known of the outcome.
 enum class RunState {
@@ -104,7 +106,9 @@ struct RunInfo {
   std::string error;
   std::uint64_t frozen_usec = 0;
   std::uint64_t logical_bytes = 0;
-  std::uint64_t stored_bytes = 0;
+  std::uint64_t stored_bytes = 0; // push/pull: the bytes sent or received
+  // push/pull: the registry's copy, "HOST/REPO:TAG@sha256:..." ("" otherwise)
+  std::string remote;
   std::optional<TimePoint> started;
   std::optional<TimePoint> finished;
 };
@@ -146,6 +150,22 @@ struct RestoreOptions {
   // any). Shared: a queued run keeps it until it ran.
   std::shared_ptr<const util::UniqueFd> terminal;
 };
+
+// How to reach a registry for Push and Pull: the caller's credentials and
+// CAs, read by stasisctl with the caller's rights (stasisd never reads a
+// credentials file for a caller). Unset: none.
+struct RemoteOptions {
+  std::string username;
+  std::string password;
+  std::string ca_pem;
+  bool plain_http = false;
+  std::string origin; // push: the tag's host part; "" = this host's name
+};
+
+// Bounds on what a caller may send in RemoteOptions and references.
+inline constexpr std::size_t k_max_reference_chars = 512;
+inline constexpr std::size_t k_max_credential_chars = 4096;
+inline constexpr std::size_t k_max_ca_pem_bytes = 256 * 1024;
 
 // Result of Reload: job names by change.
 struct ReloadChanges {
@@ -212,6 +232,21 @@ public:
   virtual MResult<std::string> restore(const Caller& caller, const std::string& job,
                                        const std::string& checkpoint,
                                        const RestoreOptions& options) = 0;
+
+  // Copies a stored checkpoint to the registry repository `reference`
+  // (HOST[:PORT]/REPO); the caller needs `restore` access to the job.
+  // Returns the run id (kind Push).
+  virtual MResult<std::string> push(const Caller& caller, const std::string& job,
+                                    const std::string& checkpoint,
+                                    const std::string& reference,
+                                    const RemoteOptions& options) = 0;
+  // Copies the checkpoint `reference` (HOST[:PORT]/REPO:TAG) into the store as
+  // the next checkpoint of `job`: root into any job, a user only into her own
+  // ad-hoc job user-UID. Returns the run id (kind Pull; its checkpoint is the
+  // new local id).
+  virtual MResult<std::string> pull(const Caller& caller, const std::string& reference,
+                                    const std::string& job,
+                                    const RemoteOptions& options) = 0;
 
   virtual MResult<void> cancel_run(const Caller& caller, const std::string& run) = 0;
   virtual MResult<RunInfo> get_run(const Caller& caller, const std::string& run) = 0;

@@ -164,8 +164,13 @@ MResult<std::string> Manager::submit_checkpoint(const JobEntry& entry,
   request.kind = RunKind::Checkpoint;
   request.scheduled = scheduled;
   request.caller = caller;
-  request.work = [this, entry, options, adhoc](RunContext& context) {
-    return run_checkpoint(context, entry, options, adhoc);
+  request.work = [this, entry, options, adhoc, scheduled](RunContext& context) {
+    auto outcome = run_checkpoint(context, entry, options, adhoc);
+    if (outcome.state == RunState::Succeeded && !outcome.checkpoint.empty()) {
+      // After the local commit, never while the target is frozen.
+      replicate_after_checkpoint(entry, std::stoull(outcome.checkpoint), scheduled);
+    }
+    return outcome;
   };
   return m_queue->submit(std::move(request));
 }
@@ -352,10 +357,13 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
       // The store stopped taking pages (a full disk) and cut CRIU off.
       return failed(fmt::format("storing the streamed pages failed: {}; CRIU stopped: {}",
                                 page_stream->checkpoint().failure(),
-                                run_error_message(dumped.error(), job.name, hint_settings(job.criu, job.restore))));
+                                run_error_message(dumped.error(), job.name,
+                                                  hint_settings(job.criu, job.restore))));
     }
     if (!dumped) {
-      return failed(run_error_message(dumped.error(), job.name, hint_settings(job.criu, job.restore)) + root_hint);
+      return failed(run_error_message(dumped.error(), job.name,
+                                      hint_settings(job.criu, job.restore)) +
+                    root_hint);
     }
     if (!streamed) {
       if (kill_after_store) {

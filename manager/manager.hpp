@@ -17,6 +17,7 @@
 #include "manager/child_reaper.hpp"
 #include "manager/clock.hpp"
 #include "manager/daemon_config.hpp"
+#include "manager/delayed_tasks.hpp"
 #include "manager/lazy_restore.hpp"
 #include "manager/pinned_process.hpp"
 #include "manager/process_table.hpp"
@@ -24,6 +25,7 @@
 #include "manager/run_queue.hpp"
 #include "manager/scheduler.hpp"
 #include "policy/model.hpp"
+#include "remote/remote.hpp"
 #include "store/run_dirs.hpp"
 #include "store/store.hpp"
 
@@ -59,6 +61,12 @@ public:
   MResult<std::string> restore(const Caller& caller, const std::string& job,
                                const std::string& checkpoint,
                                const RestoreOptions& options) override;
+  MResult<std::string> push(const Caller& caller, const std::string& job,
+                            const std::string& checkpoint, const std::string& reference,
+                            const RemoteOptions& options) override;
+  MResult<std::string> pull(const Caller& caller, const std::string& reference,
+                            const std::string& job,
+                            const RemoteOptions& options) override;
   MResult<void> cancel_run(const Caller& caller, const std::string& run) override;
   MResult<RunInfo> get_run(const Caller& caller, const std::string& run) override;
   MResult<std::vector<RunInfo>> list_runs(const Caller& caller, const std::string& job,
@@ -133,6 +141,28 @@ private:
                          std::uint64_t checkpoint, const RestoreOptions& options,
                          uid_t caller);
 
+  // remote_run.cpp: pushes and pulls. attempt is set for the pushes
+  // replication makes (retried with backoff, then remote retention).
+  MResult<std::string> submit_push(const JobEntry& entry, std::uint64_t id,
+                                   const remote::Reference& ref,
+                                   const remote::ClientOptions& client,
+                                   const std::string& origin, uid_t caller,
+                                   std::optional<unsigned> attempt);
+  RunOutcome run_push(RunContext& context, const JobEntry& entry, std::uint64_t id,
+                      const remote::Reference& ref, const remote::ClientOptions& client,
+                      const std::string& origin, std::optional<unsigned> attempt);
+  // The registry options of a job's replicate: (credentials and CA files read
+  // here: root's policy names them).
+  Result<remote::ClientOptions> replication_client(const policy::Job& job,
+                                                   const remote::Reference& ref) const;
+  // After a checkpoint was committed: queues its push when replicate: asks.
+  void replicate_after_checkpoint(const JobEntry& entry, std::uint64_t id,
+                                  bool scheduled);
+  void retry_replication(const std::string& job, std::uint64_t id, unsigned attempt);
+  void apply_remote_retention(const JobEntry& entry, const remote::Reference& ref,
+                              const remote::ClientOptions& client,
+                              const std::string& origin, const std::string& run_id);
+
   // adhoc.cpp
   JobEntry adhoc_job(uid_t uid, const CheckpointOptions& options);
   void load_adhoc_jobs();
@@ -174,9 +204,15 @@ private:
   ChildReaper m_children; // restored trees that are children of stasisd
   std::unique_ptr<RunQueue> m_queue;
   std::unique_ptr<Scheduler> m_scheduler;
+  // Failed pushes waiting for their retry; stopped before the queue goes.
+  DelayedTasks m_retries;
   // Last: destroyed first, it waits for lazy restores still serving pages.
   LazyRestores m_lazy;
 };
+
+// This host's name as a registry tag's origin part ([A-Za-z0-9_.], at most
+// 32 characters; others become '_').
+std::string remote_origin_of_this_host();
 
 // The uid an ad-hoc job "user-<uid>" belongs to; nothing for other names.
 std::optional<uid_t> adhoc_uid(const std::string& job);

@@ -130,9 +130,11 @@ MResult<void> Manager::cancel_run(const Caller& caller, const std::string& run) 
   if (!info || !may_list(caller, info->job)) {
     return no_such_run(run);
   }
-  STASIS_TRY(authorized_job(caller, info->job,
-                            info->kind == RunKind::Checkpoint ? Action::Checkpoint
-                                                              : Action::Restore));
+  STASIS_TRY(
+      authorized_job(caller, info->job,
+                     info->kind == RunKind::Checkpoint || info->kind == RunKind::Pull
+                         ? Action::Checkpoint
+                         : Action::Restore));
   return m_queue->cancel(run);
 }
 

@@ -45,6 +45,9 @@ std::string run_to_json_line(const RunInfo& run) {
   if (!run.pid_identity.empty()) {
     j["pid_identity"] = run.pid_identity;
   }
+  if (!run.remote.empty()) {
+    j["remote"] = run.remote;
+  }
   if (run.started) {
     j["started_usec"] = to_usec(*run.started);
   }
@@ -63,8 +66,11 @@ std::optional<RunInfo> run_from_json_line(const std::string& line) {
     RunInfo run;
     run.id = j.at("id").get<std::string>();
     run.job = j.at("job").get<std::string>();
-    run.kind = j.at("kind").get<std::string>() == "restore" ? RunKind::Restore
-                                                            : RunKind::Checkpoint;
+    const auto kind = j.at("kind").get<std::string>();
+    run.kind = kind == "restore" ? RunKind::Restore
+               : kind == "push"  ? RunKind::Push
+               : kind == "pull"  ? RunKind::Pull
+                                 : RunKind::Checkpoint;
     auto state = parse_state(j.at("state").get<std::string>());
     if (!state || run.id.empty()) {
       return std::nullopt;
@@ -77,6 +83,7 @@ std::optional<RunInfo> run_from_json_line(const std::string& line) {
     run.frozen_usec = j.value("frozen_usec", std::uint64_t{0});
     run.logical_bytes = j.value("logical_bytes", std::uint64_t{0});
     run.stored_bytes = j.value("stored_bytes", std::uint64_t{0});
+    run.remote = j.value("remote", "");
     if (j.contains("started_usec")) {
       run.started = from_usec(j["started_usec"].get<std::int64_t>());
     }

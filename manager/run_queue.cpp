@@ -56,6 +56,13 @@ void RunQueue::record(const RunInfo& run) {
   }
 }
 
+// The lane a run holds while it runs: a job's checkpoints and restores share
+// one; its pushes and pulls (which only read or add stored checkpoints) run
+// in a second, so a slow registry never delays a checkpoint.
+std::string lane_of(const std::string& job, RunKind kind) {
+  return kind == RunKind::Push || kind == RunKind::Pull ? job + "\n" + "remote" : job;
+}
+
 std::string RunQueue::next_id_locked(TimePoint now) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
   return fmt::format("r-{:013}-{:06}", ms.count(), ++m_counter);
@@ -101,7 +108,8 @@ MResult<std::string> RunQueue::submit(RunRequest request) {
     info.id = next_id_locked(now);
     if (request.scheduled) {
       for (const auto& [id, active] : m_active) {
-        if (active.info.job == request.job) {
+        if (lane_of(active.info.job, active.info.kind) ==
+            lane_of(request.job, request.kind)) {
           info.state = RunState::Skipped;
           info.finished = now;
           info.error = fmt::format("skipped: run {} of job {} is still {}", id,
@@ -210,7 +218,7 @@ void RunQueue::wait_idle() {
 
 std::deque<std::string>::iterator RunQueue::pick_locked() {
   auto job_free = [this](const ActiveRun& run) {
-    return m_running_jobs.count(run.info.job) == 0;
+    return m_running_jobs.count(lane_of(run.info.job, run.info.kind)) == 0;
   };
   for (auto it = m_pending.begin(); it != m_pending.end(); ++it) {
     const ActiveRun& run = m_active.at(*it);
@@ -270,7 +278,7 @@ void RunQueue::worker() {
     ActiveRun& run = m_active.at(id);
     run.info.state = RunState::Running;
     run.info.started = m_clock.now();
-    m_running_jobs.insert(run.info.job);
+    m_running_jobs.insert(lane_of(run.info.job, run.info.kind));
     if (run.user) {
       ++m_users_running;
       m_last_user = run.caller;
@@ -321,6 +329,7 @@ void RunQueue::finish(const std::string& id, RunOutcome outcome) {
     info.frozen_usec = outcome.frozen_usec;
     info.logical_bytes = outcome.logical_bytes;
     info.stored_bytes = outcome.stored_bytes;
+    info.remote = outcome.remote;
     info.finished = m_clock.now();
   }
   // Record before the run leaves the active set: whoever sees it gone (wait_idle,
@@ -335,7 +344,7 @@ void RunQueue::finish(const std::string& id, RunOutcome outcome) {
                         info.error});
   {
     std::lock_guard lock(m_mutex);
-    m_running_jobs.erase(info.job);
+    m_running_jobs.erase(lane_of(info.job, info.kind));
     if (m_active.at(id).user) {
       --m_users_running;
     }

@@ -2,7 +2,9 @@
 // at once, and no user able to crowd out the others or the scheduled jobs.
 //
 // Rules:
-// - On-demand requests queue per job: runs of one job never overlap, and one
+// - On-demand requests queue per job: runs of one job never overlap (its
+//   pushes and pulls form a lane of their own beside its checkpoints and
+//   restores: one of each may run at once), and one
 //   caller's runs of a job run in submission order, so 50 concurrent requests
 //   over 5 jobs are all run, none overlapping within a job.
 // - A scheduled request for a job that has a run queued or running is not
@@ -54,6 +56,7 @@ struct RunOutcome {
   std::uint64_t frozen_usec = 0;
   std::uint64_t logical_bytes = 0;
   std::uint64_t stored_bytes = 0;
+  std::string remote; // push/pull: the registry's copy
 };
 
 // Handed to the work of a run: who it is, its stop token, progress reports.

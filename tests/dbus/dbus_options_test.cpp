@@ -57,6 +57,41 @@ TEST_F(AnOptionsDictionary, CarriesTcpCloseOfOneRestoreToTheManager) {
   EXPECT_EQ(m_manager.last().restore_options.tcp_close, std::optional<bool>(true));
 }
 
+TEST_F(AnOptionsDictionary, CarriesAPushsCredentialsAndCasToTheManager) {
+  const auto error = call_error(
+      *m_raw, "Push", std::string("web"), std::string("3"),
+      std::string("registry.example.com/fleet/web"),
+      VariantMap{{"Username", sdbus::Variant(std::string("ops"))},
+                 {"Password", sdbus::Variant(std::string("s3cret"))},
+                 {"CaPem", sdbus::Variant(std::string("-----BEGIN CERTIFICATE-----"))},
+                 {"PlainHttp", sdbus::Variant(true)},
+                 {"Origin", sdbus::Variant(std::string("host_a"))}});
+  EXPECT_EQ(error.getName(), "") << error.getMessage();
+  const auto last = m_manager.last();
+  EXPECT_EQ(last.method, "push");
+  EXPECT_EQ(last.reference, "registry.example.com/fleet/web");
+  EXPECT_EQ(last.remote_options.username, "ops");
+  EXPECT_EQ(last.remote_options.password, "s3cret");
+  EXPECT_EQ(last.remote_options.ca_pem, "-----BEGIN CERTIFICATE-----");
+  EXPECT_TRUE(last.remote_options.plain_http);
+  EXPECT_EQ(last.remote_options.origin, "host_a");
+}
+
+TEST_F(AnOptionsDictionary, OfAPullRefusesAnOriginAndWrongTypes) {
+  auto error = call_error(*m_raw, "Pull", std::string("localhost/web:web-latest"),
+                          std::string("web"),
+                          VariantMap{{"Origin", sdbus::Variant(std::string("a"))}});
+  EXPECT_EQ(error.getName(), "io.stasis.Stasis1.Error.InvalidArgument");
+  EXPECT_NE(error.getMessage().find("unknown option Origin for Pull"), std::string::npos)
+      << error.getMessage();
+  error = call_error(*m_raw, "Pull", std::string("localhost/web:web-latest"),
+                     std::string("web"), VariantMap{{"Password", sdbus::Variant(true)}});
+  EXPECT_NE(error.getMessage().find("option Password of Pull must be a string"),
+            std::string::npos)
+      << error.getMessage();
+  EXPECT_EQ(m_manager.last().method, "") << "the manager must not be called";
+}
+
 TEST_F(AnOptionsDictionary, ForAJobCheckpointRefusesCriuKnobsThePolicyDecides) {
   for (const char* key : {"ShellJob", "FileLocks", "TcpEstablished", "ExtUnixSk"}) {
     const auto error = call_error(*m_raw, "Checkpoint", std::string("web"),

@@ -115,6 +115,34 @@ MResult<std::string> FakeManager::checkpoint_process(const Caller& caller, pid_t
   return std::string("run-2");
 }
 
+MResult<std::string> FakeManager::push(const Caller& caller, const std::string& name,
+                                       const std::string& checkpoint,
+                                       const std::string& reference,
+                                       const RemoteOptions& options) {
+  if (auto failure = record({.method = "push",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint = checkpoint,
+                             .reference = reference,
+                             .remote_options = options})) {
+    return as_failure(*failure);
+  }
+  return std::string("run-5");
+}
+
+MResult<std::string> FakeManager::pull(const Caller& caller, const std::string& reference,
+                                       const std::string& name,
+                                       const RemoteOptions& options) {
+  if (auto failure = record({.method = "pull",
+                             .caller = caller,
+                             .job = name,
+                             .reference = reference,
+                             .remote_options = options})) {
+    return as_failure(*failure);
+  }
+  return std::string("run-6");
+}
+
 MResult<std::string> FakeManager::restore(const Caller& caller, const std::string& name,
                                           const std::string& checkpoint,
                                           const RestoreOptions& options) {

@@ -26,6 +26,8 @@ public:
     bool flag = false; // pinned / dry_run
     manager::CheckpointOptions checkpoint_options{};
     manager::RestoreOptions restore_options{};
+    std::string reference{};
+    manager::RemoteOptions remote_options{};
   };
 
   // When set, every call fails with this error.
@@ -63,6 +65,14 @@ public:
                                         const std::string& job,
                                         const std::string& checkpoint,
                                         const manager::RestoreOptions& options) override;
+  manager::MResult<std::string> push(const manager::Caller& caller,
+                                     const std::string& job,
+                                     const std::string& checkpoint,
+                                     const std::string& reference,
+                                     const manager::RemoteOptions& options) override;
+  manager::MResult<std::string> pull(const manager::Caller& caller,
+                                     const std::string& reference, const std::string& job,
+                                     const manager::RemoteOptions& options) override;
   manager::MResult<void> cancel_run(const manager::Caller& caller,
                                     const std::string& run) override;
   manager::MResult<manager::RunInfo> get_run(const manager::Caller& caller,

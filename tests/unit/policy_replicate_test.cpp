@@ -24,8 +24,8 @@ std::string first_error(const std::string& replicate) {
 }
 
 TEST(AReplicateSection, IsOffWhenAbsent) {
-  auto set = parse_policy_text("version: 1\njobs:\n  - name: web\n    target: {pid: 42}\n",
-                               "test.yaml");
+  auto set = parse_policy_text(
+      "version: 1\njobs:\n  - name: web\n    target: {pid: 42}\n", "test.yaml");
   ASSERT_TRUE(set.has_value());
   EXPECT_FALSE(set->jobs()[0].replicate.enabled());
 }
