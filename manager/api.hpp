@@ -108,7 +108,7 @@ struct RunInfo {
   std::uint64_t logical_bytes = 0;
   std::uint64_t stored_bytes = 0; // push/pull: the bytes sent or received
   // push/pull: the registry's copy, "HOST/REPO:TAG@sha256:..." ("" otherwise)
-  std::string remote;
+  std::string remote{};
   std::optional<TimePoint> started;
   std::optional<TimePoint> finished;
 };
