@@ -56,6 +56,7 @@ Result<CheckpointSummary> Store::import_checkpoint(int fd, const std::string& na
                                                    const StoreLimits& limits) {
   return import_with(name, job,
                      [&](BlobSink& sink, const BlobIndex& index) -> Result<Manifest> {
+                       sink.set_limit(limits.max_new_bytes);
                        auto m = STASIS_TRY(read_export(sink, index, fd, name, limits));
                        m.imported_from = fmt::format("{}/{}", m.job, m.id);
                        return m;
@@ -69,6 +70,7 @@ Result<CheckpointSummary> Store::import_from_source(const Manifest& manifest,
                                                     const StoreLimits& limits) {
   return import_with(
       name, job, [&](BlobSink& sink, const BlobIndex& index) -> Result<Manifest> {
+        sink.set_limit(limits.max_new_bytes);
         auto m =
             STASIS_TRY(read_from_source(sink, index, manifest, source, name, limits));
         m.imported_from = name;

@@ -167,6 +167,14 @@ TEST_F(ARegistry, RefusesAPullLargerThanTheCallersLimitAndStoresNothing) {
   EXPECT_NE(pulled.error().message.find("larger than the 4096 bytes"), std::string::npos)
       << pulled.error().message;
   EXPECT_TRUE(b.list("svc")->empty());
+  store::StoreLimits stored;
+  stored.max_new_bytes = 100000;
+  pulled = pull_checkpoint(b, ref("fleet/svc", "svc-latest"), "svc", options(), stored);
+  ASSERT_FALSE(pulled);
+  EXPECT_NE(pulled.error().message.find("100000"), std::string::npos)
+      << pulled.error().message;
+  EXPECT_TRUE(b.list("svc")->empty());
+  EXPECT_EQ(b.usage()->pack_bytes, 0U);
 }
 
 } // namespace
