@@ -25,6 +25,16 @@
 
 namespace stasis::remote {
 
+// Bounds on what a reference and an auth file may be.
+inline constexpr std::size_t k_max_reference_length = 512;
+inline constexpr std::size_t k_max_registry_name = 255;
+inline constexpr std::size_t k_max_repository_length = 255;
+inline constexpr std::size_t k_max_tag_length = 128;
+inline constexpr std::size_t k_max_auth_json_bytes = 1 << 20;
+
+// True for tags a registry takes: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
+bool valid_tag(std::string_view tag);
+
 // A parsed reference: HOST[:PORT]/REPOSITORY[:TAG]. The host part must
 // contain a '.' or ':' or be "localhost" (as docker and podman read it).
 struct Reference {
@@ -56,8 +66,8 @@ struct ClientOptions {
 // text ("auths": {"host[:port]": {"auth": base64(user:password)}}); nullopt
 // when the file has no entry for it. The caller opens the file with the
 // right user's rights.
-Result<std::optional<Credentials>> credentials_from_auth_json(std::string_view json_text,
-                                                              const std::string& registry);
+Result<std::optional<Credentials>>
+credentials_from_auth_json(std::string_view json_text, const std::string& registry);
 
 // What a push did.
 struct PushReport {
@@ -106,7 +116,8 @@ struct PullReport {
 // every chunk's SHA-256 is checked before anything is committed (a bad one
 // is named in the error); limits bound what it may add.
 Result<PullReport> pull_checkpoint(store::Store& store, const Reference& ref,
-                                   const std::string& into_job, const ClientOptions& options,
+                                   const std::string& into_job,
+                                   const ClientOptions& options,
                                    const store::StoreLimits& limits = {});
 
 // Deletes the remote checkpoint tag's manifest (by digest) from ref's

@@ -14,6 +14,7 @@
 #include "store/catalog.hpp"
 #include "store/types.hpp"
 
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <unordered_set>
@@ -25,6 +26,8 @@ struct RetentionRules;
 namespace stasis::store {
 
 class BlobIndex;
+class BlobSink;
+class BlobSource;
 
 class Store {
 public:
@@ -97,6 +100,25 @@ public:
                                               const std::string& job,
                                               const StoreLimits& limits = {});
 
+  // Imports a checkpoint whose manifest the caller has (parsed and checked by
+  // manifest_from_json) and whose blobs source delivers (a registry pull), as
+  // the next checkpoint of job, with imported_from = name. The store asks
+  // source only for the blobs it lacks, checks every one it gets (wanted,
+  // sizes, content hash) and commits nothing unless all checked out, within
+  // limits.
+  Result<CheckpointSummary> import_from_source(const Manifest& manifest,
+                                               BlobSource& source,
+                                               const std::string& name,
+                                               const std::string& job,
+                                               const StoreLimits& limits = {});
+
+  // Calls read with one checkpoint's manifest and the blob index under the
+  // shared store lock (writers wait): a reader outside the store, such as a
+  // push to a registry, copies what it needs and returns.
+  using CheckpointReader = std::function<Result<void>(const Manifest&, const BlobIndex&)>;
+  Result<void> read_checkpoint(const std::string& job, std::uint64_t id,
+                               const CheckpointReader& read) const;
+
   // Logical vs stored bytes per job and for the whole store.
   Result<Usage> usage() const;
   // The bytes one job stores (what a quota counts): its checkpoints' logical
@@ -113,6 +135,11 @@ private:
   explicit Store(fs::path root);
   Result<FileLock> lock(bool exclusive) const;
   Result<GcReport> gc_locked();
+  // Takes the exclusive lock, runs read (which writes blobs through the sink
+  // and returns the manifest) and commits it as the next checkpoint of job.
+  Result<CheckpointSummary>
+  import_with(const std::string& name, const std::string& job,
+              const std::function<Result<Manifest>(BlobSink&, const BlobIndex&)>& read);
   JobUsage job_usage_locked(const BlobIndex& index, const std::string& job,
                             std::uint64_t* manifest_bytes,
                             std::unordered_set<Hash, HashHasher>* all) const;

@@ -20,6 +20,8 @@
 #include "store/manifest.hpp"
 #include "store/types.hpp"
 
+#include <functional>
+
 namespace stasis::store {
 
 // The format's constants.
@@ -44,5 +46,25 @@ Result<void> write_export(const BlobIndex& index, const Manifest& manifest,
 // are the exporter's) once everything checked out, the sizes within limits.
 Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index, int fd,
                              const std::string& name, const StoreLimits& limits);
+
+// Delivers the blobs an import asks for (Store::import_from_source), e.g.
+// from a registry: fetch calls put once per hash with the blob's stored
+// bytes, which the store checks (wanted, sizes, content hash) before it keeps
+// them; an error of put ends the fetch (the source may add where it read).
+class BlobSource {
+public:
+  using Put = std::function<Result<void>(const Hash&, Codec, std::uint32_t raw_len,
+                                         std::span<const std::uint8_t> stored)>;
+  virtual ~BlobSource() = default;
+  virtual Result<void> fetch(const std::vector<Hash>& hashes, const Put& put) = 0;
+};
+
+// Reads a checkpoint from source into sink (store/transfer_import.cpp): first
+// the chunk lists the store lacks, then the chunks they name that it lacks;
+// returns the manifest once every file's lists and chunks are there with the
+// declared sizes, within limits. name is for messages.
+Result<Manifest> read_from_source(BlobSink& sink, const BlobIndex& index,
+                                  const Manifest& manifest, BlobSource& source,
+                                  const std::string& name, const StoreLimits& limits);
 
 } // namespace stasis::store

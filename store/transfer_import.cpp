@@ -111,6 +111,10 @@ public:
   }
 
   bool is_list(const Hash& h) const { return m_lists.contains(h); }
+  const std::unordered_set<Hash, HashHasher>& lists() const { return m_lists; }
+  const std::unordered_map<Hash, std::uint32_t, HashHasher>& chunks() const {
+    return m_chunks;
+  }
   const std::uint32_t* chunk_size(const Hash& h) const {
     auto it = m_chunks.find(h);
     return it == m_chunks.end() ? nullptr : &it->second;
@@ -279,6 +283,76 @@ Result<Manifest> read_export(BlobSink& sink, const BlobIndex& index, int fd,
     }
   }
   return std::move(*manifest);
+}
+
+Result<Manifest> read_from_source(BlobSink& sink, const BlobIndex& index,
+                                  const Manifest& manifest, BlobSource& source,
+                                  const std::string& name, const StoreLimits& limits) {
+  STASIS_TRY(check_declared_sizes(manifest, limits));
+  Wanted wanted(manifest, index);
+  STASIS_TRY(wanted.decode_stored_lists());
+  std::unordered_set<Hash, HashHasher> received;
+  std::vector<std::uint8_t> raw;
+  BlobSource::Put put = [&](const Hash& hash, Codec codec, std::uint32_t raw_len,
+                            std::span<const std::uint8_t> stored) -> Result<void> {
+    const std::uint32_t* chunk_size = wanted.chunk_size(hash);
+    const bool is_list = wanted.is_list(hash);
+    if (!is_list && chunk_size == nullptr) {
+      return make_error("{} delivered blob {}, which the checkpoint does not use", name,
+                        to_hex(hash));
+    }
+    if (raw_len > k_max_export_blob_bytes || stored.size() > k_max_export_blob_bytes) {
+      return make_error("{} delivered blob {} of {} bytes ({} stored); a chunk has at "
+                        "most {}",
+                        name, to_hex(hash), raw_len, stored.size(),
+                        k_max_export_blob_bytes);
+    }
+    if (!received.insert(hash).second) {
+      return make_error("{} delivered blob {} twice", name, to_hex(hash));
+    }
+    if (chunk_size != nullptr && !is_list && *chunk_size != raw_len) {
+      return make_error("{}: chunk {} has {} bytes, its chunk list says {}", name,
+                        to_hex(hash), raw_len, *chunk_size);
+    }
+    raw.resize(raw_len);
+    if ((codec != Codec::Raw && codec != Codec::Zstd) ||
+        !decompress(codec, stored, raw) || sha256(raw) != hash) {
+      return make_error("blob {} from {} does not verify (its content does not match its "
+                        "hash)",
+                        to_hex(hash), name);
+    }
+    if (is_list) {
+      STASIS_TRY(wanted.add_list(hash, raw));
+    }
+    return sink.put(hash, codec, raw_len, stored);
+  };
+  std::vector<Hash> missing;
+  for (const auto& list : wanted.lists()) {
+    if (!sink.has(list)) {
+      missing.push_back(list);
+    }
+  }
+  std::sort(missing.begin(), missing.end());
+  if (!missing.empty()) {
+    STASIS_TRY(source.fetch(missing, put));
+  }
+  missing.clear();
+  for (const auto& [chunk, size] : wanted.chunks()) {
+    if (!sink.has(chunk)) {
+      missing.push_back(chunk);
+    }
+  }
+  std::sort(missing.begin(), missing.end());
+  if (!missing.empty()) {
+    STASIS_TRY(source.fetch(missing, put));
+  }
+  for (const auto& f : manifest.files) {
+    auto checked = wanted.check_file(f, sink);
+    if (!checked) {
+      return make_error("{}: {}", name, checked.error().message);
+    }
+  }
+  return manifest;
 }
 
 } // namespace stasis::store
