@@ -7,14 +7,20 @@
 #include "manager/capabilities.hpp"
 #include "manager/daemon_config.hpp"
 #include "util/log.hpp"
+#include "util/version.hpp"
 
 #include <exception>
+
+#include <fmt/format.h>
+#include <sdbus-c++/sdbus-c++.h>
 
 int main(int argc, char** argv) {
   using namespace stasis;
   CLI::App app{"stasisd - the stasis checkpoint/restore daemon"};
   daemon::DaemonOptions options;
   daemon::add_daemon_options(app, options);
+  app.set_version_flag("--version", fmt::format("stasisd {}", util::k_version),
+                       "Print the version of stasisd and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,7 @@
 #include "manager/schedule_adapter.hpp"
 #include "policy/loader.hpp"
 #include "util/log.hpp"
+#include "util/version.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -169,7 +170,7 @@ Manager::~Manager() {
 }
 
 std::string Manager::version() const {
-  return STASIS_VERSION;
+  return std::string(util::k_version);
 }
 
 void Manager::set_event_sink(EventSink sink) {
