@@ -50,12 +50,19 @@ int main(int argc, char** argv) {
       logger->error("{}", signal_fd.error().message);
       return 1;
     }
+    // The name first: a second stasisd on the bus stops here, before its
+    // manager (and scheduler) could run anything.
+    auto connection = daemon::own_bus_name(options.bus);
+    if (!connection) {
+      logger->error("{}", connection.error().message);
+      return 1;
+    }
     auto manager = manager::make_manager(options.config);
     if (!manager) {
       logger->error("the manager could not start (see the messages above)");
       return 1;
     }
-    auto served = daemon::serve(options.bus, *manager, *signal_fd);
+    auto served = daemon::serve(**connection, options.bus, *manager, *signal_fd);
     if (!served) {
       logger->error("{}", served.error().message);
       return 1;

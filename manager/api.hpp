@@ -152,6 +152,16 @@ struct ReloadChanges {
   std::vector<std::string> added;
   std::vector<std::string> removed;
   std::vector<std::string> changed;
+  std::vector<std::string> problems;
+};
+
+// The daemon's state as GetStatus reports it.
+struct DaemonStatus {
+  std::string version;
+  // Policy files the last load left out (bad or refused); their problems
+  // ("file:line:col: message") go to root only.
+  std::uint32_t bad_policy_files = 0;
+  std::vector<std::string> policy_problems;
 };
 
 struct VerifyReport {
@@ -230,6 +240,7 @@ public:
                                        const std::string& checkpoint) = 0;
 
   virtual MResult<ReloadChanges> reload(const Caller& caller) = 0;
+  virtual MResult<DaemonStatus> status(const Caller& caller) = 0;
   virtual MResult<EngineInfo> engine_info(const Caller& caller) = 0;
 
   // Registers the one sink that receives events (the D-Bus adaptor).

@@ -37,6 +37,7 @@ public:
   manager::CheckpointInfo checkpoint_info;
   manager::EngineInfo engine;
   manager::ReloadChanges changes;
+  manager::DaemonStatus daemon_status;
   manager::VerifyReport report;
   std::vector<std::string> decisions;
 
@@ -85,6 +86,7 @@ public:
                                                  const std::string& job,
                                                  const std::string& checkpoint) override;
   manager::MResult<manager::ReloadChanges> reload(const manager::Caller& caller) override;
+  manager::MResult<manager::DaemonStatus> status(const manager::Caller& caller) override;
   manager::MResult<manager::EngineInfo>
   engine_info(const manager::Caller& caller) override;
   void set_event_sink(manager::EventSink sink) override;
