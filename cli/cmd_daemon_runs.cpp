@@ -184,6 +184,20 @@ struct CheckpointArgs {
   WaitArgs wait;
 };
 
+// Whether the checkpoint left its target running: the request's choice, else
+// the job's criu.leave-running (an ad-hoc checkpoint's default is to leave it).
+bool left_running(dbus::Client& client, const CheckpointArgs& args,
+                  const manager::CheckpointOptions& request) {
+  if (request.leave_running) {
+    return *request.leave_running;
+  }
+  if (args.pid != 0) {
+    return true;
+  }
+  auto job = client.get_job(args.job);
+  return !job || job->leave_running; // unknown: say nothing rather than wrong
+}
+
 void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
   if (args.job.empty() == (args.pid == 0)) {
     std::cerr << "stasisctl: checkpoint needs a JOB or --pid PID (not both)\n";
@@ -209,7 +223,7 @@ void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
         return args.pid != 0 ? client.checkpoint_process(args.pid, request)
                              : client.checkpoint(args.job, request);
       },
-      [&](dbus::Client&, const manager::RunFinishedEvent& done) {
+      [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
         if (options.json) {
           std::cout << to_json(manager::Event(done)).dump(2) << '\n';
         } else if (done.result == manager::RunState::Skipped) {
@@ -217,6 +231,12 @@ void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
                     << done.error << '\n';
         } else {
           std::cout << done.checkpoint << '\n';
+          if (!left_running(client, args, request)) {
+            std::cerr << fmt::format("stasisctl: the process tree was stopped by the "
+                                     "checkpoint; bring it back with: stasisctl restore "
+                                     "{} {}\n",
+                                     done.job, done.checkpoint);
+          }
         }
       });
 }

@@ -50,6 +50,7 @@ VariantMap to_variant_map(const JobInfo& job) {
       {"PolicyFile", job.policy_file},
       {"Fingerprint", job.fingerprint},
       {"ShellJob", job.shell_job},
+      {"LeaveRunning", job.leave_running},
   };
 }
 
@@ -123,6 +124,7 @@ JobInfo job_from(const VariantMap& map) {
   job.policy_file = read<std::string>(map, "PolicyFile");
   job.fingerprint = read<std::string>(map, "Fingerprint");
   job.shell_job = read<bool>(map, "ShellJob");
+  job.leave_running = read<bool>(map, "LeaveRunning");
   return job;
 }
 

@@ -72,6 +72,9 @@ struct JobInfo {
   std::string policy_file;
   std::string fingerprint;
   bool shell_job = false; // criu.shell-job: a restore may be given a terminal
+  // criu.leave-running: false when an on-demand checkpoint (without the
+  // LeaveRunning option) leaves the target stopped.
+  bool leave_running = false;
 };
 
 enum class RunKind { Checkpoint, Restore };
@@ -147,7 +150,8 @@ struct RestoreOptions {
   std::shared_ptr<const util::UniqueFd> terminal;
 };
 
-// Result of Reload: job names by change.
+// Result of Reload: job names by change, and the policy files left out
+// ("file:line:col: message" each; their jobs keep what they had).
 struct ReloadChanges {
   std::vector<std::string> added;
   std::vector<std::string> removed;
