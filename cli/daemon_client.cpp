@@ -1,6 +1,7 @@
 #include "cli/daemon_client.hpp"
 
 #include "dbus/bus.hpp"
+#include "policy/diagnostics.hpp"
 
 #include <ctime>
 #include <iostream>
@@ -25,6 +26,74 @@ int exit_code_of(const dbus::ClientError& error) {
   return k_exit_failure;
 }
 
+namespace {
+
+// The job the parsed command names (its JOB or job argument, or --job).
+std::optional<std::string> named_job(const CLI::App* app) {
+  if (app == nullptr) {
+    return std::nullopt;
+  }
+  for (const CLI::App* command : app->get_subcommands()) {
+    for (const char* name : {"job", "JOB", "--job"}) {
+      const CLI::Option* option = command->get_option_no_throw(name);
+      if (option != nullptr && option->count() > 0) {
+        return option->as<std::string>();
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// "did you mean 'web'?" for an unknown job, from the jobs the caller may list
+// (asked anew: the daemon's error never names other jobs).
+void hint_job(const GlobalOptions& options) {
+  const auto typed = named_job(options.app);
+  if (!typed || typed->empty()) {
+    return;
+  }
+  auto client = dbus::Client::connect(dbus::resolve_bus(options.bus));
+  if (!client) {
+    return;
+  }
+  auto jobs = (*client)->list_jobs();
+  if (!jobs) {
+    return;
+  }
+  std::vector<std::string> names;
+  for (const auto& job : *jobs) {
+    names.push_back(job.name);
+  }
+  if (const auto nearest = nearest_job(*typed, names)) {
+    std::cerr << "stasisctl: did you mean '" << *nearest << "'?\n";
+  }
+}
+
+} // namespace
+
+std::optional<std::string> nearest_job(const std::string& typed,
+                                       const std::vector<std::string>& names) {
+  std::optional<std::string> best;
+  std::size_t best_distance = k_max_job_hint_distance + 1;
+  for (const auto& name : names) {
+    const auto distance = policy::edit_distance(typed, name);
+    if (distance < best_distance || (distance == best_distance && best && name < *best)) {
+      best = name;
+      best_distance = distance;
+    }
+  }
+  if (best) {
+    return best;
+  }
+  for (const auto& name : names) {
+    const bool prefix = name.starts_with(typed) || typed.starts_with(name);
+    if (prefix && (!best || name.size() < best->size() ||
+                   (name.size() == best->size() && name < *best))) {
+      best = name;
+    }
+  }
+  return best;
+}
+
 void report(const dbus::ClientError& error, GlobalOptions& options) {
   std::cerr << "stasisctl: " << error.message << '\n';
   if (error.kind == dbus::ClientErrorKind::Unreachable) {
@@ -36,6 +105,9 @@ void report(const dbus::ClientError& error, GlobalOptions& options) {
   } else if (error.name.ends_with(".NoSuchJob") || error.name.ends_with(".NoSuchRun")) {
     // The daemon says the same for jobs the user may not list: say so here,
     // where the user reads it, without knowing which case it is.
+    if (error.name.ends_with(".NoSuchJob")) {
+      hint_job(options);
+    }
     std::cerr << "stasisctl: `stasisctl jobs` lists the jobs you may see; jobs of other "
                  "users (and their runs) do not exist for you\n";
   }

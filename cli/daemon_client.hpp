@@ -25,9 +25,17 @@ inline constexpr int k_exit_not_found = 5;   // no such job, checkpoint or run
 // The exit code for a failed call.
 int exit_code_of(const dbus::ClientError& error);
 
-// Prints "stasisctl: <message>" (plus a hint for unreachable/denied) to stderr
-// and stores the exit code in options.
+// Prints "stasisctl: <message>" (plus a hint for unreachable/denied, and for
+// an unknown job the nearest job name the caller may list) to stderr and
+// stores the exit code in options.
 void report(const dbus::ClientError& error, GlobalOptions& options);
+
+// The job name closest to `typed` among `names`: the nearest within an edit
+// distance of k_max_job_hint_distance, else the shortest name `typed` is a
+// prefix of (or that is a prefix of `typed`); nothing when none is.
+std::optional<std::string> nearest_job(const std::string& typed,
+                                       const std::vector<std::string>& names);
+inline constexpr std::size_t k_max_job_hint_distance = 2;
 
 // Connects to the bus chosen by --bus or STASIS_BUS_ADDRESS (default system);
 // on failure reports it and returns nullptr.

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", fmt::format("stasisctl {}", stasis::util::k_version),
                        "Print the version of stasisctl and exit");
   GlobalOptions options;
+  options.app = &app;
   app.add_flag("--json", options.json, "Print machine-readable JSON");
   app.add_flag("-v,--verbose", options.verbose, "More log output (repeatable)");
   app.parse_complete_callback([&options] {
