@@ -290,7 +290,9 @@ void restore(const RestoreArgs& args, GlobalOptions& options) {
   }
   run_and_wait(
       options, args.wait,
-      [&](dbus::Client& client) {
+      [&](dbus::Client& client) -> dbus::CResult<std::string> {
+        const auto checkpoint =
+            STASIS_TRY(resolve_checkpoint(client, args.job, args.checkpoint));
         // A shell job comes back on the terminal `stasisctl restore` runs in,
         // as with `criu restore --shell-job` typed there.
         if (!terminal && !args.no_terminal && ::isatty(STDIN_FILENO) == 1) {
@@ -298,9 +300,9 @@ void restore(const RestoreArgs& args, GlobalOptions& options) {
             terminal = our_terminal();
           }
         }
-        return terminal ? client.restore_on_terminal(args.job, args.checkpoint, request,
+        return terminal ? client.restore_on_terminal(args.job, checkpoint, request,
                                                      terminal.get())
-                        : client.restore(args.job, args.checkpoint, request);
+                        : client.restore(args.job, checkpoint, request);
       },
       [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
         auto run = client.get_run(done.run);
@@ -368,7 +370,8 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
   auto* restore_cmd = app.add_subcommand(
       "restore", "Restore a job's checkpoint (default: the newest); prints the pid");
   restore_cmd->add_option("job", restore_args->job, "Job name")->required();
-  restore_cmd->add_option("checkpoint", restore_args->checkpoint, "Checkpoint id");
+  restore_cmd->add_option("checkpoint", restore_args->checkpoint,
+                          "Checkpoint id, or latest (default: the newest)");
   restore_cmd->add_flag("--new-pidns", restore_args->new_pidns,
                         "Restore into a new PID namespace");
   restore_cmd->add_flag("--lazy", restore_args->lazy,

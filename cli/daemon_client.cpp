@@ -3,8 +3,12 @@
 #include "dbus/bus.hpp"
 #include "policy/diagnostics.hpp"
 
+#include <charconv>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <string_view>
+#include <unistd.h>
 
 #include <fmt/chrono.h>
 
@@ -121,6 +125,56 @@ std::unique_ptr<dbus::Client> connect_daemon(GlobalOptions& options) {
     return nullptr;
   }
   return std::move(client).value();
+}
+
+dbus::CResult<std::string>
+resolve_checkpoint(dbus::Client& client, const std::string& job, const std::string& id) {
+  if (id != "latest") {
+    return id;
+  }
+  auto items = client.list_checkpoints(job);
+  if (!items) {
+    return Unexpected(std::move(items).error());
+  }
+  // The newest is the one with the highest id (ids only grow within a job).
+  std::optional<std::uint64_t> newest;
+  for (const auto& item : *items) {
+    std::uint64_t number = 0;
+    const auto* end = item.id.data() + item.id.size();
+    if (auto [at, error] = std::from_chars(item.id.data(), end, number);
+        error == std::errc() && at == end && (!newest || number > *newest)) {
+      newest = number;
+    }
+  }
+  if (!newest) {
+    return Unexpected(dbus::ClientError{dbus::ClientErrorKind::NotFound,
+                                        "io.stasis.Stasis1.Error.NoSuchCheckpoint",
+                                        fmt::format("job '{}' has no checkpoints", job)});
+  }
+  return std::to_string(*newest);
+}
+
+std::string format_duration(std::uint64_t usec) {
+  constexpr std::uint64_t k_ms = 1000;
+  constexpr std::uint64_t k_s = 1000 * k_ms;
+  constexpr std::uint64_t k_min = 60 * k_s;
+  if (usec < k_ms) {
+    return fmt::format("{} us", usec);
+  }
+  if (usec < k_s) {
+    return fmt::format("{} ms", usec / k_ms);
+  }
+  if (usec < k_min) {
+    // Tenths, cut rather than rounded: 59.99 s is "59.9 s", never "60.0 s".
+    return fmt::format("{}.{} s", usec / k_s, usec % k_s / (k_s / 10));
+  }
+  return fmt::format("{} min {} s", usec / k_min, usec % k_min / k_s);
+}
+
+bool may_use_escape_codes() {
+  const char* term = std::getenv("TERM");
+  return ::isatty(STDOUT_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1 &&
+         term != nullptr && *term != '\0' && std::string_view(term) != "dumb";
 }
 
 std::string format_time(const std::optional<manager::TimePoint>& time) {

@@ -72,12 +72,23 @@ bool call_daemon_void(GlobalOptions& options, Call&& call) {
   return true;
 }
 
+// A checkpoint id as the user typed it, for the daemon: "latest" becomes the
+// id of the job's newest checkpoint (NotFound "job 'X' has no checkpoints"
+// when it has none); anything else is passed on as it is.
+dbus::CResult<std::string>
+resolve_checkpoint(dbus::Client& client, const std::string& job, const std::string& id);
+
 // "2024-05-01 12:00:00" in local time, "-" for none.
 std::string format_time(const std::optional<manager::TimePoint>& time);
 // RFC 3339 UTC ("2024-05-01T10:00:00Z") for JSON, null for none.
 nlohmann::json json_time(const std::optional<manager::TimePoint>& time);
 // "1.5 GiB" etc.
 std::string format_bytes(std::uint64_t bytes);
+// A duration for people: "850 us", "62 ms", "1.4 s", "3 min 12 s".
+std::string format_duration(std::uint64_t usec);
+// True when stasisctl may draw with escape codes: standard output and error
+// are terminals and TERM is set and not "dumb".
+bool may_use_escape_codes();
 
 // JSON objects of the daemon's values (keys in snake_case).
 nlohmann::json to_json(const manager::JobInfo& job);

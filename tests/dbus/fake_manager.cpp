@@ -158,7 +158,7 @@ FakeManager::list_checkpoints(const Caller& caller, const std::string& name) {
           record({.method = "list_checkpoints", .caller = caller, .job = name})) {
     return as_failure(*failure);
   }
-  return std::vector<CheckpointInfo>{checkpoint_info};
+  return checkpoints.value_or(std::vector<CheckpointInfo>{checkpoint_info});
 }
 
 MResult<void> FakeManager::delete_checkpoint(const Caller& caller,

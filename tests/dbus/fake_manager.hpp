@@ -35,6 +35,8 @@ public:
   manager::JobInfo job;
   manager::RunInfo run;
   manager::CheckpointInfo checkpoint_info;
+  // ListCheckpoints' answer when set (else checkpoint_info alone).
+  std::optional<std::vector<manager::CheckpointInfo>> checkpoints;
   manager::EngineInfo engine;
   manager::ReloadChanges changes;
   manager::DaemonStatus daemon_status;
