@@ -118,7 +118,7 @@ void run_and_wait(GlobalOptions& options, const WaitArgs& args, Start start,
     return;
   }
   auto tracker = std::make_shared<RunTracker>();
-  tracker->show_progress = !options.json && ::isatty(STDERR_FILENO) == 1;
+  tracker->show_progress = !options.json && may_use_escape_codes();
   client->on_event([tracker](const manager::Event& event) { tracker->on_event(event); });
   // Progress and the end of the run come as signals to subscribers. Without
   // them (a refused subscription) the wait still ends: it asks GetRun too.

@@ -1,6 +1,7 @@
 // Store commands of stasisctl. With --state-dir they open the store directly
 // (root, no daemon); checkpoints, show, delete, pin, unpin, prune and verify
 // without it go through stasisd (store_via_daemon.cpp) and its access checks.
+#include "cli/daemon_client.hpp"
 #include "cli/store_common.hpp"
 #include "cli/store_via_daemon.hpp"
 #include "policy/retention.hpp"
@@ -94,7 +95,8 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
                 << fmt::format("  cpu           {}\n", m.cpu)
                 << fmt::format("  target        {}\n", m.target)
                 << fmt::format("  fingerprint   {}\n", m.policy_fingerprint)
-                << fmt::format("  frozen        {} us\n", m.stats.frozen_usec)
+                << fmt::format("  frozen        {}\n",
+                               format_duration(m.stats.frozen_usec))
                 << fmt::format("  files         {}\n", m.files.size());
       if (!m.imported_from.empty()) {
         std::cout << fmt::format("  imported from {}\n", m.imported_from);

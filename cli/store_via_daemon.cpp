@@ -85,7 +85,7 @@ void show_checkpoint(GlobalOptions& options, const std::string& job,
       << fmt::format("  newly stored  {}\n", format_bytes(c.stored_bytes))
       << fmt::format("  criu          {}\n", c.criu_version)
       << fmt::format("  fingerprint   {}\n", c.fingerprint)
-      << fmt::format("  frozen        {} us\n", c.frozen_usec)
+      << fmt::format("  frozen        {}\n", format_duration(c.frozen_usec))
       << "  (image files, kernel and CPU: stasisctl show --state-dir DIR, as root)\n";
 }
 
