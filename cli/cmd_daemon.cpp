@@ -25,6 +25,23 @@ void print_runs(const std::vector<manager::RunInfo>& runs) {
   }
 }
 
+// The policy files stasisd left out (degraded: their jobs do not run, or run
+// as they were before the last reload).
+void print_policy_problems(const manager::DaemonStatus& daemon) {
+  if (daemon.bad_policy_files == 0) {
+    return;
+  }
+  fmt::print("DEGRADED: {} policy file(s) left out", daemon.bad_policy_files);
+  if (daemon.policy_problems.empty()) {
+    fmt::print(" (root sees why with stasisctl status)\n");
+    return;
+  }
+  fmt::print(" (fix them, then stasisctl reload):\n");
+  for (const auto& problem : daemon.policy_problems) {
+    fmt::print("  {}\n", problem);
+  }
+}
+
 void jobs(GlobalOptions& options) {
   auto jobs = call_daemon(options, [](dbus::Client& c) { return c.list_jobs(); });
   if (!jobs) {
@@ -85,9 +102,9 @@ void status(const std::string& job, GlobalOptions& options) {
   if (!job.empty()) {
     return job_status(*client, job, options);
   }
-  auto version = client->version();
-  if (!version) {
-    return report(version.error(), options);
+  auto daemon = client->status();
+  if (!daemon) {
+    return report(daemon.error(), options);
   }
   auto jobs = client->list_jobs();
   if (!jobs) {
@@ -102,16 +119,20 @@ void status(const std::string& job, GlobalOptions& options) {
     for (const auto& run : *runs) {
       runs_json.push_back(to_json(run));
     }
-    std::cout << json{{"version", *version},
+    std::cout << json{{"version", daemon->version},
                       {"bus", dbus::resolve_bus(options.bus)},
                       {"jobs", jobs->size()},
+                      {"bad_policy_files", daemon->bad_policy_files},
+                      {"policy_problems", daemon->policy_problems},
                       {"runs", runs_json}}
                      .dump(2)
               << '\n';
     return;
   }
-  fmt::print("stasisd {} on the {} bus, {} job(s) visible to you\n\n", *version,
+  fmt::print("stasisd {} on the {} bus, {} job(s) visible to you\n", daemon->version,
              dbus::resolve_bus(options.bus), jobs->size());
+  print_policy_problems(*daemon);
+  fmt::print("\n");
   print_runs(*runs);
 }
 
@@ -140,13 +161,23 @@ void reload(GlobalOptions& options) {
   if (options.json) {
     std::cout << json{{"added", changes->added},
                       {"removed", changes->removed},
-                      {"changed", changes->changed}}
+                      {"changed", changes->changed},
+                      {"problems", changes->problems}}
                      .dump(2)
               << '\n';
-    return;
+  } else {
+    fmt::print("added:   {}\nremoved: {}\nchanged: {}\n", fmt::join(changes->added, ", "),
+               fmt::join(changes->removed, ", "), fmt::join(changes->changed, ", "));
   }
-  fmt::print("added:   {}\nremoved: {}\nchanged: {}\n", fmt::join(changes->added, ", "),
-             fmt::join(changes->removed, ", "), fmt::join(changes->changed, ", "));
+  // A file left out is a failed part of the reload: its jobs kept what they had.
+  if (!changes->problems.empty()) {
+    std::cerr << "stasisctl: policy files left out (their jobs keep their old "
+                 "definition):\n";
+    for (const auto& problem : changes->problems) {
+      std::cerr << "  " << problem << '\n';
+    }
+    options.exit_code = k_exit_failure;
+  }
 }
 
 void engine_info(GlobalOptions& options) {

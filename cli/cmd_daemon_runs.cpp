@@ -119,7 +119,7 @@ void run_and_wait(GlobalOptions& options, const WaitArgs& args, Start start,
     return;
   }
   auto tracker = std::make_shared<RunTracker>();
-  tracker->show_progress = !options.json && ::isatty(STDERR_FILENO) == 1;
+  tracker->show_progress = !options.json && may_use_escape_codes();
   client->on_event([tracker](const manager::Event& event) { tracker->on_event(event); });
   // Progress and the end of the run come as signals to subscribers. Without
   // them (a refused subscription) the wait still ends: it asks GetRun too.
@@ -185,6 +185,20 @@ struct CheckpointArgs {
   WaitArgs wait;
 };
 
+// Whether the checkpoint left its target running: the request's choice, else
+// the job's criu.leave-running (an ad-hoc checkpoint's default is to leave it).
+bool left_running(dbus::Client& client, const CheckpointArgs& args,
+                  const manager::CheckpointOptions& request) {
+  if (request.leave_running) {
+    return *request.leave_running;
+  }
+  if (args.pid != 0) {
+    return true;
+  }
+  auto job = client.get_job(args.job);
+  return !job || job->leave_running; // unknown: say nothing rather than wrong
+}
+
 void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
   if (args.job.empty() == (args.pid == 0)) {
     std::cerr << "stasisctl: checkpoint needs a JOB or --pid PID (not both)\n";
@@ -210,7 +224,7 @@ void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
         return args.pid != 0 ? client.checkpoint_process(args.pid, request)
                              : client.checkpoint(args.job, request);
       },
-      [&](dbus::Client&, const manager::RunFinishedEvent& done) {
+      [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
         if (options.json) {
           std::cout << to_json(manager::Event(done)).dump(2) << '\n';
         } else if (done.result == manager::RunState::Skipped) {
@@ -218,6 +232,12 @@ void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
                     << done.error << '\n';
         } else {
           std::cout << done.checkpoint << '\n';
+          if (!left_running(client, args, request)) {
+            std::cerr << fmt::format("stasisctl: the process tree was stopped by the "
+                                     "checkpoint; bring it back with: stasisctl restore "
+                                     "{} {}\n",
+                                     done.job, done.checkpoint);
+          }
         }
       });
 }
@@ -338,7 +358,9 @@ void restore(RestoreArgs args, GlobalOptions& options) {
   }
   run_and_wait(
       options, args.wait,
-      [&](dbus::Client& client) {
+      [&](dbus::Client& client) -> dbus::CResult<std::string> {
+        const auto checkpoint =
+            STASIS_TRY(resolve_checkpoint(client, args.job, args.checkpoint));
         // A shell job comes back on the terminal `stasisctl restore` runs in,
         // as with `criu restore --shell-job` typed there.
         if (!terminal && !args.no_terminal && ::isatty(STDIN_FILENO) == 1) {
@@ -346,9 +368,9 @@ void restore(RestoreArgs args, GlobalOptions& options) {
             terminal = our_terminal();
           }
         }
-        return terminal ? client.restore_on_terminal(args.job, args.checkpoint, request,
+        return terminal ? client.restore_on_terminal(args.job, checkpoint, request,
                                                      terminal.get())
-                        : client.restore(args.job, args.checkpoint, request);
+                        : client.restore(args.job, checkpoint, request);
       },
       [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
         auto run = client.get_run(done.run);
@@ -506,7 +528,8 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
   restore_cmd->add_option("job", restore_args->job,
                           "Job name (with --from: default the job the tag names, or "
                           "your own job user-UID)");
-  restore_cmd->add_option("checkpoint", restore_args->checkpoint, "Checkpoint id");
+  restore_cmd->add_option("checkpoint", restore_args->checkpoint,
+                          "Checkpoint id, or latest (default: the newest)");
   restore_cmd->add_flag("--new-pidns", restore_args->new_pidns,
                         "Restore into a new PID namespace");
   restore_cmd->add_flag("--lazy", restore_args->lazy,

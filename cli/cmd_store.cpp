@@ -1,6 +1,7 @@
 // Store commands of stasisctl. With --state-dir they open the store directly
 // (root, no daemon); checkpoints, show, delete, pin, unpin, prune and verify
 // without it go through stasisd (store_via_daemon.cpp) and its access checks.
+#include "cli/daemon_client.hpp"
 #include "cli/store_common.hpp"
 #include "cli/store_via_daemon.hpp"
 #include "policy/retention.hpp"
@@ -58,7 +59,7 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
   add_job_id(show, a);
   show->callback([&a, &o, show] {
     if (asks_daemon(show)) {
-      via_daemon::show_checkpoint(o, a.job, std::to_string(a.id));
+      via_daemon::show_checkpoint(o, a.job, a.id_text);
       return;
     }
     run(o, a, [&](st::Store& s) -> Result<void> {
@@ -94,7 +95,8 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
                 << fmt::format("  cpu           {}\n", m.cpu)
                 << fmt::format("  target        {}\n", m.target)
                 << fmt::format("  fingerprint   {}\n", m.policy_fingerprint)
-                << fmt::format("  frozen        {} us\n", m.stats.frozen_usec)
+                << fmt::format("  frozen        {}\n",
+                               format_duration(m.stats.frozen_usec))
                 << fmt::format("  files         {}\n", m.files.size());
       if (!m.imported_from.empty()) {
         std::cout << fmt::format("  imported from {}\n", m.imported_from);
@@ -105,7 +107,8 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
 
   auto* verify = command(app, "verify", "Re-hash the chunks of checkpoints", a);
   verify->add_option("JOB", a.job, "Job name (default: every job)");
-  auto* verify_id = verify->add_option("ID", a.id, "Checkpoint id (default: all)");
+  auto* verify_id = verify->add_option(
+      "ID", a.id_text, "Checkpoint id, or latest (default: all of the job's)");
   verify->callback([&a, &o, verify, verify_id] {
     if (asks_daemon(verify)) {
       if (a.job.empty()) {
@@ -114,7 +117,7 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
         o.exit_code = 2;
         return;
       }
-      via_daemon::verify(o, a.job, verify_id->count() > 0 ? std::to_string(a.id) : "");
+      via_daemon::verify(o, a.job, a.id_text);
       return;
     }
     run(o, a, [&](st::Store& s) -> Result<void> {
@@ -145,7 +148,7 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
   add_job_id(del, a);
   del->callback([&a, &o, del] {
     if (asks_daemon(del)) {
-      via_daemon::delete_checkpoint(o, a.job, std::to_string(a.id));
+      via_daemon::delete_checkpoint(o, a.job, a.id_text);
       return;
     }
     run(o, a, [&](st::Store& s) -> Result<void> {
@@ -167,7 +170,7 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
     add_job_id(p, a);
     p->callback([&a, &o, p, pin] {
       if (asks_daemon(p)) {
-        via_daemon::pin_checkpoint(o, a.job, std::to_string(a.id), pin);
+        via_daemon::pin_checkpoint(o, a.job, a.id_text, pin);
         return;
       }
       run(o, a, [&](st::Store& s) -> Result<void> {

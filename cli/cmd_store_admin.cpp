@@ -1,6 +1,6 @@
 // Store maintenance and transfer commands of stasisctl (fsck, gc, export,
 // import, du; hidden ingest and materialize for tests and scripts): they open
-// the state dir directly (root, no daemon).
+// the state dir directly (root, no daemon); only import and ingest create one.
 #include "cli/store_common.hpp"
 
 #include <memory>
@@ -108,7 +108,7 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
                   "named in the file is never used)")
       ->required();
   imp->callback([&a, &o] {
-    run(o, a, [&](st::Store& s) -> Result<void> {
+    run_creating(o, a, [&](st::Store& s) -> Result<void> {
       auto c = STASIS_TRY(s.import_checkpoint(a.path, a.job));
       if (o.json) {
         std::cout << to_json(c).dump(2) << "\n";
@@ -169,7 +169,7 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
                      "Policy fingerprint to record");
   ingest->add_option("--frozen-usec", a.info.stats.frozen_usec, "Frozen time to record");
   ingest->callback([&a, &o] {
-    run(o, a, [&](st::Store& s) -> Result<void> {
+    run_creating(o, a, [&](st::Store& s) -> Result<void> {
       if (!a.parent.empty()) {
         a.info.parent = std::stoull(a.parent);
       }

@@ -16,6 +16,9 @@ struct GlobalOptions {
   // --bus: the bus of stasisd for daemon commands ("" = $STASIS_BUS_ADDRESS or system).
   std::string bus;
   int exit_code = 0;
+  // The parsed command line, for hints that need the arguments (the job name
+  // of a did-you-mean); null in code that builds GlobalOptions by hand.
+  const CLI::App* app = nullptr;
 };
 
 // `stasisctl engine`: CRIU path, version and features.

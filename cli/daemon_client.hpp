@@ -25,9 +25,17 @@ inline constexpr int k_exit_not_found = 5;   // no such job, checkpoint or run
 // The exit code for a failed call.
 int exit_code_of(const dbus::ClientError& error);
 
-// Prints "stasisctl: <message>" (plus a hint for unreachable/denied) to stderr
-// and stores the exit code in options.
+// Prints "stasisctl: <message>" (plus a hint for unreachable/denied, and for
+// an unknown job the nearest job name the caller may list) to stderr and
+// stores the exit code in options.
 void report(const dbus::ClientError& error, GlobalOptions& options);
+
+// The job name closest to `typed` among `names`: the nearest within an edit
+// distance of k_max_job_hint_distance, else the shortest name `typed` is a
+// prefix of (or that is a prefix of `typed`); nothing when none is.
+std::optional<std::string> nearest_job(const std::string& typed,
+                                       const std::vector<std::string>& names);
+inline constexpr std::size_t k_max_job_hint_distance = 2;
 
 // Connects to the bus chosen by --bus or STASIS_BUS_ADDRESS (default system);
 // on failure reports it and returns nullptr.
@@ -64,12 +72,23 @@ bool call_daemon_void(GlobalOptions& options, Call&& call) {
   return true;
 }
 
+// A checkpoint id as the user typed it, for the daemon: "latest" becomes the
+// id of the job's newest checkpoint (NotFound "job 'X' has no checkpoints"
+// when it has none); anything else is passed on as it is.
+dbus::CResult<std::string>
+resolve_checkpoint(dbus::Client& client, const std::string& job, const std::string& id);
+
 // "2024-05-01 12:00:00" in local time, "-" for none.
 std::string format_time(const std::optional<manager::TimePoint>& time);
 // RFC 3339 UTC ("2024-05-01T10:00:00Z") for JSON, null for none.
 nlohmann::json json_time(const std::optional<manager::TimePoint>& time);
 // "1.5 GiB" etc.
 std::string format_bytes(std::uint64_t bytes);
+// A duration for people: "850 us", "62 ms", "1.4 s", "3 min 12 s".
+std::string format_duration(std::uint64_t usec);
+// True when stasisctl may draw with escape codes: standard output and error
+// are terminals and TERM is set and not "dumb".
+bool may_use_escape_codes();
 
 // JSON objects of the daemon's values (keys in snake_case).
 nlohmann::json to_json(const manager::JobInfo& job);

@@ -1,15 +1,21 @@
 // stasisctl: the command line of stasis.
 #include "cli/commands.hpp"
 #include "util/log.hpp"
+#include "util/version.hpp"
 
 #include <exception>
 #include <iostream>
+
+#include <fmt/format.h>
 
 int main(int argc, char** argv) {
   using namespace stasis::cli;
   CLI::App app{"stasisctl - control and inspect stasis checkpoints"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("stasisctl {}", stasis::util::k_version),
+                       "Print the version of stasisctl and exit");
   GlobalOptions options;
+  options.app = &app;
   app.add_flag("--json", options.json, "Print machine-readable JSON");
   app.add_flag("-v,--verbose", options.verbose, "More log output (repeatable)");
   app.parse_complete_callback([&options] {

@@ -1,6 +1,12 @@
 #include "cli/store_common.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <sys/stat.h>
 
 #include <fmt/format.h>
 
@@ -70,6 +76,51 @@ void print_damaged(const std::vector<st::DamagedCheckpoint>& damaged) {
   }
 }
 
+Result<st::Store> open_store(const StoreArgs& args, StoreOpen mode) {
+  if (mode == StoreOpen::Existing) {
+    // What Store::open would create: the dir and its packs/ and jobs/.
+    const std::filesystem::path dir(args.state_dir);
+    for (const auto& path : {dir, dir / "packs", dir / "jobs"}) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) {
+        return make_error("no checkpoint store in {} ({}: {}); this command creates "
+                          "none: is --state-dir right?",
+                          args.state_dir, path.string(), std::strerror(errno));
+      }
+      if (!S_ISDIR(st.st_mode)) {
+        return make_error("no checkpoint store in {}: {} is not a directory",
+                          args.state_dir, path.string());
+      }
+    }
+  }
+  return st::Store::open(args.state_dir);
+}
+
+bool is_checkpoint_id(std::string_view text) {
+  return text == k_latest ||
+         (!text.empty() && std::all_of(text.begin(), text.end(),
+                                       [](char c) { return c >= '0' && c <= '9'; }));
+}
+
+Result<std::uint64_t> resolve_id(const st::Store& store, const std::string& job,
+                                 const std::string& text) {
+  if (text == k_latest) {
+    auto items = STASIS_TRY(store.list(job));
+    if (items.empty()) {
+      return make_error("job '{}' has no checkpoints", job);
+    }
+    return std::max_element(items.begin(), items.end(),
+                            [](const auto& a, const auto& b) { return a.id < b.id; })
+        ->id;
+  }
+  std::uint64_t id = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return make_error("'{}' is not a checkpoint id (a number, or latest)", text);
+  }
+  return id;
+}
+
 CLI::App* command(CLI::App& app, const std::string& name, const std::string& help,
                   StoreArgs& args, bool hidden) {
   auto* sub = app.add_subcommand(name, help);
@@ -90,7 +141,8 @@ bool asks_daemon(CLI::App* sub) {
 
 void add_job_id(CLI::App* sub, StoreArgs& args) {
   sub->add_option("JOB", args.job, "Job name")->required();
-  sub->add_option("ID", args.id, "Checkpoint id")->required();
+  sub->add_option("ID", args.id_text, "Checkpoint id, or latest (the job's newest)")
+      ->required();
 }
 
 } // namespace stasis::cli::store_cmd

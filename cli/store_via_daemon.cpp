@@ -51,13 +51,21 @@ void list_checkpoints(GlobalOptions& options, const std::string& job) {
 
 void show_checkpoint(GlobalOptions& options, const std::string& job,
                      const std::string& id) {
-  auto items =
-      call_daemon(options, [&](dbus::Client& c) { return c.list_checkpoints(job); });
+  std::string wanted = id;
+  auto items = call_daemon(options, [&](dbus::Client& c) {
+    auto resolved = resolve_checkpoint(c, job, id);
+    if (!resolved) {
+      return dbus::CResult<std::vector<manager::CheckpointInfo>>(
+          Unexpected(std::move(resolved).error()));
+    }
+    wanted = *resolved;
+    return c.list_checkpoints(job);
+  });
   if (!items) {
     return;
   }
   const auto found = std::find_if(items->begin(), items->end(),
-                                  [&](const auto& c) { return c.id == id; });
+                                  [&](const auto& c) { return c.id == wanted; });
   if (found == items->end()) {
     std::cerr << fmt::format("stasisctl: job '{}' has no checkpoint '{}'\n", job, id);
     options.exit_code = k_exit_not_found;
@@ -77,31 +85,37 @@ void show_checkpoint(GlobalOptions& options, const std::string& job,
       << fmt::format("  newly stored  {}\n", format_bytes(c.stored_bytes))
       << fmt::format("  criu          {}\n", c.criu_version)
       << fmt::format("  fingerprint   {}\n", c.fingerprint)
-      << fmt::format("  frozen        {} us\n", c.frozen_usec)
+      << fmt::format("  frozen        {}\n", format_duration(c.frozen_usec))
       << "  (image files, kernel and CPU: stasisctl show --state-dir DIR, as root)\n";
 }
 
 void delete_checkpoint(GlobalOptions& options, const std::string& job,
                        const std::string& id) {
-  if (!call_daemon_void(options,
-                        [&](dbus::Client& c) { return c.delete_checkpoint(job, id); })) {
+  std::string deleted = id;
+  if (!call_daemon_void(options, [&](dbus::Client& c) -> dbus::CResult<void> {
+        deleted = STASIS_TRY(resolve_checkpoint(c, job, id));
+        return c.delete_checkpoint(job, deleted);
+      })) {
     return;
   }
   if (options.json) {
-    std::cout << json{{"job", job}, {"deleted", id}}.dump(2) << "\n";
+    std::cout << json{{"job", job}, {"deleted", deleted}}.dump(2) << "\n";
   } else {
-    std::cout << fmt::format("deleted {}/{}\n", job, id);
+    std::cout << fmt::format("deleted {}/{}\n", job, deleted);
   }
 }
 
 void pin_checkpoint(GlobalOptions& options, const std::string& job, const std::string& id,
                     bool pin) {
-  if (!call_daemon_void(
-          options, [&](dbus::Client& c) { return c.pin_checkpoint(job, id, pin); })) {
+  std::string pinned = id;
+  if (!call_daemon_void(options, [&](dbus::Client& c) -> dbus::CResult<void> {
+        pinned = STASIS_TRY(resolve_checkpoint(c, job, id));
+        return c.pin_checkpoint(job, pinned, pin);
+      })) {
     return;
   }
   if (options.json) {
-    std::cout << json{{"job", job}, {"id", id}, {"pinned", pin}}.dump() << "\n";
+    std::cout << json{{"job", job}, {"id", pinned}, {"pinned", pin}}.dump() << "\n";
   }
 }
 
@@ -125,7 +139,12 @@ void prune(GlobalOptions& options, const std::string& job, bool dry_run) {
 }
 
 void verify(GlobalOptions& options, const std::string& job, const std::string& id) {
-  auto result = call_daemon(options, [&](dbus::Client& c) { return c.verify(job, id); });
+  std::string verified = id;
+  auto result =
+      call_daemon(options, [&](dbus::Client& c) -> dbus::CResult<manager::VerifyReport> {
+        verified = STASIS_TRY(resolve_checkpoint(c, job, id));
+        return c.verify(job, verified);
+      });
   if (!result) {
     return;
   }
@@ -137,7 +156,7 @@ void verify(GlobalOptions& options, const std::string& job, const std::string& i
     for (const auto& problem : result->problems) {
       std::cout << "DAMAGED " << job << ": " << problem << "\n";
     }
-    std::cout << fmt::format("{}{}: {}\n", job, id.empty() ? "" : "/" + id,
+    std::cout << fmt::format("{}{}: {}\n", job, verified.empty() ? "" : "/" + verified,
                              result->ok ? "ok" : "DAMAGED");
   }
   if (!result->ok) {

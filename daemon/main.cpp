@@ -7,14 +7,20 @@
 #include "manager/capabilities.hpp"
 #include "manager/daemon_config.hpp"
 #include "util/log.hpp"
+#include "util/version.hpp"
 
 #include <exception>
+
+#include <fmt/format.h>
+#include <sdbus-c++/sdbus-c++.h>
 
 int main(int argc, char** argv) {
   using namespace stasis;
   CLI::App app{"stasisd - the stasis checkpoint/restore daemon"};
   daemon::DaemonOptions options;
   daemon::add_daemon_options(app, options);
+  app.set_version_flag("--version", fmt::format("stasisd {}", util::k_version),
+                       "Print the version of stasisd and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -44,12 +50,19 @@ int main(int argc, char** argv) {
       logger->error("{}", signal_fd.error().message);
       return 1;
     }
+    // The name first: a second stasisd on the bus stops here, before its
+    // manager (and scheduler) could run anything.
+    auto connection = daemon::own_bus_name(options.bus);
+    if (!connection) {
+      logger->error("{}", connection.error().message);
+      return 1;
+    }
     auto manager = manager::make_manager(options.config);
     if (!manager) {
       logger->error("the manager could not start (see the messages above)");
       return 1;
     }
-    auto served = daemon::serve(options.bus, *manager, *signal_fd);
+    auto served = daemon::serve(**connection, options.bus, *manager, *signal_fd);
     if (!served) {
       logger->error("{}", served.error().message);
       return 1;

@@ -46,14 +46,19 @@ Result<void> request_name(sdbus::IConnection& connection, const std::string& bus
 
 } // namespace
 
-Result<void> serve(const std::string& bus, manager::ManagerApi& manager, int signal_fd) {
-  auto logger = log::get("daemon");
+Result<std::unique_ptr<sdbus::IConnection>> own_bus_name(const std::string& bus) {
   auto connection = STASIS_TRY(dbus::connect_bus(bus));
-  // Export the object before owning the name: a client activated by the name
-  // must find the object in place.
-  auto adaptor = STASIS_TRY(dbus::ManagerAdaptor::create(*connection, manager));
   STASIS_TRY(request_name(*connection, bus));
-  auto loop = STASIS_TRY(dbus::ServiceLoop::create(*connection));
+  return connection;
+}
+
+Result<void> serve(sdbus::IConnection& connection, const std::string& bus,
+                   manager::ManagerApi& manager, int signal_fd) {
+  auto logger = log::get("daemon");
+  // The name is owned already (own_bus_name); a call that came since waits
+  // in the connection until the loop below runs, and finds the object.
+  auto adaptor = STASIS_TRY(dbus::ManagerAdaptor::create(connection, manager));
+  auto loop = STASIS_TRY(dbus::ServiceLoop::create(connection));
 
   loop->watch(adaptor->event_fd(), [&adaptor] { adaptor->emit_pending(); });
   loop->watch(signal_fd, [&] {
@@ -71,7 +76,7 @@ Result<void> serve(const std::string& bus, manager::ManagerApi& manager, int sig
                dbus::k_object_path, bus, manager.version());
   auto result = loop->run();
   try {
-    connection->releaseName(dbus::k_bus_name);
+    connection.releaseName(dbus::k_bus_name);
   } catch (const sdbus::Error& error) {
     logger->debug("releasing {}: {}", dbus::k_bus_name, error.getMessage());
   }

@@ -94,6 +94,8 @@ public:
                                         const std::string& checkpoint);
 
   CResult<manager::ReloadChanges> reload();
+  // GetStatus: the version and the policy files the daemon left out.
+  CResult<manager::DaemonStatus> status();
   CResult<manager::EngineInfo> engine_info();
 
   // Asks stasisd for the signals about runs and checkpoints (of the jobs this

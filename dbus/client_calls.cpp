@@ -136,6 +136,10 @@ CResult<manager::ReloadChanges> Client::reload() {
   return call([&] { return reload_changes_from(m_proxy->Reload()); });
 }
 
+CResult<manager::DaemonStatus> Client::status() {
+  return call([&] { return status_from(m_proxy->GetStatus()); });
+}
+
 CResult<manager::EngineInfo> Client::engine_info() {
   return call([&] { return engine_from(m_proxy->GetEngineInfo()); });
 }

@@ -64,6 +64,7 @@ private:
   std::vector<VariantMap> ListJobs() override;
   VariantMap GetJob(const std::string& job) override;
   VariantMap Reload() override;
+  VariantMap GetStatus() override;
   VariantMap GetEngineInfo() override;
 
   // Runs (manager_adaptor_runs.cpp).

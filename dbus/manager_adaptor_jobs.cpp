@@ -23,6 +23,10 @@ VariantMap ManagerAdaptor::Reload() {
   return to_variant_map(value_or_throw(m_manager.reload(caller())));
 }
 
+VariantMap ManagerAdaptor::GetStatus() {
+  return to_variant_map(value_or_throw(m_manager.status(caller())));
+}
+
 VariantMap ManagerAdaptor::GetEngineInfo() {
   return to_variant_map(value_or_throw(m_manager.engine_info(caller())));
 }

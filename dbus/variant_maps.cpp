@@ -50,6 +50,7 @@ VariantMap to_variant_map(const JobInfo& job) {
       {"PolicyFile", job.policy_file},
       {"Fingerprint", job.fingerprint},
       {"ShellJob", job.shell_job},
+      {"LeaveRunning", job.leave_running},
   };
 }
 
@@ -99,6 +100,15 @@ VariantMap to_variant_map(const ReloadChanges& changes) {
       {"Added", changes.added},
       {"Removed", changes.removed},
       {"Changed", changes.changed},
+      {"Problems", changes.problems},
+  };
+}
+
+VariantMap to_variant_map(const DaemonStatus& status) {
+  return {
+      {"Version", status.version},
+      {"BadPolicyFiles", status.bad_policy_files},
+      {"PolicyProblems", status.policy_problems},
   };
 }
 
@@ -115,6 +125,7 @@ JobInfo job_from(const VariantMap& map) {
   job.policy_file = read<std::string>(map, "PolicyFile");
   job.fingerprint = read<std::string>(map, "Fingerprint");
   job.shell_job = read<bool>(map, "ShellJob");
+  job.leave_running = read<bool>(map, "LeaveRunning");
   return job;
 }
 
@@ -165,7 +176,15 @@ EngineInfo engine_from(const VariantMap& map) {
 ReloadChanges reload_changes_from(const VariantMap& map) {
   using Names = std::vector<std::string>;
   return ReloadChanges{read<Names>(map, "Added"), read<Names>(map, "Removed"),
-                       read<Names>(map, "Changed")};
+                       read<Names>(map, "Changed"), read<Names>(map, "Problems")};
+}
+
+DaemonStatus status_from(const VariantMap& map) {
+  DaemonStatus status;
+  status.version = read<std::string>(map, "Version");
+  status.bad_policy_files = read<std::uint32_t>(map, "BadPolicyFiles");
+  status.policy_problems = read<std::vector<std::string>>(map, "PolicyProblems");
+  return status;
 }
 
 std::optional<RunKind> run_kind_from(const std::string& text) {

@@ -30,12 +30,14 @@ VariantMap to_variant_map(const manager::RunInfo& run);
 VariantMap to_variant_map(const manager::CheckpointInfo& checkpoint);
 VariantMap to_variant_map(const manager::EngineInfo& engine);
 VariantMap to_variant_map(const manager::ReloadChanges& changes);
+VariantMap to_variant_map(const manager::DaemonStatus& status);
 
 manager::JobInfo job_from(const VariantMap& map);
 manager::RunInfo run_from(const VariantMap& map);
 manager::CheckpointInfo checkpoint_from(const VariantMap& map);
 manager::EngineInfo engine_from(const VariantMap& map);
 manager::ReloadChanges reload_changes_from(const VariantMap& map);
+manager::DaemonStatus status_from(const VariantMap& map);
 
 // Parses "checkpoint"/"restore" and the run states of manager::to_string.
 std::optional<manager::RunKind> run_kind_from(const std::string& text);

@@ -72,6 +72,9 @@ struct JobInfo {
   std::string policy_file;
   std::string fingerprint;
   bool shell_job = false; // criu.shell-job: a restore may be given a terminal
+  // criu.leave-running: false when an on-demand checkpoint (without the
+  // LeaveRunning option) leaves the target stopped.
+  bool leave_running = false;
 };
 
 // Push and Pull copy a checkpoint to or from an OCI registry (remote/); they
@@ -167,11 +170,22 @@ inline constexpr std::size_t k_max_reference_chars = 512;
 inline constexpr std::size_t k_max_credential_chars = 4096;
 inline constexpr std::size_t k_max_ca_pem_bytes = 256 * 1024;
 
-// Result of Reload: job names by change.
+// Result of Reload: job names by change, and the policy files left out
+// ("file:line:col: message" each; their jobs keep what they had).
 struct ReloadChanges {
   std::vector<std::string> added;
   std::vector<std::string> removed;
   std::vector<std::string> changed;
+  std::vector<std::string> problems;
+};
+
+// The daemon's state as GetStatus reports it.
+struct DaemonStatus {
+  std::string version;
+  // Policy files the last load left out (bad or refused); their problems
+  // ("file:line:col: message") go to root only.
+  std::uint32_t bad_policy_files = 0;
+  std::vector<std::string> policy_problems;
 };
 
 struct VerifyReport {
@@ -265,6 +279,7 @@ public:
                                        const std::string& checkpoint) = 0;
 
   virtual MResult<ReloadChanges> reload(const Caller& caller) = 0;
+  virtual MResult<DaemonStatus> status(const Caller& caller) = 0;
   virtual MResult<EngineInfo> engine_info(const Caller& caller) = 0;
 
   // Registers the one sink that receives events (the D-Bus adaptor).

@@ -6,13 +6,13 @@
 #include "manager/schedule_adapter.hpp"
 #include "policy/loader.hpp"
 #include "util/log.hpp"
+#include "util/version.hpp"
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
@@ -44,15 +44,6 @@ std::string cpu_model() {
     }
   }
   return "unknown";
-}
-
-// Every problem of a policy load, one per line ("file:line:col: message").
-std::string join_diagnostics(const policy::Diagnostics& diagnostics) {
-  std::vector<std::string> lines;
-  for (const auto& diagnostic : diagnostics) {
-    lines.push_back(diagnostic.to_string());
-  }
-  return fmt::format("{}", fmt::join(lines, "\n"));
 }
 
 } // namespace
@@ -129,21 +120,15 @@ Result<std::unique_ptr<Manager>> Manager::create(const DaemonConfig& config) {
   std::unique_ptr<Manager> manager(
       new Manager(config, std::move(*store), std::move(*history), *criu, host, features));
   manager->m_lease = std::move(*lease);
+  // Degraded rather than not at all: the good files' jobs run, each bad file
+  // is logged and reported by GetStatus.
   auto policies = manager->load_policies();
-  if (!policies) {
-    std::istringstream lines(policies.error().message);
-    for (std::string line; std::getline(lines, line);) {
-      logger->error("{}", line);
-    }
-    return make_error("the policies in {} are invalid (see above)",
-                      config.policy_dir.string());
-  }
-  manager->install_jobs(*policies);
+  manager->install_jobs(policies);
   manager->load_adhoc_jobs();
   manager->update_schedule();
   manager->m_scheduler->start();
   logger->info("manager ready: {} job(s) from {}, CRIU {} at {}, state in {}",
-               policies->jobs().size(), config.policy_dir.string(), host.criu_version,
+               policies.set.jobs().size(), config.policy_dir.string(), host.criu_version,
                criu->string(), config.state_dir.string());
   return manager;
 }
@@ -169,7 +154,7 @@ Manager::~Manager() {
 }
 
 std::string Manager::version() const {
-  return STASIS_VERSION;
+  return std::string(util::k_version);
 }
 
 void Manager::set_event_sink(EventSink sink) {
@@ -184,29 +169,50 @@ void Manager::emit(const Event& event) {
   }
 }
 
-Result<policy::PolicySet> Manager::load_policies() const {
-  // Every file is opened once, through a walk that shows each entry on its way
-  // to the rule; unsafe files are reported with the others' diagnostics.
-  auto set = policy::load_policy_dir(m_config.policy_dir, policy_path_rule());
-  if (!set) {
-    return make_error("{}", join_diagnostics(set.error()));
+policy::PartialPolicyLoad Manager::load_policies() const {
+  auto logger = log::get("manager");
+  struct stat st {};
+  if (::lstat(m_config.policy_dir.c_str(), &st) != 0 && errno == ENOENT) {
+    logger->warn("the policy directory {} does not exist: no policy jobs (create it and "
+                 "reload)",
+                 m_config.policy_dir.string());
+    return {};
   }
-  return std::move(*set);
+  // Every file is opened once, through a walk that shows each entry on its way
+  // to the rule; a file that is unsafe, unreadable or invalid is left out.
+  auto load = policy::load_policy_dir_leniently(m_config.policy_dir, policy_path_rule());
+  for (const auto& problem : load.problems) {
+    logger->error("{}", problem.to_string());
+  }
+  if (!load.bad_files.empty()) {
+    logger->error("{} policy file(s) left out, their jobs not (re)loaded: {}",
+                  load.bad_files.size(), fmt::join(load.bad_files, ", "));
+  }
+  return load;
 }
 
-void Manager::install_jobs(const policy::PolicySet& set) {
+void Manager::install_jobs(const policy::PartialPolicyLoad& load) {
   JobMap jobs;
-  for (const auto& job : set.jobs()) {
+  for (const auto& job : load.set.jobs()) {
     jobs[job.name] =
         JobEntry{std::make_shared<const policy::Job>(job), false, job.source.file};
   }
+  const std::set<std::string> left_out(load.bad_files.begin(), load.bad_files.end());
+  std::vector<std::string> problems;
+  for (const auto& problem : load.problems) {
+    problems.push_back(problem.to_string());
+  }
   std::lock_guard lock(m_mutex);
   for (const auto& [name, entry] : m_jobs) {
-    if (entry.adhoc && !jobs.contains(name)) {
+    // Ad-hoc jobs stay; so do the jobs of a file left out this time, as they
+    // were, unless a good file now defines the name.
+    if ((entry.adhoc || left_out.contains(entry.policy_file)) && !jobs.contains(name)) {
       jobs[name] = entry;
     }
   }
   m_jobs = std::move(jobs);
+  m_bad_policy_files = load.bad_files.size();
+  m_policy_problems = std::move(problems);
 }
 
 void Manager::update_schedule() {
@@ -243,17 +249,13 @@ MResult<ReloadChanges> Manager::reload(const Caller& caller) {
     return fail(ErrorCode::AccessDenied, "only root may reload the policies");
   }
   std::lock_guard reload_lock(m_reload_mutex);
-  auto set = load_policies();
-  if (!set) {
-    log::get("manager")->error("reload refused, keeping the current policies:\n{}",
-                               set.error().message);
-    return fail(ErrorCode::InvalidPolicy, "{}", set.error().message);
-  }
+  auto load = load_policies();
+  const std::set<std::string> left_out(load.bad_files.begin(), load.bad_files.end());
   ReloadChanges changes;
   {
     std::lock_guard lock(m_mutex);
     std::set<std::string> seen;
-    for (const auto& job : set->jobs()) {
+    for (const auto& job : load.set.jobs()) {
       seen.insert(job.name);
       auto old = m_jobs.find(job.name);
       if (old == m_jobs.end() || old->second.adhoc) {
@@ -266,12 +268,15 @@ MResult<ReloadChanges> Manager::reload(const Caller& caller) {
       }
     }
     for (const auto& [name, entry] : m_jobs) {
-      if (!entry.adhoc && !seen.contains(name)) {
+      if (!entry.adhoc && !seen.contains(name) && !left_out.contains(entry.policy_file)) {
         changes.removed.push_back(name);
       }
     }
   }
-  install_jobs(*set);
+  for (const auto& problem : load.problems) {
+    changes.problems.push_back(problem.to_string());
+  }
+  install_jobs(load);
   update_schedule();
   log::get("manager")->info("policies reloaded: added [{}], removed [{}], changed [{}]",
                             fmt::join(changes.added, ", "),
@@ -279,6 +284,18 @@ MResult<ReloadChanges> Manager::reload(const Caller& caller) {
                             fmt::join(changes.changed, ", "));
   emit(JobsChangedEvent{});
   return changes;
+}
+
+MResult<DaemonStatus> Manager::status(const Caller& caller) {
+  DaemonStatus status;
+  status.version = version();
+  std::lock_guard lock(m_mutex);
+  status.bad_policy_files = static_cast<std::uint32_t>(m_bad_policy_files);
+  // The problems quote root's policy files: for root only.
+  if (caller.is_root()) {
+    status.policy_problems = m_policy_problems;
+  }
+  return status;
 }
 
 MResult<EngineInfo> Manager::engine_info(const Caller&) {

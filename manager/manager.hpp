@@ -1,7 +1,8 @@
 // The daemon's manager: ManagerApi wired from the policy loader, the
 // scheduler, the run queue and history, the CRIU engine and the store.
 //
-// Jobs are the policy's (reloaded all-or-nothing) plus ad-hoc jobs
+// Jobs are the policy's (each bad policy file left out, reported by status()
+// and logged; on reload its jobs keep their old definition) plus ad-hoc jobs
 // "user-<uid>" made by CheckpointProcess. Runs capture a snapshot of their
 // job, so a reload never changes a run in progress. Every call checks the
 // caller against the job's policy::Access before reading anything.
@@ -24,6 +25,7 @@
 #include "manager/run_history.hpp"
 #include "manager/run_queue.hpp"
 #include "manager/scheduler.hpp"
+#include "policy/loader.hpp"
 #include "policy/model.hpp"
 #include "remote/remote.hpp"
 #include "store/run_dirs.hpp"
@@ -82,6 +84,7 @@ public:
   MResult<VerifyReport> verify(const Caller& caller, const std::string& job,
                                const std::string& checkpoint) override;
   MResult<ReloadChanges> reload(const Caller& caller) override;
+  MResult<DaemonStatus> status(const Caller& caller) override;
   MResult<EngineInfo> engine_info(const Caller& caller) override;
   void set_event_sink(EventSink sink) override;
   bool may_see(const Caller& caller, const Event& event) const override;
@@ -106,8 +109,10 @@ private:
           std::filesystem::path criu, HostInfo host, engine::Features features);
 
   // manager.cpp
-  Result<policy::PolicySet> load_policies() const;
-  void install_jobs(const policy::PolicySet& set);
+  policy::PartialPolicyLoad load_policies() const;
+  // Installs the jobs of a load: its set, the ad-hoc jobs, and the jobs of
+  // the files it left out as they were before (none at start).
+  void install_jobs(const policy::PartialPolicyLoad& load);
   void update_schedule();
   void emit(const Event& event);
   void on_fire(const std::string& job);
@@ -194,8 +199,11 @@ private:
   engine::Features m_features;
   LinuxProcessTable m_processes;
 
-  mutable std::mutex m_mutex; // guards m_jobs
+  mutable std::mutex m_mutex; // guards m_jobs and m_policy_problems
   JobMap m_jobs;
+  // What the last policy load left out (see policy::PartialPolicyLoad).
+  std::size_t m_bad_policy_files = 0;
+  std::vector<std::string> m_policy_problems;
   std::mutex m_reload_mutex;
 
   std::mutex m_sink_mutex;

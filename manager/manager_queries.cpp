@@ -99,6 +99,7 @@ JobInfo Manager::describe_job(const JobEntry& entry) const {
   info.policy_file = entry.policy_file;
   info.fingerprint = job.fingerprint;
   info.shell_job = job.criu.shell_job;
+  info.leave_running = job.criu.leave_running;
   return info;
 }
 

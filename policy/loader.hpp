@@ -52,6 +52,25 @@ Result<PolicySet, Diagnostics>
 load_policy_paths(const std::vector<std::filesystem::path>& paths,
                   const util::StepCheck& rule = {});
 
+// What a lenient load of a directory keeps: the jobs of every file that
+// loads, and each file that does not with its diagnostics. stasisd starts
+// (and reloads) with this, so that one bad file does not stop every job.
+struct PartialPolicyLoad {
+  PolicySet set;
+  // The files left out (as the diagnostics name them), in name order.
+  std::vector<std::string> bad_files;
+  // Every problem of the files left out ("file:line:col: message"), sorted.
+  Diagnostics problems;
+};
+
+// Loads a directory like load_policy_dir, but leaves out each file that
+// cannot be read, is refused by the rule, or has errors, and loads the others
+// together; a file that fails only because of one left out (a template it
+// uses) is left out too. A directory that cannot be opened leaves out
+// everything (its diagnostic names the directory).
+PartialPolicyLoad load_policy_dir_leniently(const std::filesystem::path& directory,
+                                            const util::StepCheck& rule = {});
+
 // Parses one policy file given as text; `filename` is used in diagnostics.
 Result<PolicySet, Diagnostics> parse_policy_text(std::string_view text,
                                                  const std::string& filename);

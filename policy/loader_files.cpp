@@ -8,6 +8,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <set>
 #include <sys/stat.h>
 
 #include <fmt/format.h>
@@ -167,6 +168,54 @@ Result<PolicySet, Diagnostics> load_policy_dir(const fs::path& directory,
   SourceReader reader(rule);
   reader.read_path(directory, util::WalkTarget::Directory);
   return parse_read(reader);
+}
+
+PartialPolicyLoad load_policy_dir_leniently(const fs::path& directory,
+                                            const util::StepCheck& rule) {
+  SourceReader reader(rule);
+  reader.read_path(directory, util::WalkTarget::Directory);
+  PartialPolicyLoad load;
+  load.problems = std::move(reader.diagnostics());
+  std::set<std::string> bad;
+  for (const auto& problem : load.problems) {
+    bad.insert(problem.file);
+  }
+  std::vector<PolicySource> good = std::move(reader.sources());
+  // Each round leaves out at least one more file, or ends.
+  while (!good.empty()) {
+    auto parsed = parse_policy_sources(good);
+    if (parsed) {
+      load.set = std::move(*parsed);
+      break;
+    }
+    std::set<std::string> failed;
+    for (const auto& problem : parsed.error()) {
+      failed.insert(problem.file);
+    }
+    std::vector<PolicySource> kept;
+    for (auto& source : good) {
+      if (!failed.contains(source.filename)) {
+        kept.push_back(std::move(source));
+      }
+    }
+    if (kept.size() == good.size()) {
+      // Errors that name no file read (never expected): leave out everything.
+      for (const auto& source : good) {
+        failed.insert(source.filename);
+      }
+      kept.clear();
+    }
+    for (const auto& problem : parsed.error()) {
+      if (failed.contains(problem.file)) {
+        load.problems.push_back(problem);
+      }
+    }
+    bad.insert(failed.begin(), failed.end());
+    good = std::move(kept);
+  }
+  load.bad_files.assign(bad.begin(), bad.end());
+  sort_diagnostics(load.problems);
+  return load;
 }
 
 Result<PolicySet, Diagnostics> load_policy_paths(const std::vector<fs::path>& paths,

@@ -44,7 +44,7 @@ FakeManager::FakeManager() {
   checkpoint_info.criu_version = "4.2.1";
 
   engine = EngineInfo{"/opt/stasis/criu/bin/criu", "4.2.1", false, true, "6.18.0"};
-  changes = ReloadChanges{{"a"}, {"b", "c"}, {}};
+  changes = ReloadChanges{{"a"}, {"b", "c"}, {}, {}};
   report = VerifyReport{false, {"chunk 12ab is missing"}};
   decisions = {"ckpt-0: delete (beyond keep-last 1)", "ckpt-1: keep (pinned)"};
 }
@@ -186,7 +186,7 @@ FakeManager::list_checkpoints(const Caller& caller, const std::string& name) {
           record({.method = "list_checkpoints", .caller = caller, .job = name})) {
     return as_failure(*failure);
   }
-  return std::vector<CheckpointInfo>{checkpoint_info};
+  return checkpoints.value_or(std::vector<CheckpointInfo>{checkpoint_info});
 }
 
 MResult<void> FakeManager::delete_checkpoint(const Caller& caller,
@@ -238,6 +238,13 @@ MResult<ReloadChanges> FakeManager::reload(const Caller& caller) {
     return as_failure(*failure);
   }
   return changes;
+}
+
+MResult<DaemonStatus> FakeManager::status(const Caller& caller) {
+  if (auto failure = record({.method = "status", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return daemon_status;
 }
 
 MResult<EngineInfo> FakeManager::engine_info(const Caller& caller) {

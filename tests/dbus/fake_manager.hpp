@@ -37,8 +37,11 @@ public:
   manager::JobInfo job;
   manager::RunInfo run;
   manager::CheckpointInfo checkpoint_info;
+  // ListCheckpoints' answer when set (else checkpoint_info alone).
+  std::optional<std::vector<manager::CheckpointInfo>> checkpoints;
   manager::EngineInfo engine;
   manager::ReloadChanges changes;
+  manager::DaemonStatus daemon_status;
   manager::VerifyReport report;
   std::vector<std::string> decisions;
 
@@ -95,6 +98,7 @@ public:
                                                  const std::string& job,
                                                  const std::string& checkpoint) override;
   manager::MResult<manager::ReloadChanges> reload(const manager::Caller& caller) override;
+  manager::MResult<manager::DaemonStatus> status(const manager::Caller& caller) override;
   manager::MResult<manager::EngineInfo>
   engine_info(const manager::Caller& caller) override;
   void set_event_sink(manager::EventSink sink) override;
