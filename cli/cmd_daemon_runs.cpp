@@ -395,18 +395,13 @@ struct PushArgs {
 };
 
 void push(const PushArgs& args, GlobalOptions& options) {
-  auto ref = remote::parse_reference(args.reference);
-  if (!ref) {
-    std::cerr << "stasisctl: " << ref.error().message << '\n';
+  auto access = registry_access(args.reference, args.remote);
+  if (!access) {
+    std::cerr << "stasisctl: " << access.error().message << '\n';
     options.exit_code = k_exit_usage;
     return;
   }
-  auto remote_options = remote_options_for(args.remote, ref->registry);
-  if (!remote_options) {
-    std::cerr << "stasisctl: " << remote_options.error().message << '\n';
-    options.exit_code = k_exit_usage;
-    return;
-  }
+  auto* remote_options = &access->options;
   remote_options->origin = args.origin;
   const std::string checkpoint = args.checkpoint == "latest" ? "" : args.checkpoint;
   run_and_wait(
@@ -436,22 +431,17 @@ struct PullArgs {
 };
 
 void pull(PullArgs args, GlobalOptions& options) {
-  auto ref = remote::parse_reference(args.reference);
-  if (!ref) {
-    std::cerr << "stasisctl: " << ref.error().message << '\n';
+  auto access = registry_access(args.reference, args.remote);
+  if (!access) {
+    std::cerr << "stasisctl: " << access.error().message << '\n';
     options.exit_code = k_exit_usage;
     return;
   }
   if (args.job.empty()) {
-    args.job =
-        ::geteuid() == 0 ? job_of_tag(ref->tag) : fmt::format("user-{}", ::geteuid());
+    args.job = ::geteuid() == 0 ? job_of_tag(access->ref.tag)
+                                : fmt::format("user-{}", ::geteuid());
   }
-  auto remote_options = remote_options_for(args.remote, ref->registry);
-  if (!remote_options) {
-    std::cerr << "stasisctl: " << remote_options.error().message << '\n';
-    options.exit_code = k_exit_usage;
-    return;
-  }
+  const auto* remote_options = &access->options;
   run_and_wait(
       options, args.wait,
       [&](dbus::Client& client) {

@@ -20,19 +20,13 @@ struct ListArgs {
 };
 
 void list_remote(const ListArgs& args, GlobalOptions& options) {
-  auto ref = remote::parse_reference(args.reference);
-  if (!ref) {
-    std::cerr << "stasisctl: " << ref.error().message << '\n';
-    options.exit_code = k_exit_usage;
-    return;
-  }
-  auto access = remote_options_for(args.remote, ref->registry);
+  auto access = registry_access(args.reference, args.remote);
   if (!access) {
     std::cerr << "stasisctl: " << access.error().message << '\n';
     options.exit_code = k_exit_usage;
     return;
   }
-  auto listed = remote::list_checkpoints(*ref, client_options_of(*access));
+  auto listed = remote::list_checkpoints(access->ref, client_options_of(access->options));
   if (!listed) {
     std::cerr << "stasisctl: " << listed.error().message << '\n';
     options.exit_code = k_exit_failure;

@@ -96,6 +96,13 @@ Result<manager::RemoteOptions> remote_options_for(const RemoteArgs& args,
   return options;
 }
 
+Result<RegistryAccess> registry_access(const std::string& reference,
+                                       const RemoteArgs& args) {
+  auto ref = STASIS_TRY(remote::parse_reference(reference));
+  auto options = STASIS_TRY(remote_options_for(args, ref.registry));
+  return RegistryAccess{std::move(ref), std::move(options)};
+}
+
 remote::ClientOptions client_options_of(const manager::RemoteOptions& options) {
   remote::ClientOptions client;
   if (!options.username.empty() || !options.password.empty()) {

@@ -31,6 +31,17 @@ void add_remote_options(CLI::App& command, RemoteArgs& args);
 Result<manager::RemoteOptions> remote_options_for(const RemoteArgs& args,
                                                   const std::string& registry);
 
+// A parsed reference and the options to reach its registry.
+struct RegistryAccess {
+  remote::Reference ref;
+  manager::RemoteOptions options;
+};
+
+// parse_reference, then remote_options_for its registry; the error says
+// which of the two failed (a usage error for the caller).
+Result<RegistryAccess> registry_access(const std::string& reference,
+                                       const RemoteArgs& args);
+
 // The same as the client library takes them (remote-checkpoints).
 remote::ClientOptions client_options_of(const manager::RemoteOptions& options);
 
