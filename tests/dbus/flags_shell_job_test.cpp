@@ -22,6 +22,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// tmux runs a pane's command with $SHELL -c, or with the user's login shell
+// when SHELL is unset (as under CI); a test user's is nologin. Both servers
+// here get a shell that exists.
+constexpr const char* k_tmux_shell = "SHELL=/bin/sh";
+
 // A private tmux server (its own socket name), killed at the end.
 class Tmux {
 public:
@@ -32,7 +37,8 @@ public:
 
   // Runs tmux with args; returns its output (fails the test on an error).
   std::string run(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{"/usr/bin/tmux", "-L", m_socket, "-f", "/dev/null"};
+    std::vector<std::string> argv{"/usr/bin/env", k_tmux_shell, "/usr/bin/tmux", "-L",
+                                  m_socket,       "-f",         "/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
     auto result = run_captured(argv, 10s);
     if (result.exit_code != 0 && args.front() != "kill-server") {
@@ -393,6 +399,7 @@ TEST_F(AShellJob, OfAUserResumesInHerOwnPaneAsHer) {
                                   "--init-groups",
                                   "/usr/bin/env",
                                   "HOME=" + home.string(),
+                                  k_tmux_shell,
                                   "/usr/bin/tmux",
                                   "-S",
                                   socket.string(),

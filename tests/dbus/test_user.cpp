@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdexcept>
+#include <sys/file.h>
 #include <thread>
 #include <unistd.h>
 
@@ -18,10 +19,37 @@ namespace stasis::test {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+namespace {
+
+// useradd and userdel refuse at once ("cannot lock /etc/passwd") while
+// another one runs, as under ctest -j: test processes take turns on a lock
+// file, and a refusal is retried for a while.
+Captured run_user_tool(const std::vector<std::string>& argv) {
+  const int lock =
+      ::open("/run/lock/stasis-test-users.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock >= 0) {
+    ::flock(lock, LOCK_EX);
+  }
+  Captured result;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    result = run_captured(argv);
+    if (result.err.find("lock") == std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  if (lock >= 0) {
+    ::close(lock);
+  }
+  return result;
+}
+
+} // namespace
+
 TestUser::TestUser(std::string name) : m_name(std::move(name)) {
-  run_captured({"/usr/sbin/userdel", m_name});
-  auto added = run_captured({"/usr/sbin/useradd", "--system", "--no-create-home",
-                             "--user-group", "--shell", "/usr/sbin/nologin", m_name});
+  run_user_tool({"/usr/sbin/userdel", m_name});
+  auto added = run_user_tool({"/usr/sbin/useradd", "--system", "--no-create-home",
+                              "--user-group", "--shell", "/usr/sbin/nologin", m_name});
   if (added.exit_code != 0) {
     throw std::runtime_error("useradd " + m_name + " failed: " + added.err);
   }
@@ -34,7 +62,7 @@ TestUser::TestUser(std::string name) : m_name(std::move(name)) {
 }
 
 TestUser::~TestUser() {
-  run_captured({"/usr/sbin/userdel", m_name});
+  run_user_tool({"/usr/sbin/userdel", m_name});
 }
 
 fs::path copy_workload_for(const TestUser& user, const std::string& workload,
