@@ -79,8 +79,9 @@ Manager::JobEntry Manager::adhoc_job(uid_t uid, const CheckpointOptions& options
   job->criu.ext_unix_sk = options.ext_unix_sk.value_or(false);
   job->retention.keep_last = std::max(1U, m_config.max_checkpoints_per_user);
   const std::string owner = std::to_string(uid);
-  for (auto* principals : {&job->access.list, &job->access.checkpoint,
-                           &job->access.restore, &job->access.remove}) {
+  for (auto* principals :
+       {&job->access.list, &job->access.checkpoint, &job->access.restore,
+        &job->access.remove, &job->access.exporting}) {
     principals->users = {owner};
   }
   job->fingerprint = "ad-hoc";

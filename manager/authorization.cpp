@@ -98,6 +98,8 @@ std::string to_string(Action action) {
     return "restore";
   case Action::Delete:
     return "delete";
+  case Action::Export:
+    return "export";
   }
   return "unknown";
 }

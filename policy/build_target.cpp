@@ -118,6 +118,7 @@ Access build_access(const json& access) {
   result.checkpoint = principals(access, "checkpoint");
   result.restore = principals(access, "restore");
   result.remove = principals(access, "delete");
+  result.exporting = principals(access, "export");
   return result;
 }
 

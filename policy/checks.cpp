@@ -171,7 +171,8 @@ void check_other(const Job& job, const json& effective, JobContext& context) {
     }
   }
   if (job.replicate.retry_delay <= 0ms && job.replicate.retry_attempts > 0) {
-    context.error("replicate.retry-delay", "'replicate.retry-delay' must be longer than 0");
+    context.error("replicate.retry-delay",
+                  "'replicate.retry-delay' must be longer than 0");
   }
   static const Pattern env_name = *Pattern::compile("^[A-Za-z_][A-Za-z0-9_]*$");
   for (const auto& [point, commands] : job.hooks.commands) {

@@ -100,7 +100,8 @@ std::vector<KeySpec> replicate_keys() {
           "Extra CA certificates (PEM) trusted for the registry, besides the system's."),
       key("plain-http", boolean(), false,
           "Speak plain HTTP (a registry on loopback); default HTTPS."),
-      key("origin", string("^[A-Za-z0-9_.]{1,32}$", "letters, digits, '_' and '.'"), nullptr,
+      key("origin", string("^[A-Za-z0-9_.]{1,32}$", "letters, digits, '_' and '.'"),
+          nullptr,
           "This host's name in the tags (JOB-ORIGIN-ID); default: the host name."),
       key("retry-attempts", integer(0, 100), 5,
           "How many times a failed push is tried again."),
@@ -121,6 +122,9 @@ std::vector<KeySpec> access_keys() {
       key("checkpoint", principals, json::object(), "May start a checkpoint of the job."),
       key("restore", principals, json::object(), "May restore the job's checkpoints."),
       key("delete", principals, json::object(), "May delete the job's checkpoints."),
+      key("export", principals, json::object(),
+          "May take the job's checkpoints off the host (push, export): their "
+          "images hold the processes' memory, which restore access never gives."),
   };
 }
 

@@ -109,13 +109,16 @@ bool Access::permits(Action action, std::string_view user, std::string_view uid,
   };
   switch (action) {
   case Action::List:
-    return allowed(list) || allowed(checkpoint) || allowed(restore) || allowed(remove);
+    return allowed(list) || allowed(checkpoint) || allowed(restore) || allowed(remove) ||
+           allowed(exporting);
   case Action::Checkpoint:
     return allowed(checkpoint);
   case Action::Restore:
     return allowed(restore);
   case Action::Delete:
     return allowed(remove);
+  case Action::Export:
+    return allowed(exporting);
   }
   return false;
 }

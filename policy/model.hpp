@@ -305,8 +305,12 @@ struct Principals {
 
 // Who besides root may act on a job over D-Bus.
 struct Access {
-  enum class Action { List, Checkpoint, Restore, Delete };
-  Principals list, checkpoint, restore, remove;
+  enum class Action { List, Checkpoint, Restore, Delete, Export };
+  // export: may take a checkpoint's images off the daemon (push to a
+  // registry, export to a file). Restoring runs a tree with its own rights;
+  // its images hold its memory and files, which a restore never hands the
+  // caller, so nobody gets them without root's explicit grant.
+  Principals list, checkpoint, restore, remove, exporting;
   // True when a caller with this user name/uid and these groups (names or
   // gids) may do `action`. Root (uid 0) always may; anyone allowed any action
   // may also list.

@@ -10,8 +10,8 @@ const Caller k_root{0, 0, 1};
 const Caller k_nobody{65534, 65534, 1};
 
 TEST(AnAccessList, LetsRootDoAnything) {
-  for (auto action :
-       {Action::List, Action::Checkpoint, Action::Restore, Action::Delete}) {
+  for (auto action : {Action::List, Action::Checkpoint, Action::Restore, Action::Delete,
+                      Action::Export}) {
     EXPECT_TRUE(may(k_root, action, policy::Access{}));
   }
 }
@@ -24,6 +24,15 @@ TEST(AnAccessList, GrantsListedUsersOnlyTheirActions) {
   // Anyone granted an action may also list the job.
   EXPECT_TRUE(may(k_nobody, Action::List, access));
   EXPECT_FALSE(may(Caller{1234, 1234, 1}, Action::Checkpoint, access));
+}
+
+TEST(AnAccessList, NeverLetsRestoreAccessTakeTheImagesOffTheHost) {
+  policy::Access access;
+  access.restore.users = {"nobody"};
+  EXPECT_FALSE(may(k_nobody, Action::Export, access));
+  access.exporting.users = {"nobody"};
+  EXPECT_TRUE(may(k_nobody, Action::Export, access));
+  EXPECT_TRUE(may(k_nobody, Action::List, access));
 }
 
 TEST(AnAccessList, GrantsMembersOfListedGroups) {

@@ -56,6 +56,19 @@ TEST(AReplicateSection, ReadsEveryKey) {
   EXPECT_EQ(r.retry_delay, 5s);
 }
 
+TEST(AnExportGrant, IsReadFromTheAccessSectionAndNeverImpliedByRestore) {
+  auto set = parse_policy_text("version: 1\njobs:\n  - name: web\n    target: {pid: 42}\n"
+                               "    access:\n      restore: {users: [alice]}\n"
+                               "      export: {users: [bob], groups: [ops]}\n",
+                               "test.yaml");
+  ASSERT_TRUE(set.has_value());
+  const auto& access = set->jobs()[0].access;
+  EXPECT_EQ(access.exporting.users, std::vector<std::string>{"bob"});
+  EXPECT_EQ(access.exporting.groups, std::vector<std::string>{"ops"});
+  EXPECT_FALSE(access.permits(Access::Action::Export, "alice", "1000", {}));
+  EXPECT_TRUE(access.permits(Access::Action::Export, "bob", "1001", {}));
+}
+
 TEST(AReplicateSection, HasDefaultsForAllButTheRepository) {
   auto set = parse("      to: localhost:5000/web\n");
   ASSERT_TRUE(set.has_value());
