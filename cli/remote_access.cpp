@@ -1,9 +1,9 @@
 #include "cli/remote_access.hpp"
 
+#include "util/small_file.hpp"
+
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <vector>
 
 namespace stasis::cli {
@@ -16,17 +16,7 @@ namespace {
 constexpr std::uintmax_t k_max_file_bytes = 1 << 20;
 
 Result<std::string> read_file(const std::string& path, const char* what) {
-  std::error_code error;
-  const auto size = fs::file_size(path, error);
-  if (error) {
-    return make_error("cannot read the {} {}: {}", what, path, error.message());
-  }
-  if (size > k_max_file_bytes) {
-    return make_error("the {} {} is larger than {} bytes", what, path, k_max_file_bytes);
-  }
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+  return util::read_small_file(path, k_max_file_bytes, what);
 }
 
 std::string default_authfile() {
