@@ -138,7 +138,7 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
                                  r.ok() ? "ok" : "DAMAGED");
       }
       if (!r.ok()) {
-        o.exit_code = 2;
+        o.exit_code = k_exit_damaged;
       }
       return ok();
     });

@@ -1,7 +1,11 @@
 // Store maintenance and transfer commands of stasisctl (fsck, gc, export,
-// import, du; hidden ingest and materialize for tests and scripts): they open
-// the state dir directly (root, no daemon); only import and ingest create one.
+// import, du; hidden ingest and materialize for tests and scripts). Without
+// --state-dir, fsck, gc, export, import and du go through stasisd and its
+// access checks (store_via_daemon.cpp); with it they open the state dir
+// directly (root, no daemon), and only import and ingest create one.
+#include "cli/daemon_client.hpp"
 #include "cli/store_common.hpp"
+#include "cli/store_via_daemon.hpp"
 
 #include <memory>
 
@@ -20,7 +24,11 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
               "a killed stasisd left)",
               a);
   fsck->add_flag("--verify-data", a.verify_data, "Also re-hash every stored chunk");
-  fsck->callback([&a, &o] {
+  fsck->callback([&a, &o, fsck] {
+    if (asks_daemon(fsck)) {
+      via_daemon::fsck(o, a.verify_data);
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto r = STASIS_TRY(s.fsck(a.verify_data));
       if (o.json) {
@@ -60,14 +68,18 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
             r.ok() ? "clean" : "PROBLEMS");
       }
       if (!r.ok()) {
-        o.exit_code = 2;
+        o.exit_code = k_exit_damaged;
       }
       return ok();
     });
   });
 
   auto* gc = command(app, "gc", "Remove stored data no checkpoint uses", a);
-  gc->callback([&a, &o] {
+  gc->callback([&a, &o, gc] {
+    if (asks_daemon(gc)) {
+      via_daemon::gc(o);
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto r = STASIS_TRY(s.gc());
       if (o.json) {
@@ -87,7 +99,17 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
       ->required();
   exp->add_flag("--criu-dir", a.criu_dir,
                 "Write a plain CRIU images dir for criu restore");
-  exp->callback([&a, &o] {
+  exp->callback([&a, &o, exp] {
+    if (asks_daemon(exp)) {
+      if (a.criu_dir) {
+        std::cerr << "stasisctl: --criu-dir writes files as root: it needs --state-dir "
+                     "DIR (as root)\n";
+        o.exit_code = k_exit_usage;
+        return;
+      }
+      via_daemon::export_file(o, a.job, a.id_text, a.path);
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       if (a.criu_dir) {
         STASIS_TRY(s.materialize(a.job, a.id, a.path));
@@ -107,7 +129,11 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
                   "Store it as the next checkpoint of this job (required: the job "
                   "named in the file is never used)")
       ->required();
-  imp->callback([&a, &o] {
+  imp->callback([&a, &o, imp] {
+    if (asks_daemon(imp)) {
+      via_daemon::import_file(o, a.path, a.job);
+      return;
+    }
     run_creating(o, a, [&](st::Store& s) -> Result<void> {
       auto c = STASIS_TRY(s.import_checkpoint(a.path, a.job));
       if (o.json) {
@@ -121,7 +147,11 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
   });
 
   auto* du = command(app, "du", "Logical vs stored bytes per job", a);
-  du->callback([&a, &o] {
+  du->callback([&a, &o, du] {
+    if (asks_daemon(du)) {
+      via_daemon::disk_usage(o);
+      return;
+    }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto u = STASIS_TRY(s.usage());
       if (o.json) {

@@ -21,6 +21,7 @@ inline constexpr int k_exit_usage = 2;       // bad command line or argument
 inline constexpr int k_exit_unreachable = 3; // no bus or no stasisd on it
 inline constexpr int k_exit_denied = 4;      // the daemon refused the caller
 inline constexpr int k_exit_not_found = 5;   // no such job, checkpoint or run
+inline constexpr int k_exit_damaged = 6;     // verify or fsck found damage
 
 // The exit code for a failed call.
 int exit_code_of(const dbus::ClientError& error);

@@ -1,9 +1,16 @@
 #include "cli/store_via_daemon.hpp"
 
 #include "cli/daemon_client.hpp"
+#include "cli/run_wait.hpp"
+#include "util/unique_fd.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <iostream>
+#include <optional>
+#include <unistd.h>
 
 namespace stasis::cli::via_daemon {
 namespace {
@@ -160,7 +167,209 @@ void verify(GlobalOptions& options, const std::string& job, const std::string& i
                              result->ok ? "ok" : "DAMAGED");
   }
   if (!result->ok) {
-    options.exit_code = 2;
+    options.exit_code = k_exit_damaged;
+  }
+}
+
+void disk_usage(GlobalOptions& options) {
+  auto usage = call_daemon(options, [&](dbus::Client& c) { return c.disk_usage(); });
+  if (!usage) {
+    return;
+  }
+  auto ratio = [](std::uint64_t logical, std::uint64_t stored) {
+    return stored == 0 ? 0.0 : static_cast<double>(logical) / static_cast<double>(stored);
+  };
+  if (options.json) {
+    json jobs = json::array();
+    for (const auto& j : usage->jobs) {
+      jobs.push_back({{"job", j.job},
+                      {"checkpoints", j.checkpoints},
+                      {"logical_bytes", j.logical_bytes},
+                      {"stored_bytes", j.stored_bytes},
+                      {"dedup_ratio", ratio(j.logical_bytes, j.stored_bytes)}});
+    }
+    json out{{"jobs", jobs}};
+    if (usage->whole_store) {
+      out["logical_bytes"] = usage->logical_bytes;
+      out["referenced_bytes"] = usage->referenced_bytes;
+      out["pack_bytes"] = usage->pack_bytes;
+      out["manifest_bytes"] = usage->manifest_bytes;
+    }
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{:20} {:>6} {:>10} {:>10} {:>7}\n", "JOB", "CKPTS", "LOGICAL",
+                           "STORED", "RATIO");
+  for (const auto& j : usage->jobs) {
+    std::cout << fmt::format("{:20} {:>6} {:>10} {:>10} {:>6.1f}x\n", j.job,
+                             j.checkpoints, format_bytes(j.logical_bytes),
+                             format_bytes(j.stored_bytes),
+                             ratio(j.logical_bytes, j.stored_bytes));
+  }
+  if (usage->whole_store) {
+    std::cout << fmt::format(
+        "total: {} logical, {} referenced, {} in packs, {} manifests\n",
+        format_bytes(usage->logical_bytes), format_bytes(usage->referenced_bytes),
+        format_bytes(usage->pack_bytes), format_bytes(usage->manifest_bytes));
+  }
+}
+
+namespace {
+
+// The file an export goes to: a temp file of the caller's next to `file`,
+// renamed over it when the export is complete and removed otherwise.
+class ExportTarget {
+public:
+  explicit ExportTarget(std::string file) : m_file(std::move(file)) {}
+  ~ExportTarget() {
+    if (!m_temp.empty()) {
+      ::unlink(m_temp.c_str());
+    }
+  }
+  ExportTarget(const ExportTarget&) = delete;
+  ExportTarget& operator=(const ExportTarget&) = delete;
+
+  // Opens the descriptor to send; an error message on failure.
+  std::optional<std::string> open() {
+    if (m_file == "-") {
+      m_fd = util::UniqueFd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3));
+      return m_fd ? std::nullopt
+                  : std::optional<std::string>(fmt::format(
+                        "cannot use standard output: {}", std::strerror(errno)));
+    }
+    const auto slash = m_file.rfind('/');
+    const std::string dir =
+        slash == std::string::npos ? "." : m_file.substr(0, slash + 1);
+    std::string pattern =
+        (slash == std::string::npos ? std::string("./") : dir) + ".stasis-export-XXXXXX";
+    m_fd = util::UniqueFd(::mkostemp(pattern.data(), O_CLOEXEC));
+    if (!m_fd) {
+      return fmt::format("cannot create a file in {}: {}", dir, std::strerror(errno));
+    }
+    m_temp = pattern;
+    return std::nullopt;
+  }
+  int fd() const { return m_fd.get(); }
+  // Makes the export visible under its name.
+  std::optional<std::string> commit() {
+    if (m_temp.empty()) {
+      return std::nullopt;
+    }
+    if (::fsync(m_fd.get()) != 0 || ::rename(m_temp.c_str(), m_file.c_str()) != 0) {
+      return fmt::format("cannot write {}: {}", m_file, std::strerror(errno));
+    }
+    m_temp.clear();
+    return std::nullopt;
+  }
+
+private:
+  std::string m_file;
+  std::string m_temp;
+  util::UniqueFd m_fd;
+};
+
+} // namespace
+
+void export_file(GlobalOptions& options, const std::string& job, const std::string& id,
+                 const std::string& file) {
+  ExportTarget target(file);
+  if (auto problem = target.open()) {
+    std::cerr << "stasisctl: " << *problem << "\n";
+    options.exit_code = k_exit_failure;
+    return;
+  }
+  std::string exported = id;
+  WaitArgs wait;
+  run_and_wait(
+      options, wait,
+      [&](dbus::Client& c) -> dbus::CResult<std::string> {
+        exported = STASIS_TRY(resolve_checkpoint(c, job, id));
+        return c.export_checkpoint(job, exported, target.fd());
+      },
+      [&](dbus::Client&, const manager::RunFinishedEvent&) {
+        if (auto problem = target.commit()) {
+          std::cerr << "stasisctl: " << *problem << "\n";
+          options.exit_code = k_exit_failure;
+          return;
+        }
+        if (options.json) {
+          std::cout << json{{"job", job}, {"id", exported}, {"path", file}}.dump()
+                    << "\n";
+        }
+      });
+}
+
+void import_file(GlobalOptions& options, const std::string& file,
+                 const std::string& job) {
+  util::UniqueFd fd(file == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
+                                : ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    std::cerr << fmt::format("stasisctl: cannot open {}: {}\n", file,
+                             std::strerror(errno));
+    options.exit_code = k_exit_not_found;
+    return;
+  }
+  WaitArgs wait;
+  run_and_wait(
+      options, wait, [&](dbus::Client& c) { return c.import_checkpoint(fd.get(), job); },
+      [&](dbus::Client& c, const manager::RunFinishedEvent& done) {
+        auto run = c.get_run(done.run);
+        if (!run) {
+          return report(run.error(), options);
+        }
+        if (options.json) {
+          std::cout << to_json(*run).dump(2) << "\n";
+        } else {
+          std::cout << fmt::format("imported as {}/{} ({} newly stored)\n", run->job,
+                                   run->checkpoint, format_bytes(run->stored_bytes));
+        }
+      });
+}
+
+void fsck(GlobalOptions& options, bool verify_data) {
+  auto r = call_daemon(options, [&](dbus::Client& c) { return c.fsck(verify_data); });
+  if (!r) {
+    return;
+  }
+  if (options.json) {
+    std::cout << json{{"ok", r->ok},
+                      {"packs", r->packs},
+                      {"blobs", r->blobs},
+                      {"checkpoints", r->checkpoints},
+                      {"temp_files_removed", r->temp_files_removed},
+                      {"orphan_packs_removed", r->orphan_packs_removed},
+                      {"problems", r->problems}}
+                     .dump(2)
+              << "\n";
+  } else {
+    for (const auto& p : r->problems) {
+      std::cout << "PROBLEM " << p << "\n";
+    }
+    std::cout << fmt::format("{} packs, {} blobs, {} checkpoints; removed {} temporary "
+                             "files and {} unused packs: {}\n",
+                             r->packs, r->blobs, r->checkpoints, r->temp_files_removed,
+                             r->orphan_packs_removed, r->ok ? "clean" : "PROBLEMS");
+  }
+  if (!r->ok) {
+    options.exit_code = k_exit_damaged;
+  }
+}
+
+void gc(GlobalOptions& options) {
+  auto r = call_daemon(options, [&](dbus::Client& c) { return c.collect_garbage(); });
+  if (!r) {
+    return;
+  }
+  if (options.json) {
+    std::cout << json{{"packs_deleted", r->packs_deleted},
+                      {"packs_repacked", r->packs_repacked},
+                      {"bytes_freed", r->bytes_freed}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << fmt::format("{} packs deleted, {} repacked, {} freed\n",
+                             r->packs_deleted, r->packs_repacked,
+                             format_bytes(r->bytes_freed));
   }
 }
 

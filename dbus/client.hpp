@@ -93,6 +93,15 @@ public:
   CResult<manager::VerifyReport> verify(const std::string& job,
                                         const std::string& checkpoint);
 
+  // Store commands. export_checkpoint and import_checkpoint send `file` (a
+  // descriptor of ours) and return the run id.
+  CResult<manager::DiskUsage> disk_usage();
+  CResult<std::string> export_checkpoint(const std::string& job,
+                                         const std::string& checkpoint, int file);
+  CResult<std::string> import_checkpoint(int file, const std::string& job);
+  CResult<manager::FsckInfo> fsck(bool verify_data);
+  CResult<manager::GcInfo> collect_garbage();
+
   CResult<manager::ReloadChanges> reload();
   // GetStatus: the version and the policy files the daemon left out.
   CResult<manager::DaemonStatus> status();

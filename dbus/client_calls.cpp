@@ -132,6 +132,30 @@ CResult<manager::VerifyReport> Client::verify(const std::string& job,
   });
 }
 
+CResult<manager::DiskUsage> Client::disk_usage() {
+  return call([&] {
+    auto [jobs, totals] = m_proxy->GetDiskUsage();
+    return disk_usage_from(jobs, totals);
+  });
+}
+
+CResult<std::string> Client::export_checkpoint(const std::string& job,
+                                               const std::string& checkpoint, int file) {
+  return call([&] { return m_proxy->Export(job, checkpoint, sdbus::UnixFd(file)); });
+}
+
+CResult<std::string> Client::import_checkpoint(int file, const std::string& job) {
+  return call([&] { return m_proxy->Import(sdbus::UnixFd(file), job); });
+}
+
+CResult<manager::FsckInfo> Client::fsck(bool verify_data) {
+  return call([&] { return fsck_from(m_proxy->Fsck(verify_data)); });
+}
+
+CResult<manager::GcInfo> Client::collect_garbage() {
+  return call([&] { return gc_from(m_proxy->CollectGarbage()); });
+}
+
 CResult<manager::ReloadChanges> Client::reload() {
   return call([&] { return reload_changes_from(m_proxy->Reload()); });
 }

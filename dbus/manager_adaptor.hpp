@@ -93,6 +93,14 @@ private:
   std::tuple<bool, std::vector<std::string>>
   Verify(const std::string& job, const std::string& checkpoint) override;
 
+  // Store commands (manager_adaptor_store.cpp).
+  std::tuple<std::vector<VariantMap>, VariantMap> GetDiskUsage() override;
+  std::string Export(const std::string& job, const std::string& checkpoint,
+                     const sdbus::UnixFd& file) override;
+  std::string Import(const sdbus::UnixFd& file, const std::string& job) override;
+  VariantMap Fsck(const bool& verify_data) override;
+  VariantMap CollectGarbage() override;
+
   manager::ManagerApi& m_manager;
   std::shared_ptr<EventQueue> m_events;
   Subscribers m_subscribers;

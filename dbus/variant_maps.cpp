@@ -188,8 +188,8 @@ DaemonStatus status_from(const VariantMap& map) {
 }
 
 std::optional<RunKind> run_kind_from(const std::string& text) {
-  for (const auto kind :
-       {RunKind::Checkpoint, RunKind::Restore, RunKind::Push, RunKind::Pull}) {
+  for (const auto kind : {RunKind::Checkpoint, RunKind::Restore, RunKind::Push,
+                          RunKind::Pull, RunKind::Export, RunKind::Import}) {
     if (to_string(kind) == text) {
       return kind;
     }
@@ -207,6 +207,73 @@ std::optional<RunState> run_state_from(const std::string& text) {
     }
   }
   return std::nullopt;
+}
+
+VariantMap to_variant_map(const JobDiskUsage& job) {
+  return {{"Job", job.job},
+          {"Checkpoints", job.checkpoints},
+          {"LogicalBytes", job.logical_bytes},
+          {"StoredBytes", job.stored_bytes}};
+}
+
+VariantMap totals_to_variant_map(const DiskUsage& usage) {
+  if (!usage.whole_store) {
+    return {};
+  }
+  return {{"LogicalBytes", usage.logical_bytes},
+          {"ReferencedBytes", usage.referenced_bytes},
+          {"PackBytes", usage.pack_bytes},
+          {"ManifestBytes", usage.manifest_bytes}};
+}
+
+VariantMap to_variant_map(const FsckInfo& fsck) {
+  return {{"Ok", fsck.ok},
+          {"Packs", fsck.packs},
+          {"Blobs", fsck.blobs},
+          {"Checkpoints", fsck.checkpoints},
+          {"TempFilesRemoved", fsck.temp_files_removed},
+          {"OrphanPacksRemoved", fsck.orphan_packs_removed},
+          {"Problems", fsck.problems}};
+}
+
+VariantMap to_variant_map(const GcInfo& gc) {
+  return {{"PacksDeleted", gc.packs_deleted},
+          {"PacksRepacked", gc.packs_repacked},
+          {"BytesFreed", gc.bytes_freed}};
+}
+
+DiskUsage disk_usage_from(const std::vector<VariantMap>& jobs, const VariantMap& totals) {
+  DiskUsage usage;
+  for (const auto& map : jobs) {
+    usage.jobs.push_back(JobDiskUsage{read<std::string>(map, "Job"),
+                                      read<std::uint64_t>(map, "Checkpoints"),
+                                      read<std::uint64_t>(map, "LogicalBytes"),
+                                      read<std::uint64_t>(map, "StoredBytes")});
+  }
+  usage.whole_store = !totals.empty();
+  usage.logical_bytes = read<std::uint64_t>(totals, "LogicalBytes");
+  usage.referenced_bytes = read<std::uint64_t>(totals, "ReferencedBytes");
+  usage.pack_bytes = read<std::uint64_t>(totals, "PackBytes");
+  usage.manifest_bytes = read<std::uint64_t>(totals, "ManifestBytes");
+  return usage;
+}
+
+FsckInfo fsck_from(const VariantMap& map) {
+  FsckInfo fsck;
+  fsck.ok = read<bool>(map, "Ok", true);
+  fsck.packs = read<std::uint64_t>(map, "Packs");
+  fsck.blobs = read<std::uint64_t>(map, "Blobs");
+  fsck.checkpoints = read<std::uint64_t>(map, "Checkpoints");
+  fsck.temp_files_removed = read<std::uint64_t>(map, "TempFilesRemoved");
+  fsck.orphan_packs_removed = read<std::uint64_t>(map, "OrphanPacksRemoved");
+  fsck.problems = read<std::vector<std::string>>(map, "Problems");
+  return fsck;
+}
+
+GcInfo gc_from(const VariantMap& map) {
+  return GcInfo{read<std::uint64_t>(map, "PacksDeleted"),
+                read<std::uint64_t>(map, "PacksRepacked"),
+                read<std::uint64_t>(map, "BytesFreed")};
 }
 
 } // namespace stasis::dbus

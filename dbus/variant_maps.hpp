@@ -31,6 +31,11 @@ VariantMap to_variant_map(const manager::CheckpointInfo& checkpoint);
 VariantMap to_variant_map(const manager::EngineInfo& engine);
 VariantMap to_variant_map(const manager::ReloadChanges& changes);
 VariantMap to_variant_map(const manager::DaemonStatus& status);
+VariantMap to_variant_map(const manager::JobDiskUsage& job);
+// The totals of a DiskUsage (empty when it has no whole_store).
+VariantMap totals_to_variant_map(const manager::DiskUsage& usage);
+VariantMap to_variant_map(const manager::FsckInfo& fsck);
+VariantMap to_variant_map(const manager::GcInfo& gc);
 
 manager::JobInfo job_from(const VariantMap& map);
 manager::RunInfo run_from(const VariantMap& map);
@@ -38,6 +43,10 @@ manager::CheckpointInfo checkpoint_from(const VariantMap& map);
 manager::EngineInfo engine_from(const VariantMap& map);
 manager::ReloadChanges reload_changes_from(const VariantMap& map);
 manager::DaemonStatus status_from(const VariantMap& map);
+manager::DiskUsage disk_usage_from(const std::vector<VariantMap>& jobs,
+                                   const VariantMap& totals);
+manager::FsckInfo fsck_from(const VariantMap& map);
+manager::GcInfo gc_from(const VariantMap& map);
 
 // Parses "checkpoint"/"restore" and the run states of manager::to_string.
 std::optional<manager::RunKind> run_kind_from(const std::string& text);

@@ -12,6 +12,10 @@ std::string to_string(RunKind kind) {
     return "push";
   case RunKind::Pull:
     return "pull";
+  case RunKind::Export:
+    return "export";
+  case RunKind::Import:
+    return "import";
   }
   return "unknown";
 }

@@ -79,7 +79,9 @@ struct JobInfo {
 
 // Push and Pull copy a checkpoint to or from an OCI registry (remote/); they
 // run beside a job's checkpoints and restores, one remote run per job at once.
-enum class RunKind { Checkpoint, Restore, Push, Pull };
+// Export and Import stream a checkpoint to or from a descriptor the caller
+// passed (docs/export-format.md).
+enum class RunKind { Checkpoint, Restore, Push, Pull, Export, Import };
 // Interrupted: stasisd stopped (crashed) while the run was running; its error
 // says what is known of the outcome.
 enum class RunState {
@@ -193,6 +195,44 @@ struct VerifyReport {
   std::vector<std::string> problems;
 };
 
+// The store's usage as a caller may see it: the jobs she may list; the
+// whole store's totals only for root (whole_store).
+struct JobDiskUsage {
+  std::string job;
+  std::uint64_t checkpoints = 0;
+  std::uint64_t logical_bytes = 0;
+  std::uint64_t stored_bytes = 0; // unique blob bytes the job references
+};
+struct DiskUsage {
+  std::vector<JobDiskUsage> jobs;
+  bool whole_store = false;
+  std::uint64_t logical_bytes = 0;
+  std::uint64_t referenced_bytes = 0;
+  std::uint64_t pack_bytes = 0;
+  std::uint64_t manifest_bytes = 0;
+};
+
+// What Fsck found and cleaned (store::FsckReport, as D-Bus carries it).
+struct FsckInfo {
+  bool ok = true;
+  std::uint64_t packs = 0;
+  std::uint64_t blobs = 0;
+  std::uint64_t checkpoints = 0;
+  std::uint64_t temp_files_removed = 0;
+  std::uint64_t orphan_packs_removed = 0;
+  std::vector<std::string> problems; // damaged checkpoints included
+};
+
+// What CollectGarbage freed.
+struct GcInfo {
+  std::uint64_t packs_deleted = 0;
+  std::uint64_t packs_repacked = 0;
+  std::uint64_t bytes_freed = 0;
+};
+
+// The longest a daemon export waits for its reader to take more bytes.
+inline constexpr std::chrono::seconds k_export_stall_timeout{60};
+
 struct EngineInfo {
   std::string criu_path;
   std::string criu_version;
@@ -278,6 +318,26 @@ public:
   virtual MResult<VerifyReport> verify(const Caller& caller, const std::string& job,
                                        const std::string& checkpoint) = 0;
 
+  // Store commands. disk_usage: the jobs the caller may list (totals: root).
+  virtual MResult<DiskUsage> disk_usage(const Caller& caller) = 0;
+  // Writes checkpoint as an export stream into file (a descriptor the caller
+  // opened for writing: a regular file or a pipe), as a run of kind export;
+  // needs the job's export right.
+  virtual MResult<std::string>
+  export_checkpoint(const Caller& caller, const std::string& job,
+                    const std::string& checkpoint,
+                    std::shared_ptr<const util::UniqueFd> file) = 0;
+  // Reads an export stream from file (opened for reading by the caller) into
+  // the store as the next checkpoint of job, as a run of kind import: root
+  // into any job, a user only into her own job user-UID, within her quota.
+  virtual MResult<std::string>
+  import_checkpoint(const Caller& caller, std::shared_ptr<const util::UniqueFd> file,
+                    const std::string& job) = 0;
+  // Root only: checks the store (verify_data: re-hashes every chunk) and
+  // removes what interrupted operations left; collect_garbage removes blobs
+  // no checkpoint uses.
+  virtual MResult<FsckInfo> fsck(const Caller& caller, bool verify_data) = 0;
+  virtual MResult<GcInfo> collect_garbage(const Caller& caller) = 0;
   virtual MResult<ReloadChanges> reload(const Caller& caller) = 0;
   virtual MResult<DaemonStatus> status(const Caller& caller) = 0;
   virtual MResult<EngineInfo> engine_info(const Caller& caller) = 0;

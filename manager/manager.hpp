@@ -83,6 +83,16 @@ public:
                                           bool dry_run) override;
   MResult<VerifyReport> verify(const Caller& caller, const std::string& job,
                                const std::string& checkpoint) override;
+  MResult<DiskUsage> disk_usage(const Caller& caller) override;
+  MResult<std::string>
+  export_checkpoint(const Caller& caller, const std::string& job,
+                    const std::string& checkpoint,
+                    std::shared_ptr<const util::UniqueFd> file) override;
+  MResult<std::string> import_checkpoint(const Caller& caller,
+                                         std::shared_ptr<const util::UniqueFd> file,
+                                         const std::string& job) override;
+  MResult<FsckInfo> fsck(const Caller& caller, bool verify_data) override;
+  MResult<GcInfo> collect_garbage(const Caller& caller) override;
   MResult<ReloadChanges> reload(const Caller& caller) override;
   MResult<DaemonStatus> status(const Caller& caller) override;
   MResult<EngineInfo> engine_info(const Caller& caller) override;
@@ -156,6 +166,11 @@ private:
   RunOutcome run_push(RunContext& context, const JobEntry& entry, std::uint64_t id,
                       const remote::Reference& ref, const remote::ClientOptions& client,
                       const std::string& origin, std::optional<unsigned> attempt);
+  // A job a caller may bring a checkpoint into (Pull, Import): root any job
+  // she may checkpoint, a user only her own job user-UID; and the limits
+  // her quota leaves.
+  MResult<JobEntry> incoming_job(const Caller& caller, const std::string& job);
+  store::StoreLimits incoming_limits(const Caller& caller, const std::string& job) const;
   // The registry options of a job's replicate: (credentials and CA files read
   // here: root's policy names them).
   Result<remote::ClientOptions> replication_client(const policy::Job& job,

@@ -131,11 +131,11 @@ MResult<void> Manager::cancel_run(const Caller& caller, const std::string& run) 
   if (!info || !may_list(caller, info->job)) {
     return no_such_run(run);
   }
-  STASIS_TRY(
-      authorized_job(caller, info->job,
-                     info->kind == RunKind::Checkpoint || info->kind == RunKind::Pull
-                         ? Action::Checkpoint
-                         : Action::Restore));
+  const auto action = info->kind == RunKind::Push || info->kind == RunKind::Export
+                          ? Action::Export
+                      : info->kind == RunKind::Restore ? Action::Restore
+                                                       : Action::Checkpoint;
+  STASIS_TRY(authorized_job(caller, info->job, action));
   return m_queue->cancel(run);
 }
 

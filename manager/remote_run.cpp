@@ -4,9 +4,8 @@
 #include "manager/manager.hpp"
 #include "remote/remote.hpp"
 #include "util/log.hpp"
+#include "util/small_file.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -21,22 +20,7 @@ namespace {
 constexpr std::uintmax_t k_max_policy_file_bytes = 1 << 20;
 
 Result<std::string> read_small_file(const std::string& path, const char* what) {
-  std::error_code error;
-  const auto size = fs::file_size(path, error);
-  if (error) {
-    return make_error("cannot read the {} {}: {}", what, path, error.message());
-  }
-  if (size > k_max_policy_file_bytes) {
-    return make_error("the {} {} is larger than {} bytes", what, path,
-                      k_max_policy_file_bytes);
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) {
-    return make_error("cannot read the {} {}", what, path);
-  }
-  return text;
+  return util::read_small_file(path, k_max_policy_file_bytes, what);
 }
 
 MResult<void> check_remote_options(const RemoteOptions& options) {
@@ -87,8 +71,10 @@ MResult<std::string> Manager::push(const Caller& caller, const std::string& job,
                                    const RemoteOptions& options) {
   STASIS_TRY(check_remote_options(options));
   auto ref = STASIS_TRY(parse_caller_reference(reference));
-  // Whoever may restore a checkpoint may take it elsewhere; no more.
-  auto entry = STASIS_TRY(authorized_job(caller, job, Action::Restore));
+  // A checkpoint's images hold its tree's memory: only who root's policy
+  // lets export them may send them to a registry (a user's own ad-hoc job
+  // is hers).
+  auto entry = STASIS_TRY(authorized_job(caller, job, Action::Export));
   const auto id = STASIS_TRY(existing_checkpoint(job, checkpoint));
   const std::string origin =
       options.origin.empty() ? remote_origin_of_this_host() : options.origin;
@@ -107,33 +93,8 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
         "(stasisctl remote-checkpoints {} lists them)",
         ref.to_string(), ref.to_string(), ref.to_string());
   }
-  JobEntry entry;
-  const std::string own = fmt::format("{}{}", k_adhoc_job_prefix, caller.uid);
-  if (!caller.is_root()) {
-    // A checkpoint from elsewhere is restored with the rights its tree claims:
-    // a user may bring one only into her own job, whose restores run as her.
-    if (job != own) {
-      return fail(ErrorCode::AccessDenied,
-                  "uid {} may pull checkpoints only into her own job '{}', not '{}'",
-                  caller.uid, own, quoted_name(job));
-    }
-  }
-  if (auto uid = adhoc_uid(job)) {
-    if (auto found = find_job(job); found && !found->adhoc) {
-      return fail(ErrorCode::InvalidArgument, "'{}' is a policy job's name",
-                  quoted_name(job));
-    }
-    entry = find_job(job).value_or(adhoc_job(*uid, {}));
-  } else {
-    entry = STASIS_TRY(authorized_job(caller, job, Action::Checkpoint));
-  }
-  store::StoreLimits limits;
-  if (!caller.is_root() && m_config.max_stored_bytes_per_user > 0) {
-    auto usage = m_store.job_usage(job);
-    const std::uint64_t stored = usage ? usage->stored_bytes : 0;
-    const std::uint64_t quota = m_config.max_stored_bytes_per_user;
-    limits.max_new_bytes = stored >= quota ? 0 : quota - stored;
-  }
+  auto entry = STASIS_TRY(incoming_job(caller, job));
+  const auto limits = incoming_limits(caller, job);
   RunRequest request;
   request.job = job;
   request.kind = RunKind::Pull;
@@ -155,8 +116,12 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
     outcome.stored_bytes = pulled->bytes_downloaded;
     outcome.remote = ref.to_string();
     if (entry.adhoc) {
-      std::lock_guard lock(m_mutex);
-      m_jobs.try_emplace(entry.job->name, entry);
+      {
+        std::lock_guard lock(m_mutex);
+        m_jobs.try_emplace(entry.job->name, entry);
+      }
+      // A user's job keeps at most max-checkpoints-per-user, pulls too.
+      apply_retention(entry, context.run_id());
     }
     log::get("manager")->info("run {}: pulled {} into job {} as checkpoint {} ({} bytes "
                               "downloaded)",
@@ -167,6 +132,40 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
     return outcome;
   };
   return m_queue->submit(std::move(request));
+}
+
+MResult<Manager::JobEntry> Manager::incoming_job(const Caller& caller,
+                                                 const std::string& job) {
+  const std::string own = fmt::format("{}{}", k_adhoc_job_prefix, caller.uid);
+  if (!caller.is_root()) {
+    // A checkpoint from elsewhere is restored with the rights its tree claims:
+    // a user may bring one only into her own job, whose restores run as her.
+    if (job != own) {
+      return fail(ErrorCode::AccessDenied,
+                  "uid {} may bring checkpoints only into her own job '{}', not '{}'",
+                  caller.uid, own, quoted_name(job));
+    }
+  }
+  if (auto uid = adhoc_uid(job)) {
+    if (auto found = find_job(job); found && !found->adhoc) {
+      return fail(ErrorCode::InvalidArgument, "'{}' is a policy job's name",
+                  quoted_name(job));
+    }
+    return find_job(job).value_or(adhoc_job(*uid, {}));
+  }
+  return authorized_job(caller, job, Action::Checkpoint);
+}
+
+store::StoreLimits Manager::incoming_limits(const Caller& caller,
+                                            const std::string& job) const {
+  store::StoreLimits limits;
+  if (!caller.is_root() && m_config.max_stored_bytes_per_user > 0) {
+    auto usage = m_store.job_usage(job);
+    const std::uint64_t stored = usage ? usage->stored_bytes : 0;
+    const std::uint64_t quota = m_config.max_stored_bytes_per_user;
+    limits.max_new_bytes = stored >= quota ? 0 : quota - stored;
+  }
+  return limits;
 }
 
 MResult<std::string> Manager::submit_push(const JobEntry& entry, std::uint64_t id,

@@ -67,10 +67,12 @@ std::optional<RunInfo> run_from_json_line(const std::string& line) {
     run.id = j.at("id").get<std::string>();
     run.job = j.at("job").get<std::string>();
     const auto kind = j.at("kind").get<std::string>();
-    run.kind = kind == "restore" ? RunKind::Restore
-               : kind == "push"  ? RunKind::Push
-               : kind == "pull"  ? RunKind::Pull
-                                 : RunKind::Checkpoint;
+    run.kind = kind == "restore"  ? RunKind::Restore
+               : kind == "push"   ? RunKind::Push
+               : kind == "pull"   ? RunKind::Pull
+               : kind == "export" ? RunKind::Export
+               : kind == "import" ? RunKind::Import
+                                  : RunKind::Checkpoint;
     auto state = parse_state(j.at("state").get<std::string>());
     if (!state || run.id.empty()) {
       return std::nullopt;

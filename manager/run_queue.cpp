@@ -57,10 +57,13 @@ void RunQueue::record(const RunInfo& run) {
 }
 
 // The lane a run holds while it runs: a job's checkpoints and restores share
-// one; its pushes and pulls (which only read or add stored checkpoints) run
-// in a second, so a slow registry never delays a checkpoint.
+// one; its pushes, pulls, exports and imports (which only read or add stored
+// checkpoints) run in a second, so a slow registry or reader never delays a
+// checkpoint.
 std::string lane_of(const std::string& job, RunKind kind) {
-  return kind == RunKind::Push || kind == RunKind::Pull ? job + "\n" + "remote" : job;
+  const bool transfer = kind == RunKind::Push || kind == RunKind::Pull ||
+                        kind == RunKind::Export || kind == RunKind::Import;
+  return transfer ? job + "\n" + "remote" : job;
 }
 
 std::string RunQueue::next_id_locked(TimePoint now) {

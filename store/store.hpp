@@ -14,6 +14,7 @@
 #include "store/catalog.hpp"
 #include "store/types.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -87,6 +88,10 @@ public:
   // Writes one checkpoint as a self-contained file (store/transfer.hpp).
   Result<void> export_checkpoint(const std::string& job, std::uint64_t id,
                                  const fs::path& file) const;
+  // Writes it to fd, a descriptor a caller passed (see write_export_to).
+  Result<void> export_checkpoint(const std::string& job, std::uint64_t id, int fd,
+                                 const std::string& name,
+                                 std::chrono::milliseconds stall) const;
   // Imports an export file as the next checkpoint of job, which the caller
   // names (and may write): never the job named in the file. Everything is
   // checked (docs/export-format.md) before anything is committed, within

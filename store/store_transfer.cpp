@@ -31,6 +31,14 @@ Result<void> Store::export_checkpoint(const std::string& job, std::uint64_t id,
   });
 }
 
+Result<void> Store::export_checkpoint(const std::string& job, std::uint64_t id, int fd,
+                                      const std::string& name,
+                                      std::chrono::milliseconds stall) const {
+  return read_checkpoint(job, id, [&](const Manifest& manifest, const BlobIndex& index) {
+    return write_export_to(index, manifest, fd, name, stall);
+  });
+}
+
 Result<void> Store::read_checkpoint(const std::string& job, std::uint64_t id,
                                     const CheckpointReader& read) const {
   STASIS_TRY(check_job(job));

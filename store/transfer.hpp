@@ -20,6 +20,7 @@
 #include "store/manifest.hpp"
 #include "store/types.hpp"
 
+#include <chrono>
 #include <functional>
 
 namespace stasis::store {
@@ -40,6 +41,13 @@ inline constexpr std::uint32_t k_max_export_blob_bytes = k_file_chunk_size;
 // dir, then rename; a symlink at file is replaced, never followed).
 Result<void> write_export(const BlobIndex& index, const Manifest& manifest,
                           const fs::path& file);
+
+// Writes the same stream to fd, a descriptor a caller passed (a file she
+// opened or a pipe; name is for messages). A write that makes no progress
+// for stall fails, so a reader that stops never holds the store for long
+// (the caller makes fd non-blocking; zero: plain blocking writes).
+Result<void> write_export_to(const BlobIndex& index, const Manifest& manifest, int fd,
+                             const std::string& name, std::chrono::milliseconds stall);
 
 // Reads an export file from fd (store/transfer_import.cpp) (name is for messages),
 // writing its new blobs through sink; returns the manifest as exported (its job and id

@@ -1,5 +1,7 @@
 #include "tests/dbus/fake_manager.hpp"
 
+#include <unistd.h>
+
 namespace stasis::test {
 
 using namespace manager;
@@ -231,6 +233,62 @@ MResult<VerifyReport> FakeManager::verify(const Caller& caller, const std::strin
     return as_failure(*failure);
   }
   return report;
+}
+
+MResult<DiskUsage> FakeManager::disk_usage(const Caller& caller) {
+  if (auto failure = record({.method = "disk_usage", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return usage;
+}
+
+MResult<std::string>
+FakeManager::export_checkpoint(const Caller& caller, const std::string& name,
+                               const std::string& checkpoint,
+                               std::shared_ptr<const util::UniqueFd> file) {
+  if (auto failure = record({.method = "export",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint = checkpoint,
+                             .got_file = file && *file})) {
+    return as_failure(*failure);
+  }
+  if (file && *file) {
+    const std::string text = "exported";
+    (void)!::write(file->get(), text.data(), text.size());
+  }
+  return std::string("run-7");
+}
+
+MResult<std::string>
+FakeManager::import_checkpoint(const Caller& caller,
+                               std::shared_ptr<const util::UniqueFd> file,
+                               const std::string& name) {
+  std::string text(64, '\0');
+  const ssize_t n = file && *file ? ::read(file->get(), text.data(), text.size()) : -1;
+  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  if (auto failure = record({.method = "import",
+                             .caller = caller,
+                             .job = name,
+                             .file_text = text,
+                             .got_file = file && *file})) {
+    return as_failure(*failure);
+  }
+  return std::string("run-8");
+}
+
+MResult<FsckInfo> FakeManager::fsck(const Caller& caller, bool verify_data) {
+  if (auto failure = record({.method = "fsck", .caller = caller, .flag = verify_data})) {
+    return as_failure(*failure);
+  }
+  return fsck_info;
+}
+
+MResult<GcInfo> FakeManager::collect_garbage(const Caller& caller) {
+  if (auto failure = record({.method = "gc", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return gc_info;
 }
 
 MResult<ReloadChanges> FakeManager::reload(const Caller& caller) {

@@ -28,6 +28,10 @@ public:
     manager::RestoreOptions restore_options{};
     std::string reference{};
     manager::RemoteOptions remote_options{};
+    // Export/Import: the first bytes readable from (import) the descriptor
+    // received, or whether one was received at all (export).
+    std::string file_text{};
+    bool got_file = false;
   };
 
   // When set, every call fails with this error.
@@ -44,6 +48,9 @@ public:
   manager::DaemonStatus daemon_status;
   manager::VerifyReport report;
   std::vector<std::string> decisions;
+  manager::DiskUsage usage;
+  manager::FsckInfo fsck_info;
+  manager::GcInfo gc_info;
 
   FakeManager();
 
@@ -97,6 +104,19 @@ public:
   manager::MResult<manager::VerifyReport> verify(const manager::Caller& caller,
                                                  const std::string& job,
                                                  const std::string& checkpoint) override;
+  manager::MResult<manager::DiskUsage> disk_usage(const manager::Caller& caller) override;
+  manager::MResult<std::string>
+  export_checkpoint(const manager::Caller& caller, const std::string& job,
+                    const std::string& checkpoint,
+                    std::shared_ptr<const util::UniqueFd> file) override;
+  manager::MResult<std::string>
+  import_checkpoint(const manager::Caller& caller,
+                    std::shared_ptr<const util::UniqueFd> file,
+                    const std::string& job) override;
+  manager::MResult<manager::FsckInfo> fsck(const manager::Caller& caller,
+                                           bool verify_data) override;
+  manager::MResult<manager::GcInfo>
+  collect_garbage(const manager::Caller& caller) override;
   manager::MResult<manager::ReloadChanges> reload(const manager::Caller& caller) override;
   manager::MResult<manager::DaemonStatus> status(const manager::Caller& caller) override;
   manager::MResult<manager::EngineInfo>
