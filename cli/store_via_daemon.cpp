@@ -216,8 +216,10 @@ void disk_usage(GlobalOptions& options) {
 
 namespace {
 
-// The file an export goes to: a temp file of the caller's next to `file`,
-// renamed over it when the export is complete and removed otherwise.
+// The file an export goes to: an unnamed file of the caller's in the
+// directory of `file`, mode 0600 (O_TMPFILE: a stasisctl killed midway leaves nothing),
+// given a temporary name and renamed over `file` once the export is complete;
+// a temp file removed on failure where the filesystem has no O_TMPFILE.
 class ExportTarget {
 public:
   explicit ExportTarget(std::string file) : m_file(std::move(file)) {}
@@ -238,13 +240,16 @@ public:
                         "cannot use standard output: {}", std::strerror(errno)));
     }
     const auto slash = m_file.rfind('/');
-    const std::string dir =
-        slash == std::string::npos ? "." : m_file.substr(0, slash + 1);
-    std::string pattern =
-        (slash == std::string::npos ? std::string("./") : dir) + ".stasis-export-XXXXXX";
+    m_dir = slash == std::string::npos ? "./" : m_file.substr(0, slash + 1);
+    m_fd = util::UniqueFd(::open(m_dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+    if (m_fd) {
+      m_unnamed = true;
+      return std::nullopt;
+    }
+    std::string pattern = m_dir + ".stasis-export-XXXXXX";
     m_fd = util::UniqueFd(::mkostemp(pattern.data(), O_CLOEXEC));
     if (!m_fd) {
-      return fmt::format("cannot create a file in {}: {}", dir, std::strerror(errno));
+      return fmt::format("cannot create a file in {}: {}", m_dir, std::strerror(errno));
     }
     m_temp = pattern;
     return std::nullopt;
@@ -252,10 +257,27 @@ public:
   int fd() const { return m_fd.get(); }
   // Makes the export visible under its name.
   std::optional<std::string> commit() {
-    if (m_temp.empty()) {
+    if (m_file == "-") {
       return std::nullopt;
     }
-    if (::fsync(m_fd.get()) != 0 || ::rename(m_temp.c_str(), m_file.c_str()) != 0) {
+    if (::fsync(m_fd.get()) != 0) {
+      return fmt::format("cannot write {}: {}", m_file, std::strerror(errno));
+    }
+    if (m_unnamed) {
+      // A name of its own first: linkat cannot replace an existing file.
+      for (int attempt = 0; attempt < 16 && m_temp.empty(); ++attempt) {
+        std::string name =
+            m_dir + fmt::format(".stasis-export-{}-{}", ::getpid(), attempt);
+        const auto proc = fmt::format("/proc/self/fd/{}", m_fd.get());
+        if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) ==
+            0) {
+          m_temp = name;
+        } else if (errno != EEXIST) {
+          return fmt::format("cannot write {}: {}", m_file, std::strerror(errno));
+        }
+      }
+    }
+    if (m_temp.empty() || ::rename(m_temp.c_str(), m_file.c_str()) != 0) {
       return fmt::format("cannot write {}: {}", m_file, std::strerror(errno));
     }
     m_temp.clear();
@@ -264,7 +286,9 @@ public:
 
 private:
   std::string m_file;
+  std::string m_dir;
   std::string m_temp;
+  bool m_unnamed = false;
   util::UniqueFd m_fd;
 };
 
