@@ -141,11 +141,37 @@ private:
                             const std::optional<AdhocTarget>& adhoc);
   void apply_retention(const JobEntry& entry, const std::string& run_id);
 
-  // restore_run.cpp
+  // A lazy restore from a registry (Restore with From): where from, and what
+  // storing the checkpoint afterwards may add.
+  struct RegistryRestore {
+    remote::Reference ref;
+    remote::ClientOptions client;
+    store::StoreLimits limits;
+  };
+
+  // restore_run.cpp (with from: the checkpoint comes from a registry, and
+  // checkpoint is unused)
   RunOutcome run_restore(RunContext& context, const JobEntry& entry,
                          std::uint64_t checkpoint, const RestoreOptions& options,
-                         uid_t caller);
+                         uid_t caller,
+                         const std::optional<RegistryRestore>& from = std::nullopt);
 
+  // restore_remote.cpp: Restore with From, and the end of such a run: the
+  // background fill, then the checkpoint stored (or the tree killed when its
+  // memory cannot all come).
+  MResult<std::string> restore_from_registry(const Caller& caller, const std::string& job,
+                                             const std::string& checkpoint,
+                                             const RestoreOptions& options);
+  Result<std::unique_ptr<remote::LazyPull>>
+  open_registry_restore(const RegistryRestore& from, const std::string& run_id);
+  void finish_registry_restore(RunContext& context, const JobEntry& entry,
+                               remote::LazyPull& pull, const RegistryRestore& from,
+                               RunOutcome& outcome);
+
+  // remote_run.cpp: the job a pull (or a restore from a registry) stores
+  // into (root: any, a user: only her own ad-hoc job) and the caller's quota.
+  MResult<JobEntry> pull_target(const Caller& caller, const std::string& job);
+  store::StoreLimits pull_limits(const Caller& caller, const std::string& job);
   // remote_run.cpp: pushes and pulls. attempt is set for the pushes
   // replication makes (retried with backoff, then remote retention).
   MResult<std::string> submit_push(const JobEntry& entry, std::uint64_t id,

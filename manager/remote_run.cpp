@@ -2,6 +2,7 @@
 // the replication a job's `replicate:` asks for after each checkpoint.
 #include "manager/adhoc.hpp"
 #include "manager/manager.hpp"
+#include "manager/remote_options.hpp"
 #include "remote/remote.hpp"
 #include "util/log.hpp"
 
@@ -38,6 +39,8 @@ Result<std::string> read_small_file(const std::string& path, const char* what) {
   }
   return text;
 }
+
+} // namespace
 
 MResult<void> check_remote_options(const RemoteOptions& options) {
   if (options.username.size() > k_max_credential_chars ||
@@ -79,8 +82,6 @@ remote::ClientOptions client_options(const RemoteOptions& options) {
   return client;
 }
 
-} // namespace
-
 MResult<std::string> Manager::push(const Caller& caller, const std::string& job,
                                    const std::string& checkpoint,
                                    const std::string& reference,
@@ -107,33 +108,8 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
         "(stasisctl remote-checkpoints {} lists them)",
         ref.to_string(), ref.to_string(), ref.to_string());
   }
-  JobEntry entry;
-  const std::string own = fmt::format("{}{}", k_adhoc_job_prefix, caller.uid);
-  if (!caller.is_root()) {
-    // A checkpoint from elsewhere is restored with the rights its tree claims:
-    // a user may bring one only into her own job, whose restores run as her.
-    if (job != own) {
-      return fail(ErrorCode::AccessDenied,
-                  "uid {} may pull checkpoints only into her own job '{}', not '{}'",
-                  caller.uid, own, quoted_name(job));
-    }
-  }
-  if (auto uid = adhoc_uid(job)) {
-    if (auto found = find_job(job); found && !found->adhoc) {
-      return fail(ErrorCode::InvalidArgument, "'{}' is a policy job's name",
-                  quoted_name(job));
-    }
-    entry = find_job(job).value_or(adhoc_job(*uid, {}));
-  } else {
-    entry = STASIS_TRY(authorized_job(caller, job, Action::Checkpoint));
-  }
-  store::StoreLimits limits;
-  if (!caller.is_root() && m_config.max_stored_bytes_per_user > 0) {
-    auto usage = m_store.job_usage(job);
-    const std::uint64_t stored = usage ? usage->stored_bytes : 0;
-    const std::uint64_t quota = m_config.max_stored_bytes_per_user;
-    limits.max_new_bytes = stored >= quota ? 0 : quota - stored;
-  }
+  auto entry = STASIS_TRY(pull_target(caller, job));
+  const auto limits = pull_limits(caller, job);
   RunRequest request;
   request.job = job;
   request.kind = RunKind::Pull;
@@ -167,6 +143,42 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
     return outcome;
   };
   return m_queue->submit(std::move(request));
+}
+
+MResult<Manager::JobEntry> Manager::pull_target(const Caller& caller,
+                                                const std::string& job) {
+  JobEntry entry;
+  const std::string own = fmt::format("{}{}", k_adhoc_job_prefix, caller.uid);
+  if (!caller.is_root()) {
+    // A checkpoint from elsewhere is restored with the rights its tree claims:
+    // a user may bring one only into her own job, whose restores run as her.
+    if (job != own) {
+      return fail(ErrorCode::AccessDenied,
+                  "uid {} may pull checkpoints only into her own job '{}', not '{}'",
+                  caller.uid, own, quoted_name(job));
+    }
+  }
+  if (auto uid = adhoc_uid(job)) {
+    if (auto found = find_job(job); found && !found->adhoc) {
+      return fail(ErrorCode::InvalidArgument, "'{}' is a policy job's name",
+                  quoted_name(job));
+    }
+    entry = find_job(job).value_or(adhoc_job(*uid, {}));
+  } else {
+    entry = STASIS_TRY(authorized_job(caller, job, Action::Checkpoint));
+  }
+  return entry;
+}
+
+store::StoreLimits Manager::pull_limits(const Caller& caller, const std::string& job) {
+  store::StoreLimits limits;
+  if (!caller.is_root() && m_config.max_stored_bytes_per_user > 0) {
+    auto usage = m_store.job_usage(job);
+    const std::uint64_t stored = usage ? usage->stored_bytes : 0;
+    const std::uint64_t quota = m_config.max_stored_bytes_per_user;
+    limits.max_new_bytes = stored >= quota ? 0 : quota - stored;
+  }
+  return limits;
 }
 
 MResult<std::string> Manager::submit_push(const JobEntry& entry, std::uint64_t id,
