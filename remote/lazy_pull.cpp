@@ -92,6 +92,7 @@ Result<std::unique_ptr<LazyPull>> LazyPull::open(const Reference& ref,
   pull->m_manifest = head.manifest;
   pull->m_cache =
       std::make_shared<BundleCache>(ref, options, std::move(head.index), cache_dir);
+  // (No background check of every chunk list: the fill checks every bundle.)
   auto source = store::LazySource::open(std::move(head.manifest),
                                         std::make_unique<RemoteBlobs>(pull->m_cache));
   if (!source) {

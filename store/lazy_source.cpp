@@ -135,6 +135,7 @@ Result<std::unique_ptr<LazySource>> LazySource::open(const Store& store,
   auto blobs = std::make_unique<PackBlobs>(std::move(all), std::move(reader));
   const auto* pack_blobs = blobs.get();
   src->m_blobs = std::move(blobs);
+  src->m_index = BlobIndex::empty(packs); // filled below
   std::vector<Hash> others;
   STASIS_TRY(src->init(others));
   src->m_index = STASIS_TRY(pack_blobs->all().subset(packs, others));
@@ -291,7 +292,15 @@ Result<void> LazySource::init(std::vector<Hash>& others) {
     }
     others.insert(others.end(), f.lists.begin(), f.lists.end());
   }
-  src->m_checker = std::jthread([s = src](std::stop_token stop) { s->check_all(stop); });
+  // A checkpoint of the store (m_index set) has every chunk list checked in
+  // the background. One read from elsewhere is not: its lists are read as
+  // requests need them, since a check would compete with the restore for the
+  // same connection, and the caller checks every blob anyway (a registry's
+  // fill, remote/remote.hpp).
+  if (m_index) {
+    src->m_checker =
+        std::jthread([s = src](std::stop_token stop) { s->check_all(stop); });
+  }
   log::get("store")->debug("lazy restore of {}/{}: {} pages served on demand", job, id,
                            src->m_lazy_pages);
   return ok();
