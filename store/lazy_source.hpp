@@ -71,7 +71,10 @@ public:
                                                   LazySourceIndexCache* cache = nullptr);
   // Opens a checkpoint whose manifest the caller has checked (a registry's)
   // and whose blobs come from blobs; write_images() then reads every small
-  // image through blobs too. Nothing is read from a store.
+  // image through blobs too. Nothing is read from a store, and no background
+  // check reads every chunk list (it would compete with the restore for the
+  // same connection): the caller checks every blob some other way, as a
+  // registry's fill does.
   static Result<std::unique_ptr<LazySource>> open(Manifest manifest,
                                                   std::unique_ptr<LazyBlobs> blobs);
   ~LazySource();
