@@ -5,10 +5,12 @@
 // bundle and a registry that dies mid-fill fail the run, and nothing is
 // stored.
 #include "tests/dbus/daemon_fixture.hpp"
+#include "tests/dbus/test_user.hpp"
 #include "tests/support/registry.hpp"
 
 #include <csignal>
 #include <fstream>
+#include <sys/wait.h>
 #include <thread>
 
 namespace stasis::test {
@@ -229,6 +231,50 @@ TEST_F(ADaemonLazyRestoreFromARegistry,
   ASSERT_TRUE(stored) << stored.error().message;
   EXPECT_TRUE(stored->empty()) << "no checkpoint claims to be complete";
   EXPECT_TRUE(gone(workload)) << "the tree whose memory cannot come was killed";
+  EXPECT_TRUE(cache_dirs_gone());
+}
+
+// CRIU's lazy-pages daemon cannot run with a user's rights, so a lazy
+// restore of her tree is refused, from a registry as from the store: before
+// anything is downloaded beyond the small images, with nothing stored.
+TEST_F(ADaemonLazyRestoreFromARegistry, RefusesAUsersTreeBeforeTheFill) {
+  TestUser alice("stasis-t-rlazy-alice");
+  start_daemon();
+  auto client = this->client();
+  ASSERT_TRUE(client);
+  const fs::path alice_dir = dir() / "alice";
+  const pid_t pid = start_workload_as(alice, "stasis-wl-counter", alice_dir);
+  ASSERT_GT(pid, 0);
+  KillOnExit guard{pid};
+  const std::string job = "user-" + std::to_string(alice.uid());
+  auto made =
+      stasisctl({"checkpoint", "--pid", std::to_string(pid), "--stop"}, alice.name());
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err << log();
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  release_child(pid);
+  ASSERT_TRUE(wait_pid_free(pid, 10s));
+  const std::string reference = m_registry->host() + "/lazy/alice";
+  auto push = client->push(job, "", reference, remote());
+  ASSERT_TRUE(push) << push.error().message;
+  auto pushed = wait_run(*client, *push, 120s);
+  ASSERT_EQ(pushed.state, manager::RunState::Succeeded) << pushed.error << "\n" << log();
+  // Remote is REF:TAG@DIGEST.
+  const std::string copy = pushed.remote.substr(0, pushed.remote.find('@'));
+  const std::string tag = copy.substr(copy.rfind(':') + 1);
+
+  auto restored =
+      stasisctl({"restore", "--from", reference + ":" + tag, "--lazy", "--creds",
+                 std::string(TestRegistry::k_user) + ":" + TestRegistry::k_password,
+                 "--ca-file", (dir() / "ca.pem").string()},
+                alice.name());
+  EXPECT_EQ(restored.exit_code, 1) << restored.out << restored.err << log();
+  EXPECT_NE(restored.err.find("cannot be restored lazily"), std::string::npos)
+      << restored.err;
+  EXPECT_FALSE(fs::exists(fmt::format("/proc/{}", pid))) << "no tree was restored";
+  auto stored = client->list_checkpoints(job);
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->size(), 1U) << "only her own checkpoint; nothing was filled";
   EXPECT_TRUE(cache_dirs_gone());
 }
 
