@@ -9,10 +9,16 @@
 // stasis), a first one and a next one (pages already stored), vs `criu dump`
 // to a local dir, and vs that dump plus an ingest into a store in the same
 // state. stasis's own CPU time of a streaming checkpoint is printed too.
+// Registry: the stored checkpoint pushed to a real docker-registry on loopback
+// (TLS, the tests' TestRegistry) and restored lazily from there (issue 15:
+// small images first, pages by HTTP Range requests and the background fill)
+// vs the lazy restore from the local store, in the same run.
 #include "engine/lazy_pages.hpp"
+#include "remote/remote.hpp"
 #include "store/lazy_source.hpp"
 #include "store/page_server_socket.hpp"
 #include "store/page_server_stream.hpp"
+#include "tests/support/registry.hpp"
 #include "tests/support/workload.hpp"
 
 #include <chrono>
@@ -272,6 +278,79 @@ int main(int argc, char** argv) try {
   print("lazy_pages_served", static_cast<double>(stats.pages_sent));
   print("lazy_requests", static_cast<double>(stats.requests));
   print("lazy_restore_dir_pages_bytes", static_cast<double>(pages_file_bytes(images)));
+
+  // Lazy restore from a registry on loopback, into a second store.
+  test::TestRegistry registry;
+  remote::ClientOptions client;
+  client.credentials =
+      remote::Credentials{test::TestRegistry::k_user, test::TestRegistry::k_password};
+  client.ca_pem = registry.ca_pem();
+  auto repo = must(remote::parse_reference(registry.host() + "/bench/mem"), "reference");
+  t = start_clock();
+  must(remote::push_checkpoint(store, "mem", stored.id, repo, client, "bench"), "push");
+  print("registry_push_s", seconds_since(t));
+  stop(wl);
+  auto tagged = must(remote::parse_reference(registry.host() + "/bench/mem:mem-latest"),
+                     "reference");
+  auto second = must(store::Store::open(work / "second-state"), "store");
+  auto remote_images = work / "remote-lazy";
+  auto remote_work = work / "remote-lazy-work";
+  std::filesystem::create_directories(remote_work);
+  t = start_clock();
+  auto pull = must(remote::LazyPull::open(tagged, client, work / "cache"), "lazy pull");
+  std::shared_ptr<store::LazySource> remote_source = pull->take_source();
+  const double remote_open_s = seconds_since(t);
+  if (auto written = remote_source->write_images(remote_images); !written) {
+    throw std::runtime_error("write images: " + written.error().message);
+  }
+  const double remote_write_s = seconds_since(t) - remote_open_s;
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw std::runtime_error("socketpair");
+  }
+  util::UniqueFd remote_serve_end(fds[0]), remote_daemon_end(fds[1]);
+  auto remote_served = std::async(std::launch::async, [&, fd = remote_serve_end.get()] {
+    return remote_source->serve(fd);
+  });
+  lo.images_dir = remote_images;
+  lo.work_dir = remote_work;
+  lo.page_server_fd = remote_daemon_end.get();
+  auto remote_daemon = engine::LazyPagesDaemon::start(test::criu_binary(), lo);
+  if (!remote_daemon) {
+    throw std::runtime_error(remote_daemon.error().message());
+  }
+  remote_daemon_end.reset();
+  criu({"restore", "-d", "-D", remote_images.string(), "-W", remote_work.string(),
+        "--lazy-pages", "-o", "restore.log"},
+       remote_work);
+  const double remote_s = seconds_since(t);
+  auto filled = std::async(std::launch::async, [&] {
+    auto r = pull->fill(second, "mem");
+    return std::pair{std::move(r), seconds_since(t)};
+  });
+  auto remote_all_in = remote_daemon->wait(5min);
+  const double remote_all_pages_s = seconds_since(t);
+  if (!remote_all_in) {
+    throw std::runtime_error(remote_all_in.error().message());
+  }
+  auto remote_stats = must(remote_served.get(), "serve from the registry");
+  auto [fill, fill_s] = filled.get();
+  if (!fill) {
+    throw std::runtime_error("fill: " + fill.error().message);
+  }
+  wl.adopt(wl.pid());
+  if (auto v = wl.verify(60s); !v.empty()) {
+    throw std::runtime_error("lazy restore from the registry: " + v);
+  }
+  print("remote_lazy_open_s", remote_open_s);
+  print("remote_lazy_write_images_s", remote_write_s);
+  print("remote_time_to_pid_s", remote_s);
+  print("remote_vs_local_time_to_pid_ratio", remote_s / lazy_s);
+  print("remote_all_pages_in_s", remote_all_pages_s);
+  print("remote_vs_local_all_pages_in_ratio", remote_all_pages_s / all_pages_s);
+  print("remote_stored_s", fill_s);
+  print("remote_pages_served", static_cast<double>(remote_stats.pages_sent));
+  print("remote_bytes_downloaded", static_cast<double>(pull->bytes_downloaded()));
+  print("remote_bundle_bytes", static_cast<double>(pull->bundle_bytes()));
   wl.terminate();
   std::filesystem::remove_all(work);
   return 0;

@@ -134,14 +134,15 @@ std::string job_of_tag(const std::string& tag) {
   return origin == std::string::npos || origin == 0 ? "" : tag.substr(0, origin);
 }
 
-// Pulls args.from into the job restore will use; fills job and checkpoint.
-// False after a report.
-bool pull_for_restore(RestoreArgs& args, GlobalOptions& options) {
+// The registry options for args.from; fills the job restore will use when
+// none was given. Nullopt after a report.
+std::optional<manager::RemoteOptions> registry_for_restore(RestoreArgs& args,
+                                                           GlobalOptions& options) {
   auto ref = remote::parse_reference(args.from);
   if (!ref) {
     std::cerr << "stasisctl: --from: " << ref.error().message << '\n';
     options.exit_code = k_exit_usage;
-    return false;
+    return std::nullopt;
   }
   if (args.job.empty()) {
     args.job =
@@ -151,12 +152,22 @@ bool pull_for_restore(RestoreArgs& args, GlobalOptions& options) {
     std::cerr << "stasisctl: --from: name the job to restore into (the tag " << ref->tag
               << " names none)\n";
     options.exit_code = k_exit_usage;
-    return false;
+    return std::nullopt;
   }
   auto remote_options = remote_options_for(args.remote, ref->registry);
   if (!remote_options) {
     std::cerr << "stasisctl: " << remote_options.error().message << '\n';
     options.exit_code = k_exit_usage;
+    return std::nullopt;
+  }
+  return *remote_options;
+}
+
+// Pulls args.from into the job restore will use; fills job and checkpoint.
+// False after a report.
+bool pull_for_restore(RestoreArgs& args, GlobalOptions& options) {
+  auto remote_options = registry_for_restore(args, options);
+  if (!remote_options) {
     return false;
   }
   bool pulled = false;
@@ -177,7 +188,24 @@ bool pull_for_restore(RestoreArgs& args, GlobalOptions& options) {
 }
 
 void restore(RestoreArgs args, GlobalOptions& options) {
-  if (!args.from.empty() && !pull_for_restore(args, options)) {
+  manager::RestoreOptions request;
+  // --from with --lazy: stasisd restores straight from the registry (pages on
+  // demand, the rest in the background); without --lazy: pull, then restore.
+  const bool from_registry = !args.from.empty() && args.lazy;
+  if (from_registry) {
+    if (!args.checkpoint.empty()) {
+      std::cerr << "stasisctl: --from restores the checkpoint its tag names; give no "
+                   "CHECKPOINT\n";
+      options.exit_code = k_exit_usage;
+      return;
+    }
+    auto remote_options = registry_for_restore(args, options);
+    if (!remote_options) {
+      return;
+    }
+    request.from = args.from;
+    request.remote = *remote_options;
+  } else if (!args.from.empty() && !pull_for_restore(args, options)) {
     return;
   }
   if (args.job.empty()) {
@@ -185,7 +213,6 @@ void restore(RestoreArgs args, GlobalOptions& options) {
     options.exit_code = k_exit_usage;
     return;
   }
-  manager::RestoreOptions request;
   if (args.new_pidns) {
     request.new_pid_namespace = true;
   }
@@ -207,11 +234,14 @@ void restore(RestoreArgs args, GlobalOptions& options) {
   run_and_wait(
       options, args.wait,
       [&](dbus::Client& client) -> dbus::CResult<std::string> {
-        const auto checkpoint =
-            STASIS_TRY(resolve_checkpoint(client, args.job, args.checkpoint));
+        std::string checkpoint;
+        if (!from_registry) {
+          checkpoint = STASIS_TRY(resolve_checkpoint(client, args.job, args.checkpoint));
+        }
         // A shell job comes back on the terminal `stasisctl restore` runs in,
         // as with `criu restore --shell-job` typed there.
-        if (!terminal && !args.no_terminal && ::isatty(STDIN_FILENO) == 1) {
+        if (!terminal && !args.no_terminal && !from_registry &&
+            ::isatty(STDIN_FILENO) == 1) {
           if (auto job = client.get_job(args.job); job && job->shell_job) {
             terminal = our_terminal();
           }
@@ -228,6 +258,11 @@ void restore(RestoreArgs args, GlobalOptions& options) {
         if (options.json) {
           std::cout << to_json(*run).dump(2) << '\n';
         } else {
+          if (from_registry) {
+            std::cerr << fmt::format("restored {} lazily; every page came and it is "
+                                     "stored as checkpoint {} of job {}\n",
+                                     args.from, run->checkpoint, args.job);
+          }
           std::cout << run->pid << '\n';
         }
       });
@@ -386,8 +421,9 @@ void register_daemon_run_commands(CLI::App& app, GlobalOptions& options) {
       ->excludes(terminal);
   restore_cmd->add_option(
       "--from", restore_args->from,
-      "Pull this registry checkpoint (HOST/REPO:TAG) first and restore "
-      "it");
+      "Restore this registry checkpoint (HOST/REPO:TAG): pulled first, or with "
+      "--lazy restored at once, its memory coming from the registry on demand and "
+      "stored as the job's next checkpoint once all of it came");
   add_remote_options(*restore_cmd, restore_args->remote);
   add_wait_options(*restore_cmd, restore_args->wait);
   restore_cmd->callback([&options, restore_args] { restore(*restore_args, options); });

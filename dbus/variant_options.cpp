@@ -80,16 +80,51 @@ MResult<CheckpointOptions> checkpoint_options_from(const VariantMap& map,
 
 MResult<RestoreOptions> restore_options_from(const VariantMap& map) {
   using O = RestoreOptions;
-  return parse<O>(map, "Restore",
-                  {{"NewPidNamespace", &O::new_pid_namespace},
-                   {"Detached", &O::detached},
-                   {"Lazy", &O::lazy},
-                   {"TcpClose", &O::tcp_close}});
+  // From and the registry's options apart from the boolean ones.
+  VariantMap flags;
+  VariantMap registry;
+  std::optional<std::string> from;
+  for (const auto& [key, value] : map) {
+    if (key == "From") {
+      if (!value.containsValueOfType<std::string>()) {
+        return fail(ErrorCode::InvalidArgument,
+                    "option From of Restore must be a string (D-Bus type s), got type "
+                    "'{}'",
+                    value.peekValueType());
+      }
+      from = value.get<std::string>();
+    } else if (key == "Username" || key == "Password" || key == "CaPem" ||
+               key == "PlainHttp") {
+      registry.emplace(key, value);
+    } else {
+      flags.emplace(key, value);
+    }
+  }
+  auto options = STASIS_TRY(parse<O>(flags, "Restore",
+                                     {{"NewPidNamespace", &O::new_pid_namespace},
+                                      {"Detached", &O::detached},
+                                      {"Lazy", &O::lazy},
+                                      {"TcpClose", &O::tcp_close}}));
+  if (!from && !registry.empty()) {
+    return fail(ErrorCode::InvalidArgument,
+                "options {} of Restore go with From (a checkpoint in a registry)",
+                registry.begin()->first);
+  }
+  if (from) {
+    options.from = *from;
+    options.remote = STASIS_TRY(method_remote_options(registry, "Restore"));
+  }
+  return options;
 }
 
 MResult<RemoteOptions> remote_options_from(const VariantMap& map, bool push) {
+  return method_remote_options(map, push ? "Push" : "Pull");
+}
+
+MResult<RemoteOptions> method_remote_options(const VariantMap& map,
+                                             std::string_view method) {
   RemoteOptions options;
-  const std::string_view method = push ? "Push" : "Pull";
+  const bool push = method == "Push";
   for (const auto& [key, value] : map) {
     std::string* text = key == "Username"         ? &options.username
                         : key == "Password"       ? &options.password
@@ -161,6 +196,11 @@ VariantMap to_variant_map(const CheckpointOptions& options) {
 
 VariantMap to_variant_map(const RestoreOptions& options) {
   VariantMap map;
+  if (!options.from.empty()) {
+    map = to_variant_map(options.remote);
+    map.erase("Origin");
+    map.emplace("From", options.from);
+  }
   put(map, "NewPidNamespace", options.new_pid_namespace);
   put(map, "Detached", options.detached);
   put(map, "Lazy", options.lazy);

@@ -16,7 +16,9 @@ enum class CheckpointMethod { Checkpoint, CheckpointProcess };
 manager::MResult<manager::CheckpointOptions>
 checkpoint_options_from(const VariantMap& map, CheckpointMethod method);
 
-// Parses the options of Restore.
+// Parses the options of Restore: NewPidNamespace, Detached, Lazy, TcpClose
+// (b), and From (s: a checkpoint in a registry) with the registry's options
+// (Username, Password, CaPem, PlainHttp).
 manager::MResult<manager::RestoreOptions> restore_options_from(const VariantMap& map);
 
 // The client direction: only the options that are set become keys.
@@ -27,6 +29,10 @@ VariantMap to_variant_map(const manager::RestoreOptions& options);
 // Push only); anything else is InvalidArgument naming the key.
 manager::MResult<manager::RemoteOptions> remote_options_from(const VariantMap& map,
                                                              bool push);
+// The same for the registry options of method (Origin only for "Push"; those
+// of Restore go with From).
+manager::MResult<manager::RemoteOptions> method_remote_options(const VariantMap& map,
+                                                               std::string_view method);
 // The map a client sends for options (Origin only when set).
 VariantMap to_variant_map(const manager::RemoteOptions& options);
 

@@ -144,6 +144,17 @@ struct CheckpointOptions {
   std::optional<bool> ext_unix_sk;     // ad-hoc only
 };
 
+// How to reach a registry for Push and Pull: the caller's credentials and
+// CAs, read by stasisctl with the caller's rights (stasisd never reads a
+// credentials file for a caller). Unset: none.
+struct RemoteOptions {
+  std::string username;
+  std::string password;
+  std::string ca_pem;
+  bool plain_http = false;
+  std::string origin; // push: the tag's host part; "" = this host's name
+};
+
 // Options of Restore.
 struct RestoreOptions {
   std::optional<bool> new_pid_namespace;
@@ -154,17 +165,11 @@ struct RestoreOptions {
   // a tty open for reading and writing that the caller owns (root may hand
   // any). Shared: a queued run keeps it until it ran.
   std::shared_ptr<const util::UniqueFd> terminal;
-};
-
-// How to reach a registry for Push and Pull: the caller's credentials and
-// CAs, read by stasisctl with the caller's rights (stasisd never reads a
-// credentials file for a caller). Unset: none.
-struct RemoteOptions {
-  std::string username;
-  std::string password;
-  std::string ca_pem;
-  bool plain_http = false;
-  std::string origin; // push: the tag's host part; "" = this host's name
+  // A checkpoint in a registry (HOST[:PORT]/REPOSITORY:TAG) to restore lazily
+  // instead of a stored one (needs lazy): its pages come on demand and in the
+  // background, then it is stored as the job's next checkpoint. "" = none.
+  std::string from;
+  RemoteOptions remote; // how to reach `from`'s registry
 };
 
 // Bounds on what a caller may send in RemoteOptions and references.

@@ -130,7 +130,8 @@ LazyRestores::restore(const fs::path& criu, const RestoreRights& rights,
   flight->thread = std::thread([this, flight, source, serve_end, daemon, work, failed] {
     auto logger = log::get("manager");
     auto stats = source->serve(serve_end->get());
-    if (failed->load()) {
+    // Once serving failed, no page can come: the daemon would wait for one.
+    if (failed->load() || !stats) {
       daemon->kill();
     }
     auto exited = daemon->wait(k_all_pages_timeout);

@@ -151,10 +151,32 @@ private:
                             const std::optional<AdhocTarget>& adhoc);
   void apply_retention(const JobEntry& entry, const std::string& run_id);
 
-  // restore_run.cpp
+  // A lazy restore from a registry (Restore with From): where from, and what
+  // storing the checkpoint afterwards may add.
+  struct RegistryRestore {
+    remote::Reference ref;
+    remote::ClientOptions client;
+    store::StoreLimits limits;
+  };
+
+  // restore_run.cpp (with from: the checkpoint comes from a registry, and
+  // checkpoint is unused)
   RunOutcome run_restore(RunContext& context, const JobEntry& entry,
                          std::uint64_t checkpoint, const RestoreOptions& options,
-                         uid_t caller);
+                         uid_t caller,
+                         const std::optional<RegistryRestore>& from = std::nullopt);
+
+  // restore_remote.cpp: Restore with From, and the end of such a run: the
+  // background fill, then the checkpoint stored (or the tree killed when its
+  // memory cannot all come).
+  MResult<std::string> restore_from_registry(const Caller& caller, const std::string& job,
+                                             const std::string& checkpoint,
+                                             const RestoreOptions& options);
+  Result<std::unique_ptr<remote::LazyPull>>
+  open_registry_restore(const RegistryRestore& from, const std::string& run_id);
+  void finish_registry_restore(RunContext& context, const JobEntry& entry,
+                               remote::LazyPull& pull, const RegistryRestore& from,
+                               RunOutcome& outcome);
 
   // remote_run.cpp: pushes and pulls. attempt is set for the pushes
   // replication makes (retried with backoff, then remote retention).
@@ -166,7 +188,8 @@ private:
   RunOutcome run_push(RunContext& context, const JobEntry& entry, std::uint64_t id,
                       const remote::Reference& ref, const remote::ClientOptions& client,
                       const std::string& origin, std::optional<unsigned> attempt);
-  // A job a caller may bring a checkpoint into (Pull, Import): root any job
+  // A job a caller may bring a checkpoint into (Pull, Import, a restore from
+  // a registry): root any job
   // she may checkpoint, a user only her own job user-UID; and the limits
   // her quota leaves.
   MResult<JobEntry> incoming_job(const Caller& caller, const std::string& job);

@@ -2,6 +2,7 @@
 // the replication a job's `replicate:` asks for after each checkpoint.
 #include "manager/adhoc.hpp"
 #include "manager/manager.hpp"
+#include "manager/remote_options.hpp"
 #include "remote/remote.hpp"
 #include "util/log.hpp"
 #include "util/small_file.hpp"
@@ -22,6 +23,8 @@ constexpr std::uintmax_t k_max_policy_file_bytes = 1 << 20;
 Result<std::string> read_small_file(const std::string& path, const char* what) {
   return util::read_small_file(path, k_max_policy_file_bytes, what);
 }
+
+} // namespace
 
 MResult<void> check_remote_options(const RemoteOptions& options) {
   if (options.username.size() > k_max_credential_chars ||
@@ -62,8 +65,6 @@ remote::ClientOptions client_options(const RemoteOptions& options) {
   client.plain_http = options.plain_http;
   return client;
 }
-
-} // namespace
 
 MResult<std::string> Manager::push(const Caller& caller, const std::string& job,
                                    const std::string& checkpoint,

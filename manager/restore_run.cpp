@@ -77,6 +77,9 @@ Result<void> terminal_for_tree(int fd, const RestoreRights& rights, uid_t caller
 MResult<std::string> Manager::restore(const Caller& caller, const std::string& job,
                                       const std::string& checkpoint,
                                       const RestoreOptions& options) {
+  if (!options.from.empty()) {
+    return restore_from_registry(caller, job, checkpoint, options);
+  }
   auto entry = STASIS_TRY(authorized_job(caller, job, Action::Restore));
   if (options.terminal) {
     if (!entry.job->criu.shell_job || policy::is_container(entry.job->target)) {
@@ -119,7 +122,8 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
 
 RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
                                 std::uint64_t checkpoint, const RestoreOptions& request,
-                                uid_t caller) {
+                                uid_t caller,
+                                const std::optional<RegistryRestore>& from) {
   auto logger = log::get("manager");
   const auto& job = *entry.job;
   const std::string& run_id = context.run_id();
@@ -134,8 +138,12 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   };
   phase("run started");
   RunOutcome outcome;
-  outcome.checkpoint = std::to_string(checkpoint);
+  if (!from) {
+    outcome.checkpoint = std::to_string(checkpoint);
+  }
   HookEvent event{job.name, "", outcome.checkpoint, 0, ""};
+  // The checkpoint, for messages.
+  const std::string label = from ? from->ref.to_string() : std::to_string(checkpoint);
   std::error_code ignored;
   const fs::path log_dir = m_config.state_dir / "logs" / run_id;
   fs::path work;
@@ -144,7 +152,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     outcome.state = RunState::Failed;
     outcome.error = std::move(error);
     logger->error("run {}: restore of {} checkpoint {} failed: {}", run_id, job.name,
-                  checkpoint, outcome.error);
+                  label, outcome.error);
     if (!work.empty()) {
       fs::remove_all(work, ignored);
     }
@@ -162,10 +170,22 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   fs::create_directories(log_dir, ignored);
   const bool lazy = request.lazy.value_or(job.restore.lazy);
   std::shared_ptr<store::LazySource> lazy_source;
+  std::unique_ptr<remote::LazyPull> pull; // from a registry
   if (lazy && policy::is_container(job.target)) {
     return failed("lazy restore of container jobs is not supported");
   }
-  if (lazy) { // all images but the pages, which are served from the store
+  if (from) { // the small images from the registry, the pages on demand
+    auto opened = open_registry_restore(*from, run_id);
+    if (!opened) {
+      return failed(opened.error().message);
+    }
+    pull = std::move(*opened);
+    lazy_source = pull->take_source();
+    if (auto written = lazy_source->write_images(images); !written) {
+      return failed(written.error().message);
+    }
+    outcome.remote = pull->name();
+  } else if (lazy) { // all images but the pages, which are served from the store
     auto prepared = m_lazy.prepare(m_store, job.name, checkpoint, images);
     if (!prepared) {
       return failed(prepared.error().message);
@@ -195,7 +215,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     }
     auto decided = restore_rights_for(images, rules);
     if (!decided) {
-      return failed(fmt::format("checkpoint {} cannot be restored: {}", checkpoint,
+      return failed(fmt::format("checkpoint {} cannot be restored: {}", label,
                                 decided.error().message));
     }
     rights = std::move(*decided);
@@ -208,7 +228,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
           "rights a restore uses, and CRIU's lazy-pages daemon does not run with a "
           "user's rights; restore it without Lazy (stasisctl restore without "
           "--lazy){}",
-          checkpoint, rights.describe(),
+          label, rights.describe(),
           entry.adhoc
               ? ""
               : ", or let root's policy restore it as root (restore.run-as: root)"));
@@ -239,7 +259,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   context.progress("waiting for pid", 1, 3);
   // (A container's init gets a fresh host pid from its runtime.)
   for (const auto& run : m_history->list(job.name)) {
-    if (new_pid_namespace || policy::is_container(job.target)) {
+    if (new_pid_namespace || policy::is_container(job.target) || from) {
       break;
     }
     if (run.kind == RunKind::Checkpoint && run.state == RunState::Succeeded &&
@@ -263,7 +283,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   context.progress("restoring", 2, 3);
   phase("pid free, rights decided");
   logger->info("run {}: restoring checkpoint {} of job {} with the rights of {}", run_id,
-               checkpoint, job.name, rights.describe());
+               label, job.name, rights.describe());
   policy::RestoreSettings restore_settings = job.restore;
   if (request.tcp_close) {
     restore_settings.tcp_close = request.tcp_close;
@@ -329,12 +349,22 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     outcome.pid = restored->pid;
     phase("criu restore returned the pid");
     if (!options.restore_detached && !new_pid_namespace) {
-      m_children.adopt(outcome.pid, fmt::format("tree of job {} (checkpoint {})",
-                                                job.name, checkpoint));
+      m_children.adopt(outcome.pid,
+                       fmt::format("tree of job {} (checkpoint {})", job.name, label));
     }
   }
   context.record_pid(outcome.pid); // before the rest: a crash now leaves it known
   event.pid = outcome.pid;
+  if (pull) {
+    finish_registry_restore(context, entry, *pull, *from, outcome);
+    pull.reset();
+    if (outcome.state != RunState::Succeeded) {
+      fs::remove_all(log_dir, ignored);
+      run_policy_hooks(job.hooks, policy::HookPoint::OnFailure, event, run_id);
+      return outcome;
+    }
+    event.checkpoint = outcome.checkpoint;
+  }
   if (!job.restore.pidfile.empty()) {
     if (auto written = write_pidfile(job.restore.pidfile, outcome.pid, tree_user);
         !written) {

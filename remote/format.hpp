@@ -5,6 +5,7 @@
 #include "remote/remote.hpp"
 #include "store/codec.hpp"
 #include "store/hash.hpp"
+#include "store/manifest.hpp"
 
 #include <map>
 
@@ -103,5 +104,19 @@ struct Config {
   std::string origin;
 };
 Result<Config> config_from_json(std::string_view text);
+
+class RegistryClient;
+
+// What reading a checkpoint starts with: its OCI manifest by tag, the config's
+// stasis manifest and the index, each checked (sizes, digests, every bundle
+// of the index a layer of the manifest).
+struct CheckpointHead {
+  std::string manifest_digest;
+  store::Manifest manifest;
+  RemoteIndex index;
+  std::uint64_t bytes = 0; // downloaded for it
+};
+Result<CheckpointHead> fetch_checkpoint_head(RegistryClient& client,
+                                             const Reference& ref);
 
 } // namespace stasis::remote

@@ -129,6 +129,21 @@ Result<PullReport> pull_checkpoint(store::Store& store, const Reference& ref,
     return make_error("invalid job name '{}' to pull into", into_job);
   }
   RegistryClient client(ref, options);
+  auto head = STASIS_TRY(fetch_checkpoint_head(client, ref));
+  PullReport report;
+  report.blobs_downloaded = 2;
+  report.bytes_downloaded = head.bytes;
+  RegistrySource source(client, head.index);
+  const auto name = fmt::format("{}@{}", ref.to_string(), head.manifest_digest);
+  report.checkpoint =
+      STASIS_TRY(store.import_from_source(head.manifest, source, name, into_job, limits));
+  report.blobs_downloaded += source.blobs();
+  report.bytes_downloaded += source.bytes_downloaded();
+  return report;
+}
+
+Result<CheckpointHead> fetch_checkpoint_head(RegistryClient& client,
+                                             const Reference& ref) {
   auto fetched = STASIS_TRY(client.get_manifest(ref.tag));
   if (!fetched) {
     return make_error("{} has no checkpoint tagged {}", client.where(), ref.tag);
@@ -141,7 +156,6 @@ Result<PullReport> pull_checkpoint(store::Store& store, const Reference& ref,
         ref.to_string(), oci.config.size, oci.layers[0].size, k_max_config_bytes,
         k_max_index_bytes);
   }
-  PullReport report;
   auto config_blob = STASIS_TRY(client.get_blob(oci.config.digest, k_max_config_bytes));
   auto config = STASIS_TRY(config_from_json(config_blob));
   auto manifest = store::manifest_from_json(config.manifest_json);
@@ -150,8 +164,6 @@ Result<PullReport> pull_checkpoint(store::Store& store, const Reference& ref,
                       manifest.error().message);
   }
   auto index_blob = STASIS_TRY(client.get_blob(oci.layers[0].digest, k_max_index_bytes));
-  report.blobs_downloaded = 2;
-  report.bytes_downloaded = config_blob.size() + index_blob.size() + fetched->body.size();
   auto index = decode_index(bytes(index_blob));
   if (!index) {
     return make_error("{}: {}", ref.to_string(), index.error().message);
@@ -170,13 +182,8 @@ Result<PullReport> pull_checkpoint(store::Store& store, const Reference& ref,
                         ref.to_string(), b.digest_string());
     }
   }
-  RegistrySource source(client, *index);
-  const auto name = fmt::format("{}@{}", ref.to_string(), fetched->digest);
-  report.checkpoint =
-      STASIS_TRY(store.import_from_source(*manifest, source, name, into_job, limits));
-  report.blobs_downloaded += source.blobs();
-  report.bytes_downloaded += source.bytes_downloaded();
-  return report;
+  return CheckpointHead{fetched->digest, std::move(*manifest), std::move(*index),
+                        config_blob.size() + index_blob.size() + fetched->body.size()};
 }
 
 Result<std::vector<RemoteCheckpoint>> list_checkpoints(const Reference& ref,

@@ -13,12 +13,14 @@
 // uses the system CA store plus an optional CA bundle.
 #pragma once
 
+#include "store/lazy_source.hpp"
 #include "store/store.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,6 +121,60 @@ Result<PullReport> pull_checkpoint(store::Store& store, const Reference& ref,
                                    const std::string& into_job,
                                    const ClientOptions& options,
                                    const store::StoreLimits& limits = {});
+
+class BundleCache;
+
+// Most bytes of the images a lazy restore from a registry writes before the
+// tree starts (all but the pages images): they are read into memory first.
+inline constexpr std::uint64_t k_max_lazy_small_image_bytes = 256 << 20;
+
+// A checkpoint of a registry restored lazily (docs/registry-format.md, "Lazy
+// restore"): open() fetches only its OCI manifest, config and index, then
+// the chunk lists and chunks of the small images and of the pages CRIU
+// restores itself (by HTTP Range requests on the bundles); the source serves
+// the rest on demand, read by Range requests or from the bundles fill()
+// downloads. Once fill() has every bundle (each one's digest checked), it
+// commits the checkpoint into the local store: a checkpoint is either
+// complete there or absent, never partial.
+class LazyPull {
+public:
+  // Opens ref's checkpoint (its tag is required); cache_dir (created by
+  // fill(), removed when this and the source are gone) holds the downloaded
+  // bundles.
+  static Result<std::unique_ptr<LazyPull>> open(const Reference& ref,
+                                                const ClientOptions& options,
+                                                const std::filesystem::path& cache_dir);
+  ~LazyPull();
+  LazyPull(const LazyPull&) = delete;
+  LazyPull& operator=(const LazyPull&) = delete;
+
+  // The lazy source (once; it keeps reading from the registry and the cache).
+  std::unique_ptr<store::LazySource> take_source() { return std::move(m_source); }
+  // REGISTRY/REPOSITORY:TAG@sha256:MANIFEST, as imported_from says.
+  const std::string& name() const { return m_name; }
+  // The checkpoint's logical size (image bytes) and the bundles' total size.
+  std::uint64_t logical_bytes() const;
+  std::uint64_t bundle_bytes() const;
+
+  // Downloads every bundle not yet downloaded (the chunk lists' first), then
+  // stores the checkpoint as the next checkpoint of into_job, every blob
+  // checked, within limits. Blocks; cancel() ends it early with an error.
+  Result<store::CheckpointSummary> fill(store::Store& store, const std::string& into_job,
+                                        const store::StoreLimits& limits = {});
+  void cancel();
+  // Bytes received from the registry so far (manifest, config, index, ranges,
+  // bundles).
+  std::uint64_t bytes_downloaded() const;
+
+private:
+  LazyPull() = default;
+
+  std::string m_name;
+  store::Manifest m_manifest;
+  std::uint64_t m_fixed_bytes = 0; // manifest, config and index
+  std::shared_ptr<BundleCache> m_cache;
+  std::unique_ptr<store::LazySource> m_source;
+};
 
 // Deletes the remote checkpoint tag's manifest (by digest) from ref's
 // repository; its blobs go when the registry's own garbage collection runs.

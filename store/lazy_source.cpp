@@ -92,6 +92,28 @@ Result<void> write_new_file(OutputDir& out, const std::string& name,
   return write_all(fd.get(), data, out.path() / name);
 }
 
+// The store's packs: the flat index for lookups, a BlobIndex over the same
+// packs (same numbers) for reads by location.
+class PackBlobs : public LazyBlobs {
+public:
+  PackBlobs(LazySourceIndex all, BlobIndex reader)
+      : m_all(std::move(all)), m_reader(std::move(reader)) {}
+  std::optional<BlobLocation> find(const Hash& hash) const override {
+    return m_all.find(hash);
+  }
+  Result<void> read(const Hash& hash, const BlobLocation& loc,
+                    std::span<std::uint8_t> out) const override {
+    thread_local std::vector<std::uint8_t> stored;
+    STASIS_TRY(m_reader.read_stored(loc, stored));
+    return m_reader.decode(hash, loc, stored, out);
+  }
+  const LazySourceIndex& all() const { return m_all; }
+
+private:
+  LazySourceIndex m_all;
+  BlobIndex m_reader;
+};
+
 } // namespace
 
 Result<std::unique_ptr<LazySource>> LazySource::open(const Store& store,
@@ -107,9 +129,33 @@ Result<std::unique_ptr<LazySource>> LazySource::open(const Store& store,
   const auto packs = store.root() / "packs";
   // Only this checkpoint's blobs are looked up: the store's full BlobIndex
   // (every blob of every checkpoint) costs far more to build.
-  src->m_all = cache != nullptr ? STASIS_TRY(cache->load(packs))
-                                : STASIS_TRY(LazySourceIndex::load(packs));
-  src->m_reader = STASIS_TRY(src->m_all.subset(packs, {}));
+  auto all = cache != nullptr ? STASIS_TRY(cache->load(packs))
+                              : STASIS_TRY(LazySourceIndex::load(packs));
+  auto reader = STASIS_TRY(all.subset(packs, {}));
+  auto blobs = std::make_unique<PackBlobs>(std::move(all), std::move(reader));
+  const auto* pack_blobs = blobs.get();
+  src->m_blobs = std::move(blobs);
+  src->m_index = BlobIndex::empty(packs); // filled below
+  std::vector<Hash> others;
+  STASIS_TRY(src->init(others));
+  src->m_index = STASIS_TRY(pack_blobs->all().subset(packs, others));
+  return src;
+}
+
+Result<std::unique_ptr<LazySource>> LazySource::open(Manifest manifest,
+                                                     std::unique_ptr<LazyBlobs> blobs) {
+  std::unique_ptr<LazySource> src(new LazySource());
+  src->m_manifest = std::move(manifest);
+  src->m_blobs = std::move(blobs);
+  std::vector<Hash> others;
+  STASIS_TRY(src->init(others));
+  return src;
+}
+
+Result<void> LazySource::init(std::vector<Hash>& others) {
+  auto* src = this;
+  const auto& job = m_manifest.job;
+  const auto id = m_manifest.id;
   auto damaged = [&](const std::string& why) {
     return make_error("checkpoint {}/{} is damaged; cannot restore it lazily ({})", job,
                       id, why);
@@ -118,7 +164,7 @@ Result<std::unique_ptr<LazySource>> LazySource::open(const Store& store,
   for (const auto& f : src->m_manifest.files) {
     files[f.name] = &f;
     for (const auto& h : f.lists) {
-      if (!src->m_all.find(h)) {
+      if (!src->m_blobs->find(h)) {
         return damaged(fmt::format("{}: chunk list {} is missing from the store", f.name,
                                    to_hex(h)));
       }
@@ -226,7 +272,6 @@ Result<std::unique_ptr<LazySource>> LazySource::open(const Store& store,
     }
   }
   // The other images are small: their chunks are looked up now.
-  std::vector<Hash> others;
   for (const auto& f : src->m_manifest.files) {
     if (is_pagemap_name(f.name) || page_images.contains(f.name)) {
       continue;
@@ -239,7 +284,7 @@ Result<std::unique_ptr<LazySource>> LazySource::open(const Store& store,
       if (r.hash.is_zero()) {
         continue;
       }
-      if (!src->m_all.find(r.hash)) {
+      if (!src->m_blobs->find(r.hash)) {
         return damaged(fmt::format("{}: chunk {} is missing from the store", f.name,
                                    to_hex(r.hash)));
       }
@@ -247,12 +292,18 @@ Result<std::unique_ptr<LazySource>> LazySource::open(const Store& store,
     }
     others.insert(others.end(), f.lists.begin(), f.lists.end());
   }
-  src->m_index = STASIS_TRY(src->m_all.subset(packs, others));
-  src->m_checker =
-      std::jthread([s = src.get()](std::stop_token stop) { s->check_all(stop); });
+  // A checkpoint of the store (m_index set) has every chunk list checked in
+  // the background. One read from elsewhere is not: its lists are read as
+  // requests need them, since a check would compete with the restore for the
+  // same connection, and the caller checks every blob anyway (a registry's
+  // fill, remote/remote.hpp).
+  if (m_index) {
+    src->m_checker =
+        std::jthread([s = src](std::stop_token stop) { s->check_all(stop); });
+  }
   log::get("store")->debug("lazy restore of {}/{}: {} pages served on demand", job, id,
                            src->m_lazy_pages);
-  return src;
+  return ok();
 }
 
 LazySource::~LazySource() {
@@ -264,14 +315,12 @@ LazySource::~LazySource() {
 
 Result<void> LazySource::read_blob(const Hash& hash,
                                    std::vector<std::uint8_t>& out) const {
-  const auto loc = m_all.find(hash);
+  const auto loc = m_blobs->find(hash);
   if (!loc) {
     return make_error("blob {} is missing from the store", to_hex(hash));
   }
-  thread_local std::vector<std::uint8_t> stored;
-  STASIS_TRY(m_reader.read_stored(*loc, stored));
   out.resize(loc->raw_len);
-  return m_reader.decode(hash, *loc, stored, out);
+  return m_blobs->read(hash, *loc, out);
 }
 
 Result<std::vector<ChunkRef>> LazySource::chunks_of(const FileRecord& f) const {
@@ -333,7 +382,7 @@ Result<void> LazySource::expand_now(PagesFile& file, std::size_t i) const {
                         to_hex(r.hash), r.size);
     }
     if (!r.hash.is_zero()) {
-      const auto loc = m_all.find(r.hash);
+      const auto loc = m_blobs->find(r.hash);
       if (!loc) {
         return make_error("{}: chunk {} is missing from the store", file.name,
                           to_hex(r.hash));
@@ -369,6 +418,14 @@ void LazySource::check_all(const std::stop_token& stop) {
   }
 }
 
+std::uint64_t LazySource::eager_pages() const {
+  std::uint64_t pages = 0;
+  for (const auto& image : m_images) {
+    pages += image.eager.size();
+  }
+  return pages;
+}
+
 Result<void> LazySource::checked() {
   if (m_checker.joinable()) {
     m_checker.join();
@@ -394,7 +451,16 @@ Result<void> LazySource::write_images(OutputDir& out) const {
   Manifest others = m_manifest;
   std::erase_if(others.files,
                 [&](const FileRecord& f) { return page_images.contains(f.name); });
-  STASIS_TRY(write_checkpoint(m_index, others, out));
+  if (m_index) {
+    STASIS_TRY(write_checkpoint(*m_index, others, out));
+  } else {
+    for (const auto& f : others.files) {
+      auto text = STASIS_TRY(read_stored_file(reader(), f));
+      STASIS_TRY(write_new_file(
+          out, f.name,
+          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}));
+    }
+  }
   for (const auto& image : m_images) {
     STASIS_TRY(
         write_new_file(out, image.pagemap_name,
@@ -420,9 +486,7 @@ Result<void> LazySource::read_page(const ChunkRef& ref, const BlobLocation& loc,
     return make_error("page chunk {} has {} bytes, not a page", to_hex(ref.hash),
                       loc.raw_len);
   }
-  thread_local std::vector<std::uint8_t> stored;
-  STASIS_TRY(m_reader.read_stored(loc, stored));
-  return m_reader.decode(ref.hash, loc, stored, out);
+  return m_blobs->read(ref.hash, loc, out);
 }
 
 Result<LazyServeStats> LazySource::serve(int fd, const std::stop_token& stop) {

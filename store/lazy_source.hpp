@@ -38,6 +38,19 @@
 
 namespace stasis::store {
 
+// Where a lazy restore reads its blobs: the store's packs (LazySource::open),
+// or a registry's bundles (remote/lazy_remote.hpp). Reads are thread-safe.
+class LazyBlobs {
+public:
+  virtual ~LazyBlobs() = default;
+  // Where hash is (pack or bundle numbers are the backend's), or nullopt.
+  virtual std::optional<BlobLocation> find(const Hash& hash) const = 0;
+  // Reads the blob hash at loc into out (loc.raw_len bytes), decoded and its
+  // content hash checked; an error names the blob and where it was read.
+  virtual Result<void> read(const Hash& hash, const BlobLocation& loc,
+                            std::span<std::uint8_t> out) const = 0;
+};
+
 // What serving a lazy restore did.
 struct LazyServeStats {
   std::uint64_t requests = 0;
@@ -56,6 +69,14 @@ public:
                                                   const std::string& job,
                                                   std::uint64_t id,
                                                   LazySourceIndexCache* cache = nullptr);
+  // Opens a checkpoint whose manifest the caller has checked (a registry's)
+  // and whose blobs come from blobs; write_images() then reads every small
+  // image through blobs too. Nothing is read from a store, and no background
+  // check reads every chunk list (it would compete with the restore for the
+  // same connection): the caller checks every blob some other way, as a
+  // registry's fill does.
+  static Result<std::unique_ptr<LazySource>> open(Manifest manifest,
+                                                  std::unique_ptr<LazyBlobs> blobs);
   ~LazySource();
   LazySource(const LazySource&) = delete;
   LazySource& operator=(const LazySource&) = delete;
@@ -75,6 +96,8 @@ public:
   // Pages the restore dir leaves to the page server, and how many were sent.
   std::uint64_t lazy_pages() const { return m_lazy_pages; }
   std::uint64_t pages_sent() const { return m_pages_sent.load(); }
+  // Pages the restore dir's pages images hold (CRIU restores them itself).
+  std::uint64_t eager_pages() const;
   const Manifest& manifest() const { return m_manifest; }
 
 private:
@@ -110,10 +133,13 @@ private:
   };
 
   LazySource() = default;
+  // Everything open() does once m_manifest and m_blobs are set: the hashes of
+  // the images write_images() writes (all but the pages) are added to others.
+  Result<void> init(std::vector<Hash>& others);
   // Reads list i of file (once; other callers wait for the first).
   Result<void> expand(PagesFile& file, std::size_t i) const;
   Result<void> expand_now(PagesFile& file, std::size_t i) const;
-  // Reads one blob through the pack tables.
+  // Reads one blob through m_blobs.
   Result<void> read_blob(const Hash& hash, std::vector<std::uint8_t>& out) const;
   // The chunks of a (small) file, read now, and the blob reader behind it.
   Result<std::vector<ChunkRef>> chunks_of(const FileRecord& f) const;
@@ -126,9 +152,10 @@ private:
   void check_all(const std::stop_token& stop);
 
   Manifest m_manifest;
-  LazySourceIndex m_all; // every blob of the store
-  BlobIndex m_reader;    // the packs, for reads by location
-  BlobIndex m_index;     // the blobs of the images written by write_images()
+  std::unique_ptr<LazyBlobs> m_blobs;
+  // The blobs of the images written by write_images(), when read from a store
+  // (written in one pass); unset: written file by file through m_blobs.
+  std::optional<BlobIndex> m_index;
   std::vector<std::unique_ptr<PagesFile>> m_files;
   std::map<std::uint64_t, std::vector<Run>> m_processes; // pid -> runs by vaddr
   std::vector<PagesImage> m_images;

@@ -77,6 +77,59 @@ TEST_F(AnOptionsDictionary, CarriesAPushsCredentialsAndCasToTheManager) {
   EXPECT_EQ(last.remote_options.origin, "host_a");
 }
 
+TEST_F(AnOptionsDictionary, CarriesARestoreFromARegistryWithItsCredentials) {
+  const auto error = call_error(
+      *m_raw, "Restore", std::string("web"), std::string(""),
+      VariantMap{
+          {"Lazy", sdbus::Variant(true)},
+          {"From", sdbus::Variant(std::string("registry.example.com/f/w:w-latest"))},
+          {"Username", sdbus::Variant(std::string("ops"))},
+          {"Password", sdbus::Variant(std::string("s3cret"))},
+          {"PlainHttp", sdbus::Variant(true)}});
+  EXPECT_EQ(error.getName(), "") << error.getMessage();
+  const auto last = m_manager.last();
+  EXPECT_EQ(last.method, "restore");
+  EXPECT_EQ(last.restore_options.lazy, std::optional<bool>(true));
+  EXPECT_EQ(last.restore_options.from, "registry.example.com/f/w:w-latest");
+  EXPECT_EQ(last.restore_options.remote.username, "ops");
+  EXPECT_EQ(last.restore_options.remote.password, "s3cret");
+  EXPECT_TRUE(last.restore_options.remote.plain_http);
+}
+
+TEST_F(AnOptionsDictionary, OfARestoreRefusesRegistryOptionsWithoutFromAndAnOrigin) {
+  auto error = call_error(*m_raw, "Restore", std::string("web"), std::string(""),
+                          VariantMap{{"Username", sdbus::Variant(std::string("ops"))}});
+  EXPECT_EQ(error.getName(), "io.stasis.Stasis1.Error.InvalidArgument");
+  EXPECT_NE(error.getMessage().find("go with From"), std::string::npos)
+      << error.getMessage();
+  error = call_error(*m_raw, "Restore", std::string("web"), std::string(""),
+                     VariantMap{{"From", sdbus::Variant(std::string("h.example/r:t"))},
+                                {"Origin", sdbus::Variant(std::string("a"))}});
+  EXPECT_EQ(error.getName(), "io.stasis.Stasis1.Error.InvalidArgument");
+  error = call_error(*m_raw, "Restore", std::string("web"), std::string(""),
+                     VariantMap{{"From", sdbus::Variant(true)}});
+  EXPECT_NE(error.getMessage().find("option From of Restore must be a string"),
+            std::string::npos)
+      << error.getMessage();
+  EXPECT_EQ(m_manager.last().method, "") << "the manager must not be called";
+}
+
+TEST(AnOptionsParser, RoundTripsARestoreFromARegistry) {
+  RestoreOptions sent;
+  sent.lazy = true;
+  sent.from = "h.example/r:t";
+  sent.remote.username = "u";
+  sent.remote.password = "p";
+  sent.remote.ca_pem = "pem";
+  auto parsed = dbus::restore_options_from(dbus::to_variant_map(sent));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->from, sent.from);
+  EXPECT_EQ(parsed->remote.username, "u");
+  EXPECT_EQ(parsed->remote.password, "p");
+  EXPECT_EQ(parsed->remote.ca_pem, "pem");
+  EXPECT_FALSE(parsed->remote.plain_http);
+}
+
 TEST_F(AnOptionsDictionary, OfAPullRefusesAnOriginAndWrongTypes) {
   auto error = call_error(*m_raw, "Pull", std::string("localhost/web:web-latest"),
                           std::string("web"),
