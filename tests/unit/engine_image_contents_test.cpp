@@ -1,0 +1,168 @@
+// read_image_contents over images built here with CRIU's field numbers: what
+// it reads from a small tree, and how it refuses malformed or oversized
+// images (an export file is untrusted input).
+#include "engine/criu_images.pb.h"
+#include "engine/image_contents.hpp"
+
+#include <cstring>
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace stasis::engine {
+namespace {
+
+constexpr std::uint32_t k_common = 0x54564319;
+
+// An image: the two magics, then (size, message) pairs.
+std::string image(std::uint32_t magic, const std::vector<std::string>& entries) {
+  std::string out(8, '\0');
+  std::memcpy(out.data(), &k_common, 4);
+  std::memcpy(out.data() + 4, &magic, 4);
+  for (const auto& e : entries) {
+    const auto size = static_cast<std::uint32_t>(e.size());
+    out.append(reinterpret_cast<const char*>(&size), 4);
+    out += e;
+  }
+  return out;
+}
+
+struct FakeImages {
+  std::map<std::string, std::string> files;
+  ImageSource source() const {
+    return [this](const std::string& name,
+                  std::size_t limit) -> Result<std::optional<std::string>> {
+      auto it = files.find(name);
+      if (it == files.end()) {
+        return std::optional<std::string>{};
+      }
+      if (it->second.size() > limit) {
+        return make_error("{} is larger than {}", name, limit);
+      }
+      return std::optional<std::string>(it->second);
+    };
+  }
+};
+
+// One process (pid 42) holding /srv/data open as fd 3 and mapping /usr/bin/app.
+FakeImages small_tree() {
+  FakeImages images;
+  images::PstreeEntry pstree;
+  pstree.set_pid(42);
+  pstree.set_ppid(1);
+  pstree.add_threads(42);
+  images.files["pstree.img"] = image(0x50273030, {pstree.SerializeAsString()});
+
+  images::CoreEntry core;
+  core.set_mtype(1);
+  core.mutable_tc()->set_task_state(1);
+  core.mutable_tc()->set_comm("app");
+  core.mutable_ids()->set_files_id(7);
+  core.mutable_thread_core()->mutable_creds()->set_uid(1000);
+  images.files["core-42.img"] = image(0x55053847, {core.SerializeAsString()});
+
+  images::MmEntry mm;
+  mm.set_exe_file_id(2);
+  auto* text = mm.add_vmas();
+  text->set_start(0x400000);
+  text->set_end(0x401000);
+  text->set_prot(5);
+  text->set_flags(2);
+  text->set_status((1U << 0) | (1U << 6));
+  text->set_shmid(2);
+  auto* heap = mm.add_vmas();
+  heap->set_start(0x1000000);
+  heap->set_end(0x1021000);
+  heap->set_prot(3);
+  heap->set_status((1U << 0) | (1U << 5) | (1U << 9));
+  images.files["mm-42.img"] = image(0x57492820, {mm.SerializeAsString()});
+
+  std::vector<std::string> files;
+  for (const auto& [id, path] : {std::pair{1U, "/srv/data"}, {2U, "/usr/bin/app"}}) {
+    images::FileEntry f;
+    f.set_type(1);
+    f.set_id(id);
+    f.mutable_reg()->set_id(id);
+    f.mutable_reg()->set_name(path);
+    f.mutable_reg()->set_size(100);
+    files.push_back(f.SerializeAsString());
+  }
+  images.files["files.img"] = image(0x56303138, files);
+
+  images::FdinfoEntry fd;
+  fd.set_fd(3);
+  fd.set_id(1);
+  fd.set_type(1);
+  images.files["fdinfo-7.img"] = image(0x56213732, {fd.SerializeAsString()});
+  return images;
+}
+
+TEST(AnImageContentsReader, ReadsTheTreeItsMappingsDescriptorsAndFiles) {
+  const auto images = small_tree();
+  auto contents = read_image_contents(images.source());
+  ASSERT_TRUE(contents) << contents.error().message;
+  EXPECT_EQ(contents->arch, "x86_64");
+  ASSERT_EQ(contents->processes.size(), 1u);
+  const auto& p = contents->processes[0];
+  EXPECT_EQ(p.pid, 42);
+  EXPECT_EQ(p.comm, "app");
+  EXPECT_EQ(p.uid, 1000u);
+  EXPECT_EQ(p.exe, "/usr/bin/app");
+  ASSERT_EQ(p.mappings.size(), 2u);
+  EXPECT_EQ(p.mappings[0].kind, "file");
+  EXPECT_EQ(p.mappings[0].path, "/usr/bin/app");
+  EXPECT_EQ(p.mappings[1].kind, "heap");
+  ASSERT_EQ(p.descriptors.size(), 1u);
+  EXPECT_EQ(p.descriptors[0].fd, 3);
+  EXPECT_EQ(p.descriptors[0].type, "file");
+  EXPECT_EQ(p.descriptors[0].target, "/srv/data");
+  EXPECT_EQ(contents->files.size(), 2u);
+  EXPECT_FALSE(contents->cpu);
+}
+
+TEST(AnImageContentsReader, RefusesATreeWithoutPstreeAndImagesWithABadMagic) {
+  auto images = small_tree();
+  images.files.erase("pstree.img");
+  auto missing = read_image_contents(images.source());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("no pstree.img"), std::string::npos);
+
+  images = small_tree();
+  images.files["files.img"] = "not an image at all";
+  auto bad = read_image_contents(images.source());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("files.img"), std::string::npos)
+      << bad.error().message;
+
+  images = small_tree();
+  images.files["core-42.img"].resize(images.files["core-42.img"].size() - 3);
+  auto cut = read_image_contents(images.source());
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().message.find("truncated"), std::string::npos)
+      << cut.error().message;
+}
+
+TEST(AnImageContentsReader, RefusesMoreEntriesThanItListsAndImagesLargerThanItReads) {
+  auto images = small_tree();
+  // One entry more than k_max_inspected_items, each an empty message.
+  std::string many = image(0x56213732, {});
+  const std::uint32_t zero = 0;
+  for (std::size_t i = 0; i <= k_max_inspected_items; ++i) {
+    many.append(reinterpret_cast<const char*>(&zero), 4);
+  }
+  images.files["fdinfo-7.img"] = many;
+  auto too_many = read_image_contents(images.source());
+  ASSERT_FALSE(too_many);
+  EXPECT_NE(too_many.error().message.find("more than"), std::string::npos)
+      << too_many.error().message;
+
+  images = small_tree();
+  images.files["mm-42.img"] = std::string(k_max_inspected_image_bytes + 1, 'x');
+  auto too_large = read_image_contents(images.source());
+  ASSERT_FALSE(too_large);
+  EXPECT_NE(too_large.error().message.find("larger"), std::string::npos)
+      << too_large.error().message;
+}
+
+} // namespace
+} // namespace stasis::engine
