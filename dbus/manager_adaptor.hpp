@@ -92,6 +92,10 @@ private:
   std::vector<std::string> Prune(const std::string& job, const bool& dry_run) override;
   std::tuple<bool, std::vector<std::string>>
   Verify(const std::string& job, const std::string& checkpoint) override;
+  std::string InspectCheckpoint(const std::string& job,
+                                const std::string& checkpoint) override;
+  std::string DiffCheckpoints(const std::string& job, const std::string& from,
+                              const std::string& to) override;
 
   manager::ManagerApi& m_manager;
   std::shared_ptr<EventQueue> m_events;
