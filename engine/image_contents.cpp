@@ -21,6 +21,7 @@ constexpr std::uint32_t k_inventory_magic = 0x58313116;
 constexpr std::uint32_t k_core_magic = 0x55053847;
 constexpr std::uint32_t k_mm_magic = 0x57492820;
 constexpr std::uint32_t k_fdinfo_magic = 0x56213732;
+constexpr std::uint32_t k_ids_magic = 0x54432030;
 constexpr std::uint32_t k_files_magic = 0x56303138;
 constexpr std::uint32_t k_cpuinfo_magic = 0x61404013;
 constexpr std::uint32_t k_remap_fpath_magic = 0x59133954;
@@ -321,8 +322,14 @@ read_process(const ImageSource& source, ProcessInfo& p, const FileTable& table,
     p.uid = core->thread_core().creds().uid();
     p.gid = core->thread_core().creds().gid();
   }
-  if (core->has_ids()) {
-    const auto files_id = core->ids().files_id();
+  // The task's kernel object ids: ids-PID.img (older CRIU: in the core image).
+  auto ids = STASIS_TRY(single_entry<images::TaskKobjIdsEntry>(
+      source, fmt::format("ids-{}.img", p.pid), k_ids_magic));
+  if (!ids && core->has_ids()) {
+    ids = core->ids();
+  }
+  if (ids) {
+    const auto files_id = ids->files_id();
     if (!fd_tables.contains(files_id)) {
       fd_tables[files_id] = STASIS_TRY(read_descriptors(source, files_id, table));
     }
@@ -345,6 +352,10 @@ read_process(const ImageSource& source, ProcessInfo& p, const FileTable& table,
     m.flags = vma.flags();
     m.status = vma.status();
     m.kind = mapping_kind(vma.status());
+    if (m.kind == "anon" && m.start <= mm->mm_start_stack() &&
+        mm->mm_start_stack() < m.end) {
+      m.kind = "stack"; // CRIU marks the main stack as a plain anonymous mapping
+    }
     if (vma.status() & (k_vma_file_private | k_vma_file_shared)) {
       if (auto f = table.files.find(static_cast<std::uint32_t>(vma.shmid()));
           f != table.files.end()) {
@@ -380,8 +391,19 @@ Result<std::optional<CpuInfo>> read_cpu(const ImageSource& source) {
 
 Result<ImageContents> read_image_contents(const ImageSource& source) {
   ImageContents contents;
+  // inventory.img alone has no common magic ahead of its own (CRIU's image.c).
+  const ImageSource inventory_source =
+      [&](const std::string& name,
+          std::size_t limit) -> Result<std::optional<std::string>> {
+    auto bytes = STASIS_TRY(source(name, limit));
+    if (bytes) {
+      bytes->insert(0, reinterpret_cast<const char*>(&k_img_common_magic),
+                    sizeof k_img_common_magic);
+    }
+    return bytes;
+  };
   if (auto inventory = STASIS_TRY(single_entry<images::InventoryEntry>(
-          source, "inventory.img", k_inventory_magic))) {
+          inventory_source, "inventory.img", k_inventory_magic))) {
     contents.image_version = inventory->img_version();
     contents.tcp_close = inventory->tcp_close();
   }

@@ -57,9 +57,20 @@ FakeImages small_tree() {
   core.set_mtype(1);
   core.mutable_tc()->set_task_state(1);
   core.mutable_tc()->set_comm("app");
-  core.mutable_ids()->set_files_id(7);
   core.mutable_thread_core()->mutable_creds()->set_uid(1000);
   images.files["core-42.img"] = image(0x55053847, {core.SerializeAsString()});
+  images::TaskKobjIdsEntry ids;
+  ids.set_files_id(7);
+  images.files["ids-42.img"] = image(0x54432030, {ids.SerializeAsString()});
+  // inventory.img alone carries no common magic, only its own.
+  images::InventoryEntry inventory;
+  inventory.set_img_version(2);
+  const std::uint32_t inventory_magic = 0x58313116;
+  std::string inventory_image(reinterpret_cast<const char*>(&inventory_magic), 4);
+  const auto inventory_bytes = inventory.SerializeAsString();
+  const auto inventory_size = static_cast<std::uint32_t>(inventory_bytes.size());
+  inventory_image.append(reinterpret_cast<const char*>(&inventory_size), 4);
+  images.files["inventory.img"] = inventory_image + inventory_bytes;
 
   images::MmEntry mm;
   mm.set_exe_file_id(2);
@@ -102,6 +113,7 @@ TEST(AnImageContentsReader, ReadsTheTreeItsMappingsDescriptorsAndFiles) {
   auto contents = read_image_contents(images.source());
   ASSERT_TRUE(contents) << contents.error().message;
   EXPECT_EQ(contents->arch, "x86_64");
+  EXPECT_EQ(contents->image_version, 2u);
   ASSERT_EQ(contents->processes.size(), 1u);
   const auto& p = contents->processes[0];
   EXPECT_EQ(p.pid, 42);
