@@ -42,7 +42,9 @@ std::string host_cpu() {
 
 std::string host_kernel() {
   struct utsname u {};
-  return ::uname(&u) == 0 ? fmt::format("{} {}", u.sysname, u.release) : "unknown";
+  // As stasisd records it in manifests.
+  return ::uname(&u) == 0 ? fmt::format("{} {} {}", u.sysname, u.release, u.machine)
+                          : "unknown";
 }
 
 // True when a process with this pid runs (also one the caller may not signal).
@@ -106,7 +108,9 @@ json restore_preview(const json& report) {
       {"host", here_cpu},
       {"same_model", dumped_cpu == here_cpu},
       {"cpuinfo_image", report.contains("cpu_image") && report["cpu_image"].is_object()}};
-  json kernel{{"checkpoint", str(report, "kernel")}, {"host", host_kernel()}};
+  json kernel{{"checkpoint", str(report, "kernel")},
+              {"host", host_kernel()},
+              {"same", str(report, "kernel") == host_kernel()}};
   const bool ok = pids.empty() && missing.empty() && changed.empty();
   return {{"ok", ok},
           {"pids", pids},
@@ -140,8 +144,12 @@ void print_preview(const json& preview, std::ostream& out) {
                            : " (the checkpoint has no cpuinfo image: criu.cpu-cap)");
   }
   const auto& kernel = preview.value("kernel", json::object());
-  out << fmt::format("  kernel: dumped on {}, this host runs {}\n",
-                     str(kernel, "checkpoint"), str(kernel, "host"));
+  if (kernel.value("same", false)) {
+    out << fmt::format("  kernel: the same as at dump time ({})\n", str(kernel, "host"));
+  } else {
+    out << fmt::format("  kernel: dumped on {}, this host runs {}\n",
+                       str(kernel, "checkpoint"), str(kernel, "host"));
+  }
   const auto& missing = preview.value("missing_files", json::array());
   const auto& changed = preview.value("changed_files", json::array());
   if (missing.empty() && changed.empty()) {
