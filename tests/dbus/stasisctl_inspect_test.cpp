@@ -155,6 +155,7 @@ TEST_F(StasisctlInspect, InspectListsTheFileAWorkloadHoldsOpenAndPreviewsTheRest
 
   const auto human = stasisctl({"inspect", "--preview", "hold", id});
   EXPECT_EQ(human.exit_code, 0) << human.err;
+  std::cout << "sample `stasisctl inspect --preview hold " << id << "`:\n" << human.out;
   EXPECT_NE(human.out.find("missing file: " + held.string()), std::string::npos)
       << human.out;
   EXPECT_NE(human.out.find("is in use by a running process"), std::string::npos)
