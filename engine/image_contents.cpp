@@ -127,8 +127,9 @@ Result<std::vector<DescriptorInfo>> read_descriptors(const ImageSource& source,
       d.target = f->second.path;
     } else if (auto s = table.sockets.find(fd.id()); s != table.sockets.end()) {
       d.type = s->second.kind;
-      d.target =
-          s->second.local + (s->second.remote.empty() ? "" : " -> ") + s->second.remote;
+      const auto& local = s->second.local;
+      d.target = (local.empty() ? std::string("(unnamed)") : local) +
+                 (s->second.remote.empty() ? "" : " -> ") + s->second.remote;
     }
     descriptors.push_back(std::move(d));
   }

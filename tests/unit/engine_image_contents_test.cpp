@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -130,6 +131,64 @@ TEST(AnImageContentsReader, ReadsTheTreeItsMappingsDescriptorsAndFiles) {
   EXPECT_EQ(p.descriptors[0].target, "/srv/data");
   EXPECT_EQ(contents->files.size(), 2u);
   EXPECT_FALSE(contents->cpu);
+}
+
+TEST(AnImageContentsReader, NamesTcpAndUnixSocketsAndTheDescriptorsHoldingThem) {
+  auto images = small_tree();
+  std::vector<std::string> files;
+  images::FileEntry tcp;
+  tcp.set_type(4);
+  tcp.set_id(10);
+  auto* isk = tcp.mutable_isk();
+  isk->set_id(10);
+  isk->set_family(2); // AF_INET
+  isk->set_type(1);   // SOCK_STREAM
+  isk->set_proto(6);  // IPPROTO_TCP
+  isk->set_state(10); // TCP_LISTEN
+  isk->set_src_port(8080);
+  isk->add_src_addr(0x0100007f); // 127.0.0.1 as the kernel's bytes, read on x86
+  files.push_back(tcp.SerializeAsString());
+  for (const auto& [id, ino, peer, name] :
+       {std::tuple{11U, 100U, 101U, std::string("/run/app.sock")},
+        std::tuple{12U, 101U, 100U, std::string()}}) {
+    images::FileEntry unix_entry;
+    unix_entry.set_type(5);
+    unix_entry.set_id(id);
+    auto* usk = unix_entry.mutable_usk();
+    usk->set_id(id);
+    usk->set_ino(ino);
+    usk->set_type(1);
+    usk->set_state(1); // established
+    usk->set_peer(peer);
+    usk->set_name(name);
+    files.push_back(unix_entry.SerializeAsString());
+  }
+  images.files["files.img"] = image(0x56303138, files);
+  std::vector<std::string> fds;
+  for (const auto& [fd, id, type] : {std::tuple{4U, 10U, 4U}, {5U, 12U, 5U}}) {
+    images::FdinfoEntry entry;
+    entry.set_fd(fd);
+    entry.set_id(id);
+    entry.set_type(type);
+    fds.push_back(entry.SerializeAsString());
+  }
+  images.files["fdinfo-7.img"] = image(0x56213732, fds);
+
+  auto contents = read_image_contents(images.source());
+  ASSERT_TRUE(contents) << contents.error().message;
+  ASSERT_EQ(contents->sockets.size(), 3u);
+  EXPECT_EQ(contents->sockets[0].kind, "tcp");
+  EXPECT_EQ(contents->sockets[0].state, "listen");
+  EXPECT_EQ(contents->sockets[0].local, "127.0.0.1:8080");
+  EXPECT_EQ(contents->sockets[1].kind, "unix-stream");
+  EXPECT_EQ(contents->sockets[1].local, "/run/app.sock");
+  EXPECT_EQ(contents->sockets[2].remote, "/run/app.sock");
+  const auto& d = contents->processes[0].descriptors;
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].type, "tcp");
+  EXPECT_EQ(d[0].target, "127.0.0.1:8080");
+  EXPECT_EQ(d[1].type, "unix-stream");
+  EXPECT_EQ(d[1].target, "(unnamed) -> /run/app.sock");
 }
 
 TEST(AnImageContentsReader, RefusesATreeWithoutPstreeAndImagesWithABadMagic) {
