@@ -122,8 +122,8 @@ TEST_F(StasisctlCompletion, NeverStartsAStasisdThatDBusActivationWouldStart) {
   // An activatable io.stasis.Stasis1 that leaves a mark when the bus starts it.
   const auto mark = dir() / "activated";
   std::ofstream(bus_dir() / "services" / "io.stasis.Stasis1.service")
-      << "[D-BUS Service]\nName=io.stasis.Stasis1\nExec=/bin/touch " << mark.string()
-      << "\n";
+      << "[D-BUS Service]\nName=io.stasis.Stasis1\nExec=/bin/sh -c 'touch "
+      << mark.string() << "; exit 1'\n"; // failing at once: no 25 s activation timeout
 
   const auto jobs = stasisctl({"jobs", "--quiet"});
   EXPECT_EQ(jobs.exit_code, 3) << jobs.out << jobs.err;
@@ -132,7 +132,9 @@ TEST_F(StasisctlCompletion, NeverStartsAStasisdThatDBusActivationWouldStart) {
   const auto ids = stasisctl({"checkpoints", "--quiet", "webshop"});
   EXPECT_EQ(ids.exit_code, 3) << ids.out << ids.err;
   EXPECT_EQ(ids.out, "");
-  EXPECT_EQ(complete({"stasisctl", "show", ""}), std::vector<std::string>{});
+  EXPECT_EQ(complete({"stasisctl", "checkpoints", ""}), std::vector<std::string>{});
+  EXPECT_EQ(complete({"stasisctl", "restore", "webshop", ""}),
+            std::vector<std::string>{"latest"});
   EXPECT_FALSE(std::filesystem::exists(mark)) << "completion started stasisd";
 
   // The check sees activation when it happens: an ordinary call starts it.
