@@ -42,7 +42,13 @@ void print_policy_problems(const manager::DaemonStatus& daemon) {
   }
 }
 
-void jobs(GlobalOptions& options) {
+void jobs(GlobalOptions& options, bool quiet) {
+  if (quiet) {
+    for (const auto& name : quiet_job_names(options)) {
+      std::cout << name << '\n';
+    }
+    return;
+  }
   auto jobs = call_daemon(options, [](dbus::Client& c) { return c.list_jobs(); });
   if (!jobs) {
     return;
@@ -236,7 +242,9 @@ void register_daemon_commands(CLI::App& app, GlobalOptions& options) {
                  "(default: $STASIS_BUS_ADDRESS, else system)");
 
   auto* jobs_cmd = app.add_subcommand("jobs", "List the jobs stasisd runs (daemon)");
-  jobs_cmd->callback([&options] { jobs(options); });
+  auto jobs_quiet = std::make_shared<bool>(false);
+  jobs_cmd->add_flag("-q,--quiet", *jobs_quiet, k_quiet_help);
+  jobs_cmd->callback([&options, jobs_quiet] { jobs(options, *jobs_quiet); });
 
   // Arguments live as long as the callbacks that own them.
   auto* status_cmd =

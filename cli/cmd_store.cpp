@@ -19,13 +19,26 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
 
   auto* list = command(app, "checkpoints", "List the checkpoints of a job", a);
   list->add_option("JOB", a.job, "Job name")->required();
+  list->add_flag("-q,--quiet", a.quiet, k_quiet_help);
   list->callback([&a, &o, list] {
+    if (a.quiet && asks_daemon(list)) {
+      for (const auto& id : quiet_checkpoint_ids(o, a.job)) {
+        std::cout << id << "\n";
+      }
+      return;
+    }
     if (asks_daemon(list)) {
       via_daemon::list_checkpoints(o, a.job);
       return;
     }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto items = STASIS_TRY(s.list(a.job));
+      if (a.quiet) {
+        for (const auto& c : items) {
+          std::cout << c.id << "\n";
+        }
+        return ok();
+      }
       if (o.json) {
         json out = json::array();
         for (const auto& c : items) {

@@ -32,6 +32,8 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options);
 // Daemon commands over D-Bus: jobs, status, checkpoint, restore, cancel,
 // history, reload, engine-info, watch; and the global --bus option.
 void register_daemon_commands(CLI::App& app, GlobalOptions& options);
+// `stasisctl inspect`, `stasisctl diff` (cmd_inspect.cpp).
+void register_inspect_commands(CLI::App& app, GlobalOptions& options);
 // `stasisctl remote-checkpoints`: a registry's checkpoints, asked directly
 // (push, pull and restore --from go through the daemon: cmd_daemon_runs.cpp).
 void register_remote_commands(CLI::App& app, GlobalOptions& options);

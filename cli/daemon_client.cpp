@@ -127,6 +127,54 @@ std::unique_ptr<dbus::Client> connect_daemon(GlobalOptions& options) {
   return std::move(client).value();
 }
 
+namespace {
+
+// A client of a stasisd that runs now, or nullptr (exit code 3 when none).
+std::unique_ptr<dbus::Client> quiet_client(GlobalOptions& options) {
+  auto client = dbus::Client::connect(dbus::resolve_bus(options.bus));
+  if (!client) {
+    options.exit_code = k_exit_unreachable;
+    return nullptr;
+  }
+  auto running = (*client)->daemon_running();
+  if (!running || !*running) {
+    options.exit_code = k_exit_unreachable;
+    return nullptr;
+  }
+  return std::move(client).value();
+}
+
+} // namespace
+
+std::vector<std::string> quiet_job_names(GlobalOptions& options) {
+  std::vector<std::string> names;
+  if (auto client = quiet_client(options)) {
+    if (auto jobs = client->list_jobs()) {
+      for (const auto& job : *jobs) {
+        names.push_back(job.name);
+      }
+    } else {
+      options.exit_code = exit_code_of(jobs.error());
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> quiet_checkpoint_ids(GlobalOptions& options,
+                                              const std::string& job) {
+  std::vector<std::string> ids;
+  if (auto client = quiet_client(options)) {
+    if (auto items = client->list_checkpoints(job)) {
+      for (const auto& item : *items) {
+        ids.push_back(item.id);
+      }
+    } else {
+      options.exit_code = exit_code_of(items.error());
+    }
+  }
+  return ids;
+}
+
 dbus::CResult<std::string>
 resolve_checkpoint(dbus::Client& client, const std::string& job, const std::string& id) {
   if (id != "latest") {

@@ -100,6 +100,17 @@ nlohmann::json to_json(const manager::Event& event);
 // One line describing an event, as `stasisctl watch` prints it.
 std::string describe(const manager::Event& event);
 
+// For shell completion (`jobs --quiet`, `checkpoints --quiet`): connects
+// only when stasisd already runs (a disabled, D-Bus-activatable stasisd is
+// not started), prints no errors, and sets exit code 3 when it does not run.
+// An empty list when anything fails.
+std::vector<std::string> quiet_job_names(GlobalOptions& options);
+std::vector<std::string> quiet_checkpoint_ids(GlobalOptions& options,
+                                              const std::string& job);
+inline constexpr const char* k_quiet_help =
+    "Only the names, one a line; nothing (exit 3) when stasisd is not running, "
+    "which is not started for this (for shell completion)";
+
 // Registers checkpoint, restore and cancel (cmd_daemon_runs.cpp).
 void register_daemon_run_commands(CLI::App& app, GlobalOptions& options);
 

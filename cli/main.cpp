@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   register_policy_commands(app, options);
   register_store_commands(app, options);
   register_store_admin_commands(app, options);
+  register_inspect_commands(app, options);
   register_daemon_commands(app, options);
   register_remote_commands(app, options);
 

@@ -127,7 +127,7 @@ CLI::App* command(CLI::App& app, const std::string& name, const std::string& hel
   sub->add_option("--state-dir", args.state_dir,
                   "Open this state directory directly (root, no daemon; default "
                   "/var/lib/stasis). Without it, checkpoints, show, delete, pin, "
-                  "unpin, prune and verify ask stasisd");
+                  "unpin, prune, verify, inspect and diff ask stasisd");
   if (hidden) {
     sub->group("");
   }

@@ -39,6 +39,7 @@ struct StoreArgs {
   std::string keep_within;
   std::string max_total_size;
   std::string time_zone;
+  bool quiet = false;
 };
 
 // "1.5 GiB" etc.

@@ -83,17 +83,16 @@ void show_checkpoint(GlobalOptions& options, const std::string& job,
     return;
   }
   const auto& c = *found;
-  std::cout
-      << fmt::format("checkpoint {}/{}\n", job, c.id)
-      << fmt::format("  created       {}\n", format_time(c.created))
-      << fmt::format("  previous      {}\n", c.previous.empty() ? "-" : c.previous)
-      << fmt::format("  pinned        {}\n", c.pinned ? "yes" : "no")
-      << fmt::format("  logical       {}\n", format_bytes(c.logical_bytes))
-      << fmt::format("  newly stored  {}\n", format_bytes(c.stored_bytes))
-      << fmt::format("  criu          {}\n", c.criu_version)
-      << fmt::format("  fingerprint   {}\n", c.fingerprint)
-      << fmt::format("  frozen        {}\n", format_duration(c.frozen_usec))
-      << "  (image files, kernel and CPU: stasisctl show --state-dir DIR, as root)\n";
+  std::cout << fmt::format("checkpoint {}/{}\n", job, c.id)
+            << fmt::format("  created       {}\n", format_time(c.created))
+            << fmt::format("  previous      {}\n", c.previous.empty() ? "-" : c.previous)
+            << fmt::format("  pinned        {}\n", c.pinned ? "yes" : "no")
+            << fmt::format("  logical       {}\n", format_bytes(c.logical_bytes))
+            << fmt::format("  newly stored  {}\n", format_bytes(c.stored_bytes))
+            << fmt::format("  criu          {}\n", c.criu_version)
+            << fmt::format("  fingerprint   {}\n", c.fingerprint)
+            << fmt::format("  frozen        {}\n", format_duration(c.frozen_usec))
+            << "  (processes, files, kernel and CPU: stasisctl inspect JOB ID)\n";
 }
 
 void delete_checkpoint(GlobalOptions& options, const std::string& job,

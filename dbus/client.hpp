@@ -54,6 +54,11 @@ public:
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // True when stasisd owns its bus name now. Asks the bus (NameHasOwner),
+  // which never starts a stasisd that D-Bus activation would start: for
+  // callers such as shell completion that must not start a disabled daemon.
+  CResult<bool> daemon_running();
+
   // The daemon's Version property.
   CResult<std::string> version();
 
@@ -90,6 +95,11 @@ public:
   CResult<void> pin_checkpoint(const std::string& job, const std::string& checkpoint,
                                bool pinned);
   CResult<std::vector<std::string>> prune(const std::string& job, bool dry_run);
+  // InspectCheckpoint and DiffCheckpoints: JSON reports (docs/dbus-api.md).
+  CResult<std::string> inspect_checkpoint(const std::string& job,
+                                          const std::string& checkpoint);
+  CResult<std::string> diff_checkpoints(const std::string& job, const std::string& from,
+                                        const std::string& to);
   CResult<manager::VerifyReport> verify(const std::string& job,
                                         const std::string& checkpoint);
 

@@ -1,6 +1,7 @@
 // Client: one wrapper per io.stasis.Stasis1.Manager method.
 #include "dbus/client.hpp"
 #include "dbus/client_proxy.hpp"
+#include "dbus/names.hpp"
 #include "dbus/variant_maps.hpp"
 #include "dbus/variant_options.hpp"
 
@@ -154,6 +155,30 @@ CResult<manager::FsckInfo> Client::fsck(bool verify_data) {
 
 CResult<manager::GcInfo> Client::collect_garbage() {
   return call([&] { return gc_from(m_proxy->CollectGarbage()); });
+}
+
+CResult<bool> Client::daemon_running() {
+  return call([&] {
+    bool owned = false;
+    auto bus = sdbus::createProxy(*m_connection, "org.freedesktop.DBus",
+                                  "/org/freedesktop/DBus");
+    bus->callMethod("NameHasOwner")
+        .onInterface("org.freedesktop.DBus")
+        .withArguments(std::string(k_bus_name))
+        .storeResultsTo(owned);
+    return owned;
+  });
+}
+
+CResult<std::string> Client::inspect_checkpoint(const std::string& job,
+                                                const std::string& checkpoint) {
+  return call([&] { return m_proxy->InspectCheckpoint(job, checkpoint); });
+}
+
+CResult<std::string> Client::diff_checkpoints(const std::string& job,
+                                              const std::string& from,
+                                              const std::string& to) {
+  return call([&] { return m_proxy->DiffCheckpoints(job, from, to); });
 }
 
 CResult<manager::ReloadChanges> Client::reload() {

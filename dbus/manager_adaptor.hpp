@@ -92,6 +92,10 @@ private:
   std::vector<std::string> Prune(const std::string& job, const bool& dry_run) override;
   std::tuple<bool, std::vector<std::string>>
   Verify(const std::string& job, const std::string& checkpoint) override;
+  std::string InspectCheckpoint(const std::string& job,
+                                const std::string& checkpoint) override;
+  std::string DiffCheckpoints(const std::string& job, const std::string& from,
+                              const std::string& to) override;
 
   // Store commands (manager_adaptor_store.cpp).
   std::tuple<std::vector<VariantMap>, VariantMap> GetDiskUsage() override;

@@ -33,4 +33,15 @@ ManagerAdaptor::Verify(const std::string& job, const std::string& checkpoint) {
   return {report.ok, std::move(report.problems)};
 }
 
+std::string ManagerAdaptor::InspectCheckpoint(const std::string& job,
+                                              const std::string& checkpoint) {
+  return value_or_throw(m_manager.inspect_checkpoint(caller(), job, checkpoint));
+}
+
+std::string ManagerAdaptor::DiffCheckpoints(const std::string& job,
+                                            const std::string& from,
+                                            const std::string& to) {
+  return value_or_throw(m_manager.diff_checkpoints(caller(), job, from, to));
+}
+
 } // namespace stasis::dbus

@@ -322,6 +322,18 @@ public:
   prune(const Caller& caller, const std::string& job, bool dry_run) = 0;
   virtual MResult<VerifyReport> verify(const Caller& caller, const std::string& job,
                                        const std::string& checkpoint) = 0;
+  // What a stored checkpoint ("" = the newest) holds: processes, mappings,
+  // descriptors, files, sockets, CRIU/kernel/CPU, as JSON text
+  // (manager/inspect/reports.hpp). The caller needs `restore` access.
+  virtual MResult<std::string> inspect_checkpoint(const Caller& caller,
+                                                  const std::string& job,
+                                                  const std::string& checkpoint) = 0;
+  // What changed from checkpoint `from` to `to` of a job, as JSON text. The
+  // caller needs `restore` access.
+  virtual MResult<std::string> diff_checkpoints(const Caller& caller,
+                                                const std::string& job,
+                                                const std::string& from,
+                                                const std::string& to) = 0;
 
   // Store commands. disk_usage: the jobs the caller may list (totals: root).
   virtual MResult<DiskUsage> disk_usage(const Caller& caller) = 0;

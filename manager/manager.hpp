@@ -81,6 +81,11 @@ public:
                                const std::string& checkpoint, bool pinned) override;
   MResult<std::vector<std::string>> prune(const Caller& caller, const std::string& job,
                                           bool dry_run) override;
+  MResult<std::string> inspect_checkpoint(const Caller& caller, const std::string& job,
+                                          const std::string& checkpoint) override;
+  MResult<std::string> diff_checkpoints(const Caller& caller, const std::string& job,
+                                        const std::string& from,
+                                        const std::string& to) override;
   MResult<VerifyReport> verify(const Caller& caller, const std::string& job,
                                const std::string& checkpoint) override;
   MResult<DiskUsage> disk_usage(const Caller& caller) override;

@@ -25,6 +25,8 @@ packages=(
   docker-registry apache2-utils openssl
   # container targets (tests/dbus/container_*_test.cpp)
   runc lxc podman uidmap tar
+  # shell completion tests (tests/dbus/stasisctl_completion_test.cpp): the shells
+  zsh fish
   # CRIU provisioning
   dpkg-dev apt xz-utils
 )

@@ -42,6 +42,8 @@ protected:
   std::filesystem::path dir() const { return m_dir.path(); }
   // The private bus's address (for a stasisd started some other way).
   const std::string& bus_address() const { return m_bus.address(); }
+  // The private bus's dir (its services/ dir is the bus's activation dir).
+  const std::filesystem::path& bus_dir() const { return m_bus.dir(); }
   std::filesystem::path policy_dir() const { return m_dir.path() / "policy"; }
   std::filesystem::path state_dir() const { return m_dir.path() / "state"; }
 

@@ -291,6 +291,31 @@ MResult<GcInfo> FakeManager::collect_garbage(const Caller& caller) {
   return gc_info;
 }
 
+MResult<std::string> FakeManager::inspect_checkpoint(const Caller& caller,
+                                                     const std::string& name,
+                                                     const std::string& checkpoint) {
+  if (auto failure = record({.method = "inspect_checkpoint",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint = checkpoint})) {
+    return as_failure(*failure);
+  }
+  return std::string(R"({"processes": []})");
+}
+
+MResult<std::string> FakeManager::diff_checkpoints(const Caller& caller,
+                                                   const std::string& name,
+                                                   const std::string& from,
+                                                   const std::string& to) {
+  if (auto failure = record({.method = "diff_checkpoints",
+                             .caller = caller,
+                             .job = name,
+                             .checkpoint = from + ".." + to})) {
+    return as_failure(*failure);
+  }
+  return std::string(R"({"memory": {}})");
+}
+
 MResult<ReloadChanges> FakeManager::reload(const Caller& caller) {
   if (auto failure = record({.method = "reload", .caller = caller})) {
     return as_failure(*failure);

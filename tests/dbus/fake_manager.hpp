@@ -117,6 +117,13 @@ public:
                                            bool verify_data) override;
   manager::MResult<manager::GcInfo>
   collect_garbage(const manager::Caller& caller) override;
+  manager::MResult<std::string>
+  inspect_checkpoint(const manager::Caller& caller, const std::string& job,
+                     const std::string& checkpoint) override;
+  manager::MResult<std::string> diff_checkpoints(const manager::Caller& caller,
+                                                 const std::string& job,
+                                                 const std::string& from,
+                                                 const std::string& to) override;
   manager::MResult<manager::ReloadChanges> reload(const manager::Caller& caller) override;
   manager::MResult<manager::DaemonStatus> status(const manager::Caller& caller) override;
   manager::MResult<manager::EngineInfo>

@@ -28,6 +28,9 @@ std::string bus_config(const std::filesystem::path& dir) {
          (dir / "bus").string() +
          "</listen>\n"
          "  <auth>EXTERNAL</auth>\n"
+         "  <servicedir>" +
+         (dir / "services").string() +
+         "</servicedir>\n"
          "  <policy context=\"default\">\n"
          "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
          "    <allow eavesdrop=\"true\"/>\n"
@@ -54,6 +57,7 @@ PrivateBus::PrivateBus() {
     fail(std::string("mkdtemp: ") + std::strerror(errno));
   }
   m_dir = templ;
+  std::filesystem::create_directory(m_dir / "services");
   const auto config = m_dir / "bus.conf";
   std::ofstream(config) << bus_config(m_dir);
 

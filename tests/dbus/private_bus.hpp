@@ -23,6 +23,8 @@ public:
   const std::string& address() const { return m_address; }
 
   // The temp dir (holds the socket and config); tests may put files there.
+  // Its services/ dir is the bus's D-Bus activation dir (empty unless a test
+  // puts a .service file there).
   const std::filesystem::path& dir() const { return m_dir; }
 
 private:
