@@ -146,6 +146,7 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
     if (!pulled) {
       outcome.state = RunState::Failed;
       outcome.error = pulled.error().message;
+      outcome.remote = ref.to_string();
       log::get("manager")->error("run {}: pull of {} failed: {}", context.run_id(),
                                  ref.to_string(), outcome.error);
       return outcome;
@@ -197,6 +198,7 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
   if (!pushed) {
     outcome.state = RunState::Failed;
     outcome.error = pushed.error().message;
+    outcome.remote = ref.to_string();
     const auto& settings = job.replicate;
     if (attempt && *attempt < settings.retry_attempts && !context.stop_requested()) {
       const auto delay = settings.retry_delay * (1LL << std::min(*attempt, 20U));
@@ -280,8 +282,11 @@ void Manager::retry_replication(const std::string& job, std::uint64_t id,
     RunRequest request;
     request.job = job;
     request.kind = RunKind::Push;
-    request.work = [error = client.error().message, id](RunContext&) {
-      return RunOutcome{RunState::Failed, std::to_string(id), 0, error};
+    request.work = [error = client.error().message, id,
+                    to = ref->to_string()](RunContext&) {
+      RunOutcome outcome{RunState::Failed, std::to_string(id), 0, error};
+      outcome.remote = to;
+      return outcome;
     };
     (void)m_queue->submit(std::move(request));
     return;
