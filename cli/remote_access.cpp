@@ -1,6 +1,8 @@
 #include "cli/remote_access.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -24,9 +26,19 @@ Result<std::string> read_file(const std::string& path, const char* what) {
   if (size > k_max_file_bytes) {
     return make_error("the {} {} is larger than {} bytes", what, path, k_max_file_bytes);
   }
+  // Opened with the caller's rights: a file she may not read is an error,
+  // never an empty file.
   std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+  if (!in.is_open()) {
+    return make_error("cannot read the {} {}: {}", what, path, std::strerror(errno));
+  }
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  if (in.bad() || text.size() > k_max_file_bytes) {
+    return make_error("cannot read the {} {} (at most {} bytes)", what, path,
+                      k_max_file_bytes);
+  }
+  return text;
 }
 
 std::string default_authfile() {

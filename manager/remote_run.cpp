@@ -5,6 +5,8 @@
 #include "remote/remote.hpp"
 #include "util/log.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <unistd.h>
@@ -31,10 +33,14 @@ Result<std::string> read_small_file(const std::string& path, const char* what) {
                       k_max_policy_file_bytes);
   }
   std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) {
+    return make_error("cannot read the {} {}: {}", what, path, std::strerror(errno));
+  }
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) {
-    return make_error("cannot read the {} {}", what, path);
+  if (in.bad() || text.size() > k_max_policy_file_bytes) {
+    return make_error("cannot read the {} {} (at most {} bytes)", what, path,
+                      k_max_policy_file_bytes);
   }
   return text;
 }
@@ -127,22 +133,28 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
   } else {
     entry = STASIS_TRY(authorized_job(caller, job, Action::Checkpoint));
   }
-  store::StoreLimits limits;
-  if (!caller.is_root() && m_config.max_stored_bytes_per_user > 0) {
-    auto usage = m_store.job_usage(job);
-    const std::uint64_t stored = usage ? usage->stored_bytes : 0;
-    const std::uint64_t quota = m_config.max_stored_bytes_per_user;
-    limits.max_new_bytes = stored >= quota ? 0 : quota - stored;
-  }
+  const bool quota = !caller.is_root() && m_config.max_stored_bytes_per_user > 0;
   RunRequest request;
   request.job = job;
   request.kind = RunKind::Pull;
   request.caller = caller.uid;
   request.work = [this, entry, ref, client = client_options(options),
-                  limits](RunContext& context) {
+                  quota](RunContext& context) {
     RunOutcome outcome;
     context.progress("pulling", 0, 1);
-    auto pulled = remote::pull_checkpoint(m_store, ref, entry.job->name, client, limits);
+    // The quota's room when the pull runs, not when it was asked for: runs
+    // queued behind each other must not each see the same room.
+    store::StoreLimits limits;
+    if (quota) {
+      auto usage = m_store.job_usage(entry.job->name);
+      const std::uint64_t stored = usage ? usage->stored_bytes : 0;
+      const std::uint64_t most = m_config.max_stored_bytes_per_user;
+      limits.max_new_bytes = stored >= most ? 0 : most - stored;
+    }
+    auto cancellable = client;
+    cancellable.cancelled = [&context] { return context.stop_requested(); };
+    auto pulled =
+        remote::pull_checkpoint(m_store, ref, entry.job->name, cancellable, limits);
     if (!pulled) {
       outcome.state = RunState::Failed;
       outcome.error = pulled.error().message;
@@ -167,7 +179,14 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
     context.progress("done", 1, 1);
     return outcome;
   };
-  return m_queue->submit(std::move(request));
+  // A refused call (Busy) leaves no trace; a queued pull makes her ad-hoc
+  // job known at once, so that she sees and may cancel its run.
+  auto run = STASIS_TRY(m_queue->submit(std::move(request)));
+  if (entry.adhoc) {
+    std::lock_guard lock(m_mutex);
+    m_jobs.try_emplace(entry.job->name, entry);
+  }
+  return run;
 }
 
 MResult<std::string> Manager::submit_push(const JobEntry& entry, std::uint64_t id,
@@ -194,7 +213,9 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
   RunOutcome outcome;
   outcome.checkpoint = std::to_string(id);
   context.progress("pushing", 0, 1);
-  auto pushed = remote::push_checkpoint(m_store, job.name, id, ref, client, origin);
+  auto cancellable = client;
+  cancellable.cancelled = [&context] { return context.stop_requested(); };
+  auto pushed = remote::push_checkpoint(m_store, job.name, id, ref, cancellable, origin);
   if (!pushed) {
     outcome.state = RunState::Failed;
     outcome.error = pushed.error().message;
@@ -226,7 +247,7 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
                context.run_id(), job.name, id, outcome.remote, pushed->blobs_uploaded,
                pushed->bytes_uploaded, pushed->blobs_present, pushed->bytes_present);
   if (attempt) {
-    apply_remote_retention(entry, ref, client, origin, context.run_id());
+    apply_remote_retention(entry, ref, cancellable, origin, context.run_id());
   }
   context.progress("done", 1, 1);
   return outcome;
