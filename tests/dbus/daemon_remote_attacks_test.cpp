@@ -12,9 +12,12 @@
 #include <functional>
 #include <grp.h>
 #include <sstream>
+#include <string>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 namespace stasis::test {
 namespace {
@@ -84,6 +87,18 @@ Answer call_as(const TestUser& user, const std::string& bus,
   return answer;
 }
 
+// A user name of this area for the running test, so that tests running at
+// the same time (ctest -j) never share one: "stasis-t-rmt-" and a hash of
+// the test's name.
+std::string user_name_for_this_test() {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string name =
+      test == nullptr ? "none"
+                      : std::string(test->test_suite_name()) + "." + test->name();
+  return fmt::format("stasis-t-rmt-{:08x}",
+                     static_cast<std::uint32_t>(std::hash<std::string>{}(name)));
+}
+
 // Root's job "svc" (a counter) that the user may list and checkpoint but not
 // restore, a job "hidden" she may not even see, and a registry on loopback
 // that holds svc's first checkpoint.
@@ -140,7 +155,7 @@ protected:
     return root ? wait_run(*root, run, timeout) : manager::RunInfo{};
   }
 
-  TestUser m_user{"stasis-t-remote-attacker"};
+  TestUser m_user{user_name_for_this_test()};
   TestRegistry m_registry;
   std::optional<Workload> m_workload;
   std::vector<std::string> m_daemon_options;
