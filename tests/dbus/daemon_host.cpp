@@ -65,7 +65,7 @@ std::string TestHost::start_daemon() {
   pointers.push_back(nullptr);
   const auto log_path = dir() / "stasisd.log";
   {
-    std::optional<NetnsScope> inside;
+    std::optional<InNetns> inside;
     if (m_netns != nullptr) {
       inside.emplace(*m_netns);
     }
@@ -125,7 +125,7 @@ Captured TestHost::stasisctl(const std::vector<std::string>& args,
   }
   argv.insert(argv.end(), {STASISCTL_PATH, "--bus", m_bus.address()});
   argv.insert(argv.end(), args.begin(), args.end());
-  std::optional<NetnsScope> inside;
+  std::optional<InNetns> inside;
   if (m_netns != nullptr) {
     inside.emplace(*m_netns);
   }
@@ -134,7 +134,7 @@ Captured TestHost::stasisctl(const std::vector<std::string>& args,
 
 Workload TestHost::start_workload(std::string_view name, std::vector<std::string> args,
                                   const fs::path& dir) {
-  std::optional<NetnsScope> inside;
+  std::optional<InNetns> inside;
   if (m_netns != nullptr) {
     inside.emplace(*m_netns);
   }

@@ -73,7 +73,7 @@ void link_namespaces(const NetNamespace& a, const std::string& a_if,
   b.ip({"link", "set", b_if, "up"});
 }
 
-NetnsScope::NetnsScope(const NetNamespace& ns) {
+InNetns::InNetns(const NetNamespace& ns) {
   m_previous = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   const int target = ::open(ns.path().c_str(), O_RDONLY | O_CLOEXEC);
   if (m_previous < 0 || target < 0 || ::setns(target, CLONE_NEWNET) != 0) {
@@ -90,7 +90,7 @@ NetnsScope::NetnsScope(const NetNamespace& ns) {
   ::close(target);
 }
 
-NetnsScope::~NetnsScope() {
+InNetns::~InNetns() {
   // Back to where the thread was; failing here would leave the test process
   // in the wrong namespace, which no later test could survive.
   if (::setns(m_previous, CLONE_NEWNET) != 0) {
@@ -100,7 +100,7 @@ NetnsScope::~NetnsScope() {
 }
 
 bool tcp_answers(const NetNamespace& ns, const std::string& address, int port) {
-  NetnsScope inside(ns);
+  InNetns inside(ns);
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

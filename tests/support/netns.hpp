@@ -40,12 +40,12 @@ void link_namespaces(const NetNamespace& a, const std::string& a_if,
 
 // Moves the calling thread into a network namespace until the scope ends
 // (setns; only this thread moves). Children forked meanwhile start there.
-class NetnsScope {
+class InNetns {
 public:
-  explicit NetnsScope(const NetNamespace& ns);
-  ~NetnsScope();
-  NetnsScope(const NetnsScope&) = delete;
-  NetnsScope& operator=(const NetnsScope&) = delete;
+  explicit InNetns(const NetNamespace& ns);
+  ~InNetns();
+  InNetns(const InNetns&) = delete;
+  InNetns& operator=(const InNetns&) = delete;
 
 private:
   int m_previous = -1;

@@ -142,7 +142,7 @@ bool TestRegistry::answers() const {
 void TestRegistry::start() {
   const auto d = m_dir.path();
   // In its namespace, when it has one: the child starts where this thread is.
-  std::optional<NetnsScope> inside;
+  std::optional<InNetns> inside;
   if (m_netns != nullptr) {
     inside.emplace(*m_netns);
   }
