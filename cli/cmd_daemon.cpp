@@ -97,6 +97,11 @@ void job_status(dbus::Client& client, const std::string& name, GlobalOptions& op
              format_time(job->last_run),
              job->last_result.empty() ? "-" : job->last_result, job->checkpoints,
              job->policy_file, job->fingerprint);
+  if (!job->last_push_result.empty()) {
+    fmt::print("last push:    {}  {}\n              {}\n\n", format_time(job->last_push),
+               job->last_push_result,
+               job->last_push_remote.empty() ? "-" : job->last_push_remote);
+  }
   print_runs(*runs);
 }
 

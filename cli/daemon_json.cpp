@@ -19,7 +19,10 @@ json to_json(const manager::JobInfo& job) {
               {"last_result", job.last_result},
               {"checkpoints", job.checkpoints},
               {"policy_file", job.policy_file},
-              {"fingerprint", job.fingerprint}};
+              {"fingerprint", job.fingerprint},
+              {"last_push", json_time(job.last_push)},
+              {"last_push_result", job.last_push_result},
+              {"last_push_remote", job.last_push_remote}};
 }
 
 json to_json(const manager::RunInfo& run) {
@@ -33,6 +36,7 @@ json to_json(const manager::RunInfo& run) {
               {"frozen_usec", run.frozen_usec},
               {"logical_bytes", run.logical_bytes},
               {"stored_bytes", run.stored_bytes},
+              {"remote", run.remote},
               {"started", json_time(run.started)},
               {"finished", json_time(run.finished)}};
 }

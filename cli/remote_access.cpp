@@ -3,6 +3,7 @@
 #include "util/small_file.hpp"
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 

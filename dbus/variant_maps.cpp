@@ -51,6 +51,9 @@ VariantMap to_variant_map(const JobInfo& job) {
       {"Fingerprint", job.fingerprint},
       {"ShellJob", job.shell_job},
       {"LeaveRunning", job.leave_running},
+      {"LastPush", to_usec(job.last_push)},
+      {"LastPushResult", job.last_push_result},
+      {"LastPushRemote", job.last_push_remote},
   };
 }
 
@@ -126,6 +129,9 @@ JobInfo job_from(const VariantMap& map) {
   job.fingerprint = read<std::string>(map, "Fingerprint");
   job.shell_job = read<bool>(map, "ShellJob");
   job.leave_running = read<bool>(map, "LeaveRunning");
+  job.last_push = from_usec(read<std::uint64_t>(map, "LastPush"));
+  job.last_push_result = read<std::string>(map, "LastPushResult");
+  job.last_push_remote = read<std::string>(map, "LastPushRemote");
   return job;
 }
 

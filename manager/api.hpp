@@ -75,6 +75,12 @@ struct JobInfo {
   // criu.leave-running: false when an on-demand checkpoint (without the
   // LeaveRunning option) leaves the target stopped.
   bool leave_running = false;
+  // The job's newest finished push (replication or Push): when it started,
+  // its result ("succeeded", "failed: ...") and the registry's copy
+  // (HOST/REPO:TAG@DIGEST; the repository it tried when it failed).
+  std::optional<TimePoint> last_push;
+  std::string last_push_result;
+  std::string last_push_remote;
 };
 
 // Push and Pull copy a checkpoint to or from an OCI registry (remote/); they
@@ -112,7 +118,8 @@ struct RunInfo {
   std::uint64_t frozen_usec = 0;
   std::uint64_t logical_bytes = 0;
   std::uint64_t stored_bytes = 0; // push/pull: the bytes sent or received
-  // push/pull: the registry's copy, "HOST/REPO:TAG@sha256:..." ("" otherwise)
+  // push/pull: the registry's copy, "HOST/REPO:TAG@sha256:..."; a failed push
+  // or pull: the reference it tried ("" for other runs)
   std::string remote{};
   std::optional<TimePoint> started;
   std::optional<TimePoint> finished;

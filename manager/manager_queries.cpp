@@ -93,6 +93,11 @@ JobInfo Manager::describe_job(const JobEntry& entry) const {
     info.last_run = last->started ? last->started : last->finished;
     info.last_result = result_text(*last);
   }
+  if (auto push = m_history->last_finished(job.name, RunKind::Push)) {
+    info.last_push = push->started ? push->started : push->finished;
+    info.last_push_result = result_text(*push);
+    info.last_push_remote = push->remote;
+  }
   if (auto checkpoints = m_store.list(job.name)) {
     info.checkpoints = static_cast<std::uint32_t>(checkpoints->size());
   }

@@ -95,19 +95,25 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
         ref.to_string(), ref.to_string(), ref.to_string());
   }
   auto entry = STASIS_TRY(incoming_job(caller, job));
-  const auto limits = incoming_limits(caller, job);
   RunRequest request;
   request.job = job;
   request.kind = RunKind::Pull;
   request.caller = caller.uid;
   request.work = [this, entry, ref, client = client_options(options),
-                  limits](RunContext& context) {
+                  caller](RunContext& context) {
     RunOutcome outcome;
     context.progress("pulling", 0, 1);
-    auto pulled = remote::pull_checkpoint(m_store, ref, entry.job->name, client, limits);
+    // The quota's room when the pull runs, not when it was asked for: runs
+    // queued behind each other must not each see the same room.
+    const auto limits = incoming_limits(caller, entry.job->name);
+    auto cancellable = client;
+    cancellable.cancelled = [&context] { return context.stop_requested(); };
+    auto pulled =
+        remote::pull_checkpoint(m_store, ref, entry.job->name, cancellable, limits);
     if (!pulled) {
       outcome.state = RunState::Failed;
       outcome.error = pulled.error().message;
+      outcome.remote = ref.to_string();
       log::get("manager")->error("run {}: pull of {} failed: {}", context.run_id(),
                                  ref.to_string(), outcome.error);
       return outcome;
@@ -132,7 +138,14 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
     context.progress("done", 1, 1);
     return outcome;
   };
-  return m_queue->submit(std::move(request));
+  // A refused call (Busy) leaves no trace; a queued pull makes her ad-hoc
+  // job known at once, so that she sees and may cancel its run.
+  auto run = STASIS_TRY(m_queue->submit(std::move(request)));
+  if (entry.adhoc) {
+    std::lock_guard lock(m_mutex);
+    m_jobs.try_emplace(entry.job->name, entry);
+  }
+  return run;
 }
 
 MResult<Manager::JobEntry> Manager::incoming_job(const Caller& caller,
@@ -193,10 +206,13 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
   RunOutcome outcome;
   outcome.checkpoint = std::to_string(id);
   context.progress("pushing", 0, 1);
-  auto pushed = remote::push_checkpoint(m_store, job.name, id, ref, client, origin);
+  auto cancellable = client;
+  cancellable.cancelled = [&context] { return context.stop_requested(); };
+  auto pushed = remote::push_checkpoint(m_store, job.name, id, ref, cancellable, origin);
   if (!pushed) {
     outcome.state = RunState::Failed;
     outcome.error = pushed.error().message;
+    outcome.remote = ref.to_string();
     const auto& settings = job.replicate;
     if (attempt && *attempt < settings.retry_attempts && !context.stop_requested()) {
       const auto delay = settings.retry_delay * (1LL << std::min(*attempt, 20U));
@@ -224,7 +240,7 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
                context.run_id(), job.name, id, outcome.remote, pushed->blobs_uploaded,
                pushed->bytes_uploaded, pushed->blobs_present, pushed->bytes_present);
   if (attempt) {
-    apply_remote_retention(entry, ref, client, origin, context.run_id());
+    apply_remote_retention(entry, ref, cancellable, origin, context.run_id());
   }
   context.progress("done", 1, 1);
   return outcome;
@@ -280,8 +296,11 @@ void Manager::retry_replication(const std::string& job, std::uint64_t id,
     RunRequest request;
     request.job = job;
     request.kind = RunKind::Push;
-    request.work = [error = client.error().message, id](RunContext&) {
-      return RunOutcome{RunState::Failed, std::to_string(id), 0, error};
+    request.work = [error = client.error().message, id,
+                    to = ref->to_string()](RunContext&) {
+      RunOutcome outcome{RunState::Failed, std::to_string(id), 0, error};
+      outcome.remote = to;
+      return outcome;
     };
     (void)m_queue->submit(std::move(request));
     return;

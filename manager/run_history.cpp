@@ -220,11 +220,12 @@ std::vector<RunInfo> RunHistory::list(const std::string& job, std::size_t limit)
   return result;
 }
 
-std::optional<RunInfo> RunHistory::last_finished(const std::string& job) const {
+std::optional<RunInfo> RunHistory::last_finished(const std::string& job,
+                                                 std::optional<RunKind> kind) const {
   std::lock_guard lock(m_mutex);
   for (auto it = m_order.rbegin(); it != m_order.rend(); ++it) {
     const RunInfo& run = m_runs.at(it->second).run;
-    if (run.job == job && is_final(run.state)) {
+    if (run.job == job && is_final(run.state) && (!kind || run.kind == *kind)) {
       return run;
     }
   }

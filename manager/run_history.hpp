@@ -53,8 +53,10 @@ public:
   // Runs of a job (all jobs if job is empty), newest first, at most limit (0 = all).
   std::vector<RunInfo> list(const std::string& job, std::size_t limit = 0) const;
 
-  // The newest run of a job that reached a final state, for LastRun/LastResult.
-  std::optional<RunInfo> last_finished(const std::string& job) const;
+  // The newest run of a job (of that kind, when given) that reached a final
+  // state, for LastRun/LastResult and LastPush/LastPushResult.
+  std::optional<RunInfo> last_finished(const std::string& job,
+                                       std::optional<RunKind> kind = std::nullopt) const;
 
   // Per job, when its newest checkpoint run (of any outcome, skipped included)
   // started (or finished, for runs that never started): the scheduler's last runs.

@@ -56,7 +56,7 @@ struct RunOutcome {
   std::uint64_t frozen_usec = 0;
   std::uint64_t logical_bytes = 0;
   std::uint64_t stored_bytes = 0;
-  std::string remote{}; // push/pull: the registry's copy
+  std::string remote{}; // push/pull: the registry's copy (failed: the reference tried)
 };
 
 // Handed to the work of a run: who it is, its stop token, progress reports.

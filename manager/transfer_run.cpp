@@ -107,15 +107,17 @@ Manager::import_checkpoint(const Caller& caller,
                            const std::string& job) {
   auto entry = STASIS_TRY(incoming_job(caller, job));
   STASIS_TRY(check_caller_file(*file, false));
-  const auto limits = incoming_limits(caller, job);
   RunRequest request;
   request.job = job;
   request.kind = RunKind::Import;
   request.caller = caller.uid;
-  request.work = [this, entry, file, limits](RunContext& context) {
+  request.work = [this, entry, file, caller](RunContext& context) {
     RunOutcome outcome;
     context.progress("importing", 0, 1);
     const auto& name = entry.job->name;
+    // The quota's room when the import runs: queued runs must not each see
+    // the same room.
+    const auto limits = incoming_limits(caller, name);
     auto imported =
         m_store.import_checkpoint(file->get(), "the imported file", name, limits);
     if (!imported) {
@@ -142,7 +144,14 @@ Manager::import_checkpoint(const Caller& caller,
     context.progress("done", 1, 1);
     return outcome;
   };
-  return m_queue->submit(std::move(request));
+  // A queued import makes her ad-hoc job known at once, so that she sees and
+  // may cancel its run.
+  auto run = STASIS_TRY(m_queue->submit(std::move(request)));
+  if (entry.adhoc) {
+    std::lock_guard lock(m_mutex);
+    m_jobs.try_emplace(entry.job->name, entry);
+  }
+  return run;
 }
 
 MResult<FsckInfo> Manager::fsck(const Caller& caller, bool verify_data) {

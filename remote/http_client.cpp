@@ -31,6 +31,8 @@ constexpr std::size_t k_max_header_bytes = 256 << 10;
 
 struct Transfer {
   HttpResponse* response = nullptr;
+  const std::function<bool()>* cancelled = nullptr;
+  bool aborted = false;
   std::size_t max_body = 0;
   bool too_big = false;
   std::size_t header_bytes = 0;
@@ -78,6 +80,15 @@ std::size_t on_upload(char* buffer, std::size_t size, std::size_t n, void* user)
   return len;
 }
 
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->cancelled != nullptr && *t->cancelled && (*t->cancelled)()) {
+    t->aborted = true;
+    return 1;
+  }
+  return 0;
+}
+
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -109,6 +120,7 @@ struct HttpClient::Impl {
   std::string ca_pem;
   bool plain_http = false;
   std::chrono::seconds timeout{60};
+  std::function<bool()> cancelled;
   ~Impl() {
     if (curl != nullptr) {
       curl_easy_cleanup(curl);
@@ -117,12 +129,13 @@ struct HttpClient::Impl {
 };
 
 HttpClient::HttpClient(std::string ca_pem, bool allow_plain_http,
-                       std::chrono::seconds timeout)
+                       std::chrono::seconds timeout, std::function<bool()> cancelled)
     : m_impl(std::make_unique<Impl>()) {
   global_init();
   m_impl->ca_pem = std::move(ca_pem);
   m_impl->plain_http = allow_plain_http;
   m_impl->timeout = timeout;
+  m_impl->cancelled = std::move(cancelled);
 }
 
 HttpClient::~HttpClient() = default;
@@ -143,6 +156,10 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   t.response = &response;
   t.max_body = request.max_response_bytes;
   t.upload = request.body;
+  t.cancelled = &m_impl->cancelled;
+  if (m_impl->cancelled && m_impl->cancelled()) {
+    return make_error("{} {} cancelled", request.method, request.url);
+  }
   const char* protocols = m_impl->plain_http ? "http,https" : "https";
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
@@ -155,6 +172,9 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "stasis/0.1");
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   if (request.follow_redirects) {
     // curl does not send our Authorization header to another host.
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -203,6 +223,9 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
+  if (t.aborted) {
+    return make_error("{} {} cancelled", request.method, request.url);
+  }
   if (t.too_big) {
     return make_error("the response to {} {} is larger than the {} bytes taken",
                       request.method, request.url, request.max_response_bytes);

@@ -49,7 +49,9 @@ struct HttpResponse {
 
 class HttpClient {
 public:
-  HttpClient(std::string ca_pem, bool allow_plain_http, std::chrono::seconds timeout);
+  // cancelled (may be empty) is asked while a request runs; true aborts it.
+  HttpClient(std::string ca_pem, bool allow_plain_http, std::chrono::seconds timeout,
+             std::function<bool()> cancelled = {});
   ~HttpClient();
   HttpClient(HttpClient&&) noexcept;
   HttpClient& operator=(HttpClient&&) noexcept;

@@ -79,7 +79,7 @@ bool valid_digest(std::string_view digest) {
 RegistryClient::RegistryClient(Reference ref, const ClientOptions& options)
     : m_ref(std::move(ref)), m_credentials(options.credentials),
       m_base((options.plain_http ? "http://" : "https://") + m_ref.registry),
-      m_http(options.ca_pem, options.plain_http, options.timeout) {}
+      m_http(options.ca_pem, options.plain_http, options.timeout, options.cancelled) {}
 
 std::string RegistryClient::url(const std::string& path) const {
   return m_base + "/v2/" + m_ref.repository + path;

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +62,12 @@ struct ClientOptions {
   std::optional<Credentials> credentials;
   std::string ca_pem;      // extra trusted CAs (PEM text); "" = system store only
   bool plain_http = false; // http:// instead of https:// (tests, loopback)
+  // Longest a single request may take (a registry that drips its answers
+  // is left after it).
   std::chrono::seconds timeout{60};
+  // Asked while a request runs (at least once a second): true ends the
+  // operation at once with an error (a cancelled run, a stopping daemon).
+  std::function<bool()> cancelled;
 };
 
 // Reads credentials for registry from a containers-auth.json(5) file's

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <netinet/in.h>
+#include <optional>
 #include <signal.h>
 #include <sstream>
 #include <stdexcept>
@@ -63,6 +64,19 @@ int free_port() {
 }
 
 TestRegistry::TestRegistry() : m_dir("stasis-registry") {
+  m_port = free_port();
+  configure();
+  start();
+}
+
+TestRegistry::TestRegistry(const NetNamespace& netns, std::string address, int port)
+    : m_dir("stasis-registry"), m_netns(&netns), m_address(std::move(address)),
+      m_port(port) {
+  configure();
+  start();
+}
+
+void TestRegistry::configure() {
   if (::access(k_binary, X_OK) != 0) {
     throw std::runtime_error(
         std::string("test registry: ") + k_binary +
@@ -76,11 +90,12 @@ TestRegistry::TestRegistry() : m_dir("stasis-registry") {
       "making the CA");
   run({openssl, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
        "-nodes", "-keyout", (d / "server.key").string(), "-out",
-       (d / "server.csr").string(), "-subj", "/CN=127.0.0.1"},
+       (d / "server.csr").string(), "-subj", "/CN=" + m_address},
       "making the server key");
   {
     std::ofstream ext(d / "server.ext");
-    ext << "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+    ext << "subjectAltName=IP:" << m_address
+        << "\nbasicConstraints=CA:FALSE\n"
            "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n";
   }
   run({openssl, "x509", "-req", "-in", (d / "server.csr").string(), "-CA",
@@ -96,20 +111,19 @@ TestRegistry::TestRegistry() : m_dir("stasis-registry") {
            (d / "htpasswd").string()},
       "htpasswd");
   fs::create_directories(storage());
-  m_port = free_port();
   {
     std::ofstream cfg(d / "config.yml");
     cfg << "version: 0.1\n"
         << "log:\n  level: info\n  accesslog:\n    disabled: true\n"
         << "storage:\n  filesystem:\n    rootdirectory: " << storage().string() << "\n"
         << "  delete:\n    enabled: true\n"
-        << "http:\n  addr: 127.0.0.1:" << m_port << "\n  secret: stasis-test-secret\n"
+        << "http:\n  addr: " << m_address << ":" << m_port
+        << "\n  secret: stasis-test-secret\n"
         << "  tls:\n    certificate: " << (d / "server.crt").string()
         << "\n    key: " << (d / "server.key").string() << "\n"
         << "auth:\n  htpasswd:\n    realm: stasis-test\n    path: "
         << (d / "htpasswd").string() << "\n";
   }
-  start();
 }
 
 TestRegistry::~TestRegistry() {
@@ -117,11 +131,21 @@ TestRegistry::~TestRegistry() {
 }
 
 std::string TestRegistry::host() const {
-  return "127.0.0.1:" + std::to_string(m_port);
+  return m_address + ":" + std::to_string(m_port);
+}
+
+bool TestRegistry::answers() const {
+  return m_netns != nullptr ? tcp_answers(*m_netns, m_address, m_port)
+                            : port_answers(m_port);
 }
 
 void TestRegistry::start() {
   const auto d = m_dir.path();
+  // In its namespace, when it has one: the child starts where this thread is.
+  std::optional<InNetns> inside;
+  if (m_netns != nullptr) {
+    inside.emplace(*m_netns);
+  }
   pid_t pid = ::fork();
   if (pid < 0) {
     throw std::runtime_error("test registry: fork failed");
@@ -136,6 +160,7 @@ void TestRegistry::start() {
     ::_exit(127);
   }
   m_pid = pid;
+  inside.reset();
   for (int i = 0; i < 300; ++i) {
     int status = 0;
     if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
@@ -143,7 +168,7 @@ void TestRegistry::start() {
       throw std::runtime_error("test registry: docker-registry exited at start:\n" +
                                slurp(d / "registry.log"));
     }
-    if (port_answers(m_port)) {
+    if (answers()) {
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -113,6 +113,17 @@ TEST_F(ARunHistory, FindsTheLastFinishedRunOfAJob) {
   EXPECT_FALSE(history->last_finished("db"));
 }
 
+TEST_F(ARunHistory, FindsTheLastFinishedRunOfAKindForTheLastPush) {
+  auto history = open();
+  auto push = make_run("r-1", "web", RunState::Failed);
+  push.kind = RunKind::Push;
+  ASSERT_TRUE(history->record(push));
+  ASSERT_TRUE(history->record(make_run("r-2", "web", RunState::Succeeded)));
+  EXPECT_EQ(history->last_finished("web")->id, "r-2");
+  EXPECT_EQ(history->last_finished("web", RunKind::Push)->id, "r-1");
+  EXPECT_FALSE(history->last_finished("web", RunKind::Pull));
+}
+
 TEST_F(ARunHistory, DerivesLastCheckpointTimesIncludingSkippedRuns) {
   auto history = open();
   ASSERT_TRUE(history->record(make_run("r-1", "web", RunState::Succeeded, k_t0)));
