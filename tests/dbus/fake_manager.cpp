@@ -247,6 +247,20 @@ MResult<DaemonStatus> FakeManager::status(const Caller& caller) {
   return daemon_status;
 }
 
+MResult<std::string> FakeManager::run_log(const Caller& caller, const std::string& run) {
+  if (auto failure = record({.method = "run_log", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return "log of " + run;
+}
+
+MResult<std::string> FakeManager::metrics(const Caller& caller) {
+  if (auto failure = record({.method = "metrics", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return metrics_text;
+}
+
 MResult<EngineInfo> FakeManager::engine_info(const Caller& caller) {
   if (auto failure = record({.method = "engine_info", .caller = caller})) {
     return as_failure(*failure);

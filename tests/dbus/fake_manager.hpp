@@ -42,6 +42,7 @@ public:
   manager::EngineInfo engine;
   manager::ReloadChanges changes;
   manager::DaemonStatus daemon_status;
+  std::string metrics_text;
   manager::VerifyReport report;
   std::vector<std::string> decisions;
 
@@ -99,6 +100,9 @@ public:
                                                  const std::string& checkpoint) override;
   manager::MResult<manager::ReloadChanges> reload(const manager::Caller& caller) override;
   manager::MResult<manager::DaemonStatus> status(const manager::Caller& caller) override;
+  manager::MResult<std::string> metrics(const manager::Caller& caller) override;
+  manager::MResult<std::string> run_log(const manager::Caller& caller,
+                                        const std::string& run) override;
   manager::MResult<manager::EngineInfo>
   engine_info(const manager::Caller& caller) override;
   void set_event_sink(manager::EventSink sink) override;
