@@ -163,7 +163,7 @@ MResult<std::string> Manager::run_log(const Caller& caller, const std::string& r
     return fail(ErrorCode::StoreFailed, "cannot read the logs of run {}: {}", info->id,
                 logs.error().message);
   }
-  if (!*logs) {
+  if (!*logs || (*logs)->empty()) {
     return fail(ErrorCode::InvalidArgument,
                 "run {} kept no CRIU log (stasisd keeps the logs of failed runs only{})",
                 info->id,
