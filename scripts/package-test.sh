@@ -12,8 +12,9 @@
 # incrementally, through ccache when it is installed). Each run installs into
 # a new copy of the root, removed at the end.
 #
-# Usage: scripts/package-test.sh   (as root; needs debootstrap, dpkg-dev,
-# debhelper, rsync and access to the Debian archive)
+# Usage: scripts/package-test.sh [DEB]   (as root; needs debootstrap,
+# dpkg-dev, debhelper, rsync and access to the Debian archive). With DEB, that
+# package is tested instead of one built here.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${STASIS_PACKAGE_CACHE:-/var/tmp/stasis-package-cache}
@@ -41,38 +42,45 @@ exec 9>"$cache/lock"
 flock 9
 
 # --- the package ------------------------------------------------------------
-# The source is copied into a build dir that is kept, and dpkg-buildpackage
-# runs without its pre-clean: make rebuilds what changed. Only files whose
-# content changed are rewritten (--checksum, mtimes not copied), so each gets
-# a new mtime and make never takes an older object for a newer source.
-src=$cache/build/stasis
-mkdir -p "$src"
-rsync -rlp --checksum --delete \
-  --exclude=/.git --exclude='/build*' --exclude=/.cache --exclude=/obj-\* \
-  --exclude=/debian/stasis/ --exclude=/debian/.debhelper/ --exclude=/debian/files \
-  --exclude='/debian/*.substvars' --exclude='/debian/*debhelper*' \
-  "$here/" "$src/"
-rm -f "$cache"/build/*.deb "$cache"/build/*.buildinfo "$cache"/build/*.changes
-log "building the package (log: $cache/build/dpkg-buildpackage.log)"
-if command -v ccache >/dev/null; then
-  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+build_package() {
+  # The source is copied into a build dir that is kept, and dpkg-buildpackage
+  # runs without its pre-clean: make rebuilds what changed. Only files whose
+  # content changed are rewritten (--checksum, mtimes not copied), so each gets
+  # a new mtime and make never takes an older object for a newer source.
+  src=$cache/build/stasis
+  mkdir -p "$src"
+  rsync -rlp --checksum --delete \
+    --exclude=/.git --exclude='/build*' --exclude=/.cache --exclude=/obj-\* \
+    --exclude=/debian/stasis/ --exclude=/debian/.debhelper/ --exclude=/debian/files \
+    --exclude='/debian/*.substvars' --exclude='/debian/*debhelper*' \
+    "$here/" "$src/"
+  rm -f "$cache"/build/*.deb "$cache"/build/*.buildinfo "$cache"/build/*.changes
+  log "building the package (log: $cache/build/dpkg-buildpackage.log)"
+  if command -v ccache >/dev/null; then
+    export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+  fi
+  # debian/rules' build stamps would skip the build of changed sources, and
+  # CMake's cache would keep the compiler flags of the first build.
+  rm -f "$src/debian/debhelper-build-stamp" "$src"/debian/*.debhelper.log \
+    "$src"/obj-*/CMakeCache.txt
+  # The test is of the packaging, not of the code: built without optimization
+  # and debug info, the package builds several times faster.
+  if ! (cd "$src" && DEB_BUILD_OPTIONS="nocheck noopt parallel=$(nproc)" \
+    DEB_CFLAGS_STRIP=-g DEB_CXXFLAGS_STRIP=-g \
+    dpkg-buildpackage -us -uc -b -nc) >"$cache/build/dpkg-buildpackage.log" 2>&1; then
+    tail -40 "$cache/build/dpkg-buildpackage.log" >&2
+    fail "dpkg-buildpackage failed"
+  fi
+}
+if (($# > 0)); then
+  deb=$(realpath "$1")
+else
+  build_package
+  debs=("$cache"/build/stasis_*.deb)
+  [[ -f ${debs[0]} ]] || fail "dpkg-buildpackage made no stasis_*.deb"
+  deb=${debs[0]}
+  log "built $(basename "$deb")"
 fi
-# debian/rules' build stamps would skip the build of changed sources, and
-# CMake's cache would keep the compiler flags of the first build.
-rm -f "$src/debian/debhelper-build-stamp" "$src"/debian/*.debhelper.log \
-  "$src"/obj-*/CMakeCache.txt
-# The test is of the packaging, not of the code: built without optimization
-# and debug info, the package builds several times faster.
-if ! (cd "$src" && DEB_BUILD_OPTIONS="nocheck noopt parallel=$(nproc)" \
-  DEB_CFLAGS_STRIP=-g DEB_CXXFLAGS_STRIP=-g \
-  dpkg-buildpackage -us -uc -b -nc) >"$cache/build/dpkg-buildpackage.log" 2>&1; then
-  tail -40 "$cache/build/dpkg-buildpackage.log" >&2
-  fail "dpkg-buildpackage failed"
-fi
-debs=("$cache"/build/stasis_*.deb)
-[[ -f ${debs[0]} ]] || fail "dpkg-buildpackage made no stasis_*.deb"
-deb=${debs[0]}
-log "built $(basename "$deb")"
 
 # What the package holds, where Debian's tools look for it.
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
