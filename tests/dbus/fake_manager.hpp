@@ -80,7 +80,7 @@ public:
   manager::MResult<void> cancel_run(const manager::Caller& caller,
                                     const std::string& run) override;
   manager::MResult<manager::RunInfo> get_run(const manager::Caller& caller,
-                                             const std::string& run) override;
+                                             const std::string& run_id) override;
   manager::MResult<std::vector<manager::RunInfo>> list_runs(const manager::Caller& caller,
                                                             const std::string& job,
                                                             std::uint32_t limit) override;
@@ -102,7 +102,7 @@ public:
   manager::MResult<manager::DaemonStatus> status(const manager::Caller& caller) override;
   manager::MResult<std::string> metrics(const manager::Caller& caller) override;
   manager::MResult<std::string> run_log(const manager::Caller& caller,
-                                        const std::string& run) override;
+                                        const std::string& run_id) override;
   manager::MResult<manager::EngineInfo>
   engine_info(const manager::Caller& caller) override;
   void set_event_sink(manager::EventSink sink) override;
