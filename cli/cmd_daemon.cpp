@@ -1,5 +1,5 @@
 // Daemon commands that inspect and steer stasisd over D-Bus: jobs, status,
-// history, reload, engine-info, watch (runs: cmd_daemon_runs.cpp).
+// history, log, reload, engine-info, metrics, watch (runs: cmd_daemon_runs.cpp).
 #include "cli/commands.hpp"
 #include "cli/daemon_client.hpp"
 #include "dbus/bus.hpp"
@@ -211,6 +211,26 @@ void engine_info(GlobalOptions& options) {
              engine->mem_track ? "yes" : "no", engine->lazy_pages ? "yes" : "no");
 }
 
+void run_log(const std::string& run, GlobalOptions& options) {
+  auto text = call_daemon(options, [&run](dbus::Client& c) { return c.run_log(run); });
+  if (!text) {
+    return;
+  }
+  if (options.json) {
+    std::cout << json{{"run", run}, {"log", *text}}.dump(2) << '\n';
+    return;
+  }
+  std::cout << *text;
+}
+
+// The text is already in the Prometheus format; --json changes nothing.
+void metrics(GlobalOptions& options) {
+  auto text = call_daemon(options, [](dbus::Client& c) { return c.metrics(); });
+  if (text) {
+    std::cout << *text;
+  }
+}
+
 void watch(GlobalOptions& options) {
   auto client = connect_daemon(options);
   if (!client) {
@@ -271,6 +291,12 @@ void register_daemon_commands(CLI::App& app, GlobalOptions& options) {
     history(history_args->job, history_args->limit, options);
   });
 
+  auto* log_cmd = app.add_subcommand(
+      "log", "CRIU's logs of a run (kept when the run failed; run ids: history)");
+  auto log_run = std::make_shared<std::string>();
+  log_cmd->add_option("run", *log_run, "Run id")->required();
+  log_cmd->callback([&options, log_run] { run_log(*log_run, options); });
+
   auto* reload_cmd =
       app.add_subcommand("reload", "Make stasisd re-read its policy directory");
   reload_cmd->callback([&options] { reload(options); });
@@ -279,12 +305,16 @@ void register_daemon_commands(CLI::App& app, GlobalOptions& options) {
       app.add_subcommand("engine-info", "The CRIU stasisd uses, as the daemon sees it");
   engine_cmd->callback([&options] { engine_info(options); });
 
+  auto* metrics_cmd = app.add_subcommand(
+      "metrics", "stasisd's metrics in the Prometheus text format (as its metrics-file)");
+  metrics_cmd->callback([&options] { metrics(options); });
+
   auto* watch_cmd = app.add_subcommand(
       "watch", "Print stasisd's signals as they arrive (--json: JSON lines)");
   watch_cmd->callback([&options] { watch(options); });
 
-  for (auto* command :
-       {jobs_cmd, status_cmd, history_cmd, reload_cmd, engine_cmd, watch_cmd}) {
+  for (auto* command : {jobs_cmd, status_cmd, history_cmd, log_cmd, reload_cmd,
+                        engine_cmd, metrics_cmd, watch_cmd}) {
     command->fallthrough();
   }
   register_daemon_run_commands(app, options);

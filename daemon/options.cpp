@@ -62,6 +62,18 @@ void add_daemon_options(CLI::App& app, DaemonOptions& options) {
                  "(0 = no limit)")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
+  app.add_option_function<std::string>(
+         option(manager::k_setting_metrics_file),
+         [&config](const std::string& path) { config.metrics_file = path; },
+         "File to keep the metrics in (Prometheus text format, for node_exporter's "
+         "textfile collector: name it *.prom in its directory); rewritten atomically "
+         "after every run")
+      ->type_name("PATH")
+      ->check([](const std::string& path) {
+        return !path.empty() && path.front() == '/'
+                   ? std::string()
+                   : std::string("must be an absolute path");
+      });
   app.add_flag("-v,--verbose", options.verbose, "More log output (repeatable)");
 }
 

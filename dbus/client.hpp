@@ -87,6 +87,8 @@ public:
 
   CResult<void> cancel_run(const std::string& run);
   CResult<manager::RunInfo> get_run(const std::string& run);
+  // GetRunLog: CRIU's logs of a failed run.
+  CResult<std::string> run_log(const std::string& run);
   CResult<std::vector<manager::RunInfo>> list_runs(const std::string& job,
                                                    std::uint32_t limit);
 
@@ -116,6 +118,8 @@ public:
   // GetStatus: the version and the policy files the daemon left out.
   CResult<manager::DaemonStatus> status();
   CResult<manager::EngineInfo> engine_info();
+  // GetMetrics: Prometheus text of the jobs this user may list.
+  CResult<std::string> metrics();
 
   // Asks stasisd for the signals about runs and checkpoints (of the jobs this
   // user may list) on this connection; unsubscribe() stops them. JobsChanged

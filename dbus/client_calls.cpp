@@ -100,6 +100,10 @@ CResult<manager::RunInfo> Client::get_run(const std::string& run) {
   return call([&] { return run_from(m_proxy->GetRun(run)); });
 }
 
+CResult<std::string> Client::run_log(const std::string& run) {
+  return call([&] { return m_proxy->GetRunLog(run); });
+}
+
 CResult<std::vector<manager::RunInfo>> Client::list_runs(const std::string& job,
                                                          std::uint32_t limit) {
   return call([&] { return convert_all(m_proxy->ListRuns(job, limit), &run_from); });
@@ -191,6 +195,10 @@ CResult<manager::DaemonStatus> Client::status() {
 
 CResult<manager::EngineInfo> Client::engine_info() {
   return call([&] { return engine_from(m_proxy->GetEngineInfo()); });
+}
+
+CResult<std::string> Client::metrics() {
+  return call([&] { return m_proxy->GetMetrics(); });
 }
 
 CResult<void> Client::subscribe() {

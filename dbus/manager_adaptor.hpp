@@ -65,6 +65,7 @@ private:
   VariantMap GetJob(const std::string& job) override;
   VariantMap Reload() override;
   VariantMap GetStatus() override;
+  std::string GetMetrics() override;
   VariantMap GetEngineInfo() override;
 
   // Runs (manager_adaptor_runs.cpp).
@@ -81,6 +82,7 @@ private:
                                 const sdbus::UnixFd& terminal) override;
   void CancelRun(const std::string& run_id) override;
   VariantMap GetRun(const std::string& run_id) override;
+  std::string GetRunLog(const std::string& run_id) override;
   std::vector<VariantMap> ListRuns(const std::string& job,
                                    const uint32_t& limit) override;
 

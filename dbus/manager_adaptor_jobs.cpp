@@ -1,4 +1,4 @@
-// io.stasis.Stasis1.Manager: Version, jobs, Reload, GetEngineInfo.
+// io.stasis.Stasis1.Manager: Version, jobs, Reload, GetEngineInfo, GetMetrics.
 #include "dbus/manager_adaptor.hpp"
 
 namespace stasis::dbus {
@@ -29,6 +29,10 @@ VariantMap ManagerAdaptor::GetStatus() {
 
 VariantMap ManagerAdaptor::GetEngineInfo() {
   return to_variant_map(value_or_throw(m_manager.engine_info(caller())));
+}
+
+std::string ManagerAdaptor::GetMetrics() {
+  return value_or_throw(m_manager.metrics(caller()));
 }
 
 } // namespace stasis::dbus

@@ -74,6 +74,10 @@ VariantMap ManagerAdaptor::GetRun(const std::string& run_id) {
   return to_variant_map(value_or_throw(m_manager.get_run(caller(), run_id)));
 }
 
+std::string ManagerAdaptor::GetRunLog(const std::string& run_id) {
+  return value_or_throw(m_manager.run_log(caller(), run_id));
+}
+
 std::vector<VariantMap> ManagerAdaptor::ListRuns(const std::string& job,
                                                  const uint32_t& limit) {
   std::vector<VariantMap> runs;

@@ -316,6 +316,9 @@ public:
 
   virtual MResult<void> cancel_run(const Caller& caller, const std::string& run) = 0;
   virtual MResult<RunInfo> get_run(const Caller& caller, const std::string& run) = 0;
+  // CRIU's logs of a run that kept them (failed runs; manager/run_log.hpp),
+  // for callers that may list its job.
+  virtual MResult<std::string> run_log(const Caller& caller, const std::string& run) = 0;
   virtual MResult<std::vector<RunInfo>>
   list_runs(const Caller& caller, const std::string& job, std::uint32_t limit) = 0;
 
@@ -365,6 +368,10 @@ public:
   virtual MResult<ReloadChanges> reload(const Caller& caller) = 0;
   virtual MResult<DaemonStatus> status(const Caller& caller) = 0;
   virtual MResult<EngineInfo> engine_info(const Caller& caller) = 0;
+  // The metrics of the jobs the caller may list in the Prometheus text
+  // format (manager/metrics.hpp); root also gets the store's and the run
+  // queue's.
+  virtual MResult<std::string> metrics(const Caller& caller) = 0;
 
   // Registers the one sink that receives events (the D-Bus adaptor).
   virtual void set_event_sink(EventSink sink) = 0;

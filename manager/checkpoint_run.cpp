@@ -14,6 +14,7 @@
 #include "store/page_server_stream.hpp"
 #include "store/run_dirs.hpp"
 #include "util/log.hpp"
+#include "util/log_context.hpp"
 #include "util/unique_fd.hpp"
 
 #include <cerrno>
@@ -407,6 +408,7 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   (void)store::remove_tree(log_dir);
   images.clear();
   outcome.checkpoint = std::to_string(summary->id);
+  log::set_context_checkpoint(outcome.checkpoint);
   outcome.logical_bytes = summary->logical_bytes;
   outcome.stored_bytes = summary->stored_bytes;
   event.checkpoint = outcome.checkpoint;

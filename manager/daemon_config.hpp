@@ -19,6 +19,8 @@ inline constexpr const char* k_setting_adhoc = "adhoc-checkpoints";
 inline constexpr const char* k_setting_max_queued = "max-queued-per-user";
 inline constexpr const char* k_setting_max_checkpoints = "max-checkpoints-per-user";
 inline constexpr const char* k_setting_max_stored = "max-stored-bytes-per-user";
+// The admin setting naming the metrics file.
+inline constexpr const char* k_setting_metrics_file = "metrics-file";
 
 // The daemon's config file, read when it exists (--config names another).
 inline constexpr const char* k_default_config_file = "/etc/stasis/stasisd.conf";
@@ -43,6 +45,11 @@ struct DaemonConfig {
   unsigned max_checkpoints_per_user = 10;
   // How many bytes a user's ad-hoc job may take in the store; 0 = no limit.
   std::uint64_t max_stored_bytes_per_user = 0;
+
+  // Where stasisd writes its metrics (Prometheus text format) after every run
+  // and change of checkpoints, atomically, for node_exporter's textfile
+  // collector; unset = no file.
+  std::optional<std::filesystem::path> metrics_file;
 };
 
 // Builds the manager of a daemon: loads the policies and opens the store.

@@ -127,6 +127,7 @@ Result<std::unique_ptr<Manager>> Manager::create(const DaemonConfig& config) {
   manager->load_adhoc_jobs();
   manager->update_schedule();
   manager->m_scheduler->start();
+  manager->start_metrics_file();
   logger->info("manager ready: {} job(s) from {}, CRIU {} at {}, state in {}",
                policies.set.jobs().size(), config.policy_dir.string(), host.criu_version,
                criu->string(), config.state_dir.string());
@@ -163,6 +164,7 @@ void Manager::set_event_sink(EventSink sink) {
 }
 
 void Manager::emit(const Event& event) {
+  poke_metrics_file(event);
   std::lock_guard lock(m_sink_mutex);
   if (m_sink) {
     m_sink(event);

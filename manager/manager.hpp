@@ -20,6 +20,7 @@
 #include "manager/daemon_config.hpp"
 #include "manager/delayed_tasks.hpp"
 #include "manager/lazy_restore.hpp"
+#include "manager/metrics.hpp"
 #include "manager/pinned_process.hpp"
 #include "manager/process_table.hpp"
 #include "manager/run_history.hpp"
@@ -71,6 +72,7 @@ public:
                             const RemoteOptions& options) override;
   MResult<void> cancel_run(const Caller& caller, const std::string& run) override;
   MResult<RunInfo> get_run(const Caller& caller, const std::string& run) override;
+  MResult<std::string> run_log(const Caller& caller, const std::string& run) override;
   MResult<std::vector<RunInfo>> list_runs(const Caller& caller, const std::string& job,
                                           std::uint32_t limit) override;
   MResult<std::vector<CheckpointInfo>> list_checkpoints(const Caller& caller,
@@ -101,6 +103,7 @@ public:
   MResult<ReloadChanges> reload(const Caller& caller) override;
   MResult<DaemonStatus> status(const Caller& caller) override;
   MResult<EngineInfo> engine_info(const Caller& caller) override;
+  MResult<std::string> metrics(const Caller& caller) override;
   void set_event_sink(EventSink sink) override;
   bool may_see(const Caller& caller, const Event& event) const override;
 
@@ -227,6 +230,13 @@ private:
   // True when check_user_quota may refuse a checkpoint of the job.
   bool under_quota(const JobEntry& entry) const;
 
+  // manager_metrics.cpp
+  Metrics collect_metrics(const Caller& caller) const;
+  // Starts the writer of the metrics-file setting (if set).
+  void start_metrics_file();
+  // Asks for a new metrics file after events that change what it says.
+  void poke_metrics_file(const Event& event);
+
   // A fresh per-run work directory under state_dir/work (0700).
   Result<std::filesystem::path> make_work_dir(const std::string& run_id) const;
 
@@ -259,6 +269,9 @@ private:
   DelayedTasks m_retries;
   // Last: destroyed first, it waits for lazy restores still serving pages.
   LazyRestores m_lazy;
+  // The metrics-file writer (null without the setting): it reads the members
+  // above, so it goes before them.
+  std::unique_ptr<MetricsFileWriter> m_metrics_file;
 };
 
 // This host's name as a registry tag's origin part ([A-Za-z0-9_.], at most

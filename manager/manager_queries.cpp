@@ -1,5 +1,6 @@
 // The Manager's read-mostly calls: jobs, runs and checkpoints.
 #include "manager/manager.hpp"
+#include "manager/run_log.hpp"
 #include "util/log.hpp"
 
 #include <fmt/ranges.h>
@@ -151,6 +152,31 @@ MResult<RunInfo> Manager::get_run(const Caller& caller, const std::string& run) 
     return no_such_run(run);
   }
   return *info;
+}
+
+MResult<std::string> Manager::run_log(const Caller& caller, const std::string& run) {
+  auto info = m_queue->get(run);
+  if (!info || !may_list(caller, info->job)) {
+    return no_such_run(run);
+  }
+  // Only ids stasisd made reach here; the check keeps the path in logs/ anyway.
+  if (info->id.empty() || info->id.find_first_of("/.") != std::string::npos) {
+    return no_such_run(run);
+  }
+  auto logs = read_run_logs(m_config.state_dir / store::k_logs_dir_name / info->id);
+  if (!logs) {
+    return fail(ErrorCode::StoreFailed, "cannot read the logs of run {}: {}", info->id,
+                logs.error().message);
+  }
+  if (!*logs || (*logs)->empty()) {
+    return fail(ErrorCode::InvalidArgument,
+                "run {} kept no CRIU log (stasisd keeps the logs of failed runs only{})",
+                info->id,
+                info->state == RunState::Queued || info->state == RunState::Running
+                    ? ", and this run has not ended"
+                    : "");
+  }
+  return std::move(**logs);
 }
 
 MResult<std::vector<RunInfo>>

@@ -13,6 +13,7 @@
 #include "manager/pid_namespace_restore.hpp"
 #include "manager/restore_rights.hpp"
 #include "util/log.hpp"
+#include "util/log_context.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -140,6 +141,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   RunOutcome outcome;
   if (!from) {
     outcome.checkpoint = std::to_string(checkpoint);
+    log::set_context_checkpoint(outcome.checkpoint);
   }
   HookEvent event{job.name, "", outcome.checkpoint, 0, ""};
   // The checkpoint, for messages.

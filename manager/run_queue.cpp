@@ -4,6 +4,7 @@
 #include "manager/process_identity.hpp"
 #include "manager/run_history.hpp"
 #include "util/log.hpp"
+#include "util/log_context.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -298,6 +299,8 @@ void RunQueue::worker() {
         [this](const RunProgressEvent& event) { emit(event); },
         [this, id](pid_t pid) { record_pid(id, pid); });
     RunOutcome outcome;
+    // The journal entries of the run carry its job and id (util/log_context.hpp).
+    log::ContextScope log_context(info.job, info.id, info.checkpoint);
     try {
       outcome = work(context);
     } catch (const std::exception& error) {

@@ -29,6 +29,8 @@ packages=(
   zsh fish
   # CRIU provisioning
   dpkg-dev apt xz-utils
+  # the Debian package and its test (scripts/package-test.sh, ctest -L package)
+  debhelper devscripts fakeroot debootstrap rsync bash-completion ccache
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,10 +1,11 @@
 #include "util/log.hpp"
 
-#include <cstdlib>
+#include "util/journal_sink.hpp"
+
+#include <cerrno>
 #include <mutex>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
 
 namespace stasis::log {
 namespace {
@@ -14,8 +15,8 @@ spdlog::level::level_enum g_level = spdlog::level::info;
 
 spdlog::sink_ptr shared_sink() {
   static spdlog::sink_ptr sink = []() -> spdlog::sink_ptr {
-    if (std::getenv("JOURNAL_STREAM") != nullptr) {
-      return std::make_shared<spdlog::sinks::systemd_sink_mt>("stasis");
+    if (stderr_is_journal()) {
+      return std::make_shared<JournalSink>(program_invocation_short_name);
     }
     return std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   }();

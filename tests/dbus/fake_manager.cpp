@@ -330,6 +330,21 @@ MResult<DaemonStatus> FakeManager::status(const Caller& caller) {
   return daemon_status;
 }
 
+MResult<std::string> FakeManager::run_log(const Caller& caller,
+                                          const std::string& run_id) {
+  if (auto failure = record({.method = "run_log", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return "log of " + run_id;
+}
+
+MResult<std::string> FakeManager::metrics(const Caller& caller) {
+  if (auto failure = record({.method = "metrics", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return metrics_text;
+}
+
 MResult<EngineInfo> FakeManager::engine_info(const Caller& caller) {
   if (auto failure = record({.method = "engine_info", .caller = caller})) {
     return as_failure(*failure);

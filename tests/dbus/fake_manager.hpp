@@ -46,6 +46,7 @@ public:
   manager::EngineInfo engine;
   manager::ReloadChanges changes;
   manager::DaemonStatus daemon_status;
+  std::string metrics_text;
   manager::VerifyReport report;
   std::vector<std::string> decisions;
   manager::DiskUsage usage;
@@ -86,7 +87,7 @@ public:
   manager::MResult<void> cancel_run(const manager::Caller& caller,
                                     const std::string& run) override;
   manager::MResult<manager::RunInfo> get_run(const manager::Caller& caller,
-                                             const std::string& run) override;
+                                             const std::string& run_id) override;
   manager::MResult<std::vector<manager::RunInfo>> list_runs(const manager::Caller& caller,
                                                             const std::string& job,
                                                             std::uint32_t limit) override;
@@ -126,6 +127,9 @@ public:
                                                  const std::string& to) override;
   manager::MResult<manager::ReloadChanges> reload(const manager::Caller& caller) override;
   manager::MResult<manager::DaemonStatus> status(const manager::Caller& caller) override;
+  manager::MResult<std::string> metrics(const manager::Caller& caller) override;
+  manager::MResult<std::string> run_log(const manager::Caller& caller,
+                                        const std::string& run_id) override;
   manager::MResult<manager::EngineInfo>
   engine_info(const manager::Caller& caller) override;
   void set_event_sink(manager::EventSink sink) override;
