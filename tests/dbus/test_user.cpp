@@ -4,6 +4,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/subreaper.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <fstream>
 #include <grp.h>
@@ -46,7 +47,24 @@ Captured run_user_tool(const std::vector<std::string>& argv) {
 
 } // namespace
 
-TestUser::TestUser(std::string name) : m_name(std::move(name)) {
+namespace {
+
+// name, made unique to this test process: the tests of one fixture share a
+// name, and ctest -j runs them at once (one's userdel pulled the user from
+// under the other).
+std::string unique_user_name(std::string name) {
+  constexpr std::size_t k_max_user_name = 32;
+  std::string suffix;
+  for (auto pid = static_cast<unsigned>(::getpid()); pid != 0; pid /= 36) {
+    suffix.insert(suffix.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[pid % 36]);
+  }
+  name.resize(std::min(name.size(), k_max_user_name - suffix.size() - 1));
+  return name + "-" + suffix;
+}
+
+} // namespace
+
+TestUser::TestUser(std::string name) : m_name(unique_user_name(std::move(name))) {
   run_user_tool({"/usr/sbin/userdel", m_name});
   auto added = run_user_tool({"/usr/sbin/useradd", "--system", "--no-create-home",
                               "--user-group", "--shell", "/usr/sbin/nologin", m_name});

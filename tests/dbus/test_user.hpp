@@ -13,7 +13,8 @@
 namespace stasis::test {
 
 // A system user that exists for the test only. Name it after the test
-// ("stasis-t-<what>") so that tests running at the same time never share one.
+// ("stasis-t-<what>", at most 25 characters); the test process's pid is
+// appended (name()), so tests running at the same time never share one.
 class TestUser {
 public:
   explicit TestUser(std::string name);
