@@ -34,15 +34,6 @@ constexpr std::uint32_t k_fd_unixsk = 5;
 constexpr std::uint32_t k_vma_file_private = 1U << 6;
 constexpr std::uint32_t k_vma_file_shared = 1U << 7;
 
-template <typename Message>
-Result<Message> parse(std::string_view bytes, const std::string& name) {
-  Message message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return make_error("{} holds an unreadable entry", name);
-  }
-  return message;
-}
-
 // The entries of an image the checkpoint may lack (empty then).
 Result<std::vector<std::string>> optional_entries(const ImageSource& source,
                                                   const std::string& name,
@@ -69,7 +60,7 @@ single_entry(const ImageSource& source, const std::string& name, std::uint32_t m
   if (entries.size() != 1) {
     return make_error("{} holds {} entries, not one", name, entries.size());
   }
-  return std::optional<Message>(STASIS_TRY(parse<Message>(entries[0], name)));
+  return std::optional<Message>(STASIS_TRY(parse_entry<Message>(entries[0], name)));
 }
 
 // files.img: regular files and sockets by id.
@@ -84,7 +75,7 @@ Result<FileTable> read_files(const ImageSource& source) {
   std::vector<images::FileEntry> parsed;
   std::map<std::uint32_t, std::string> unix_names;
   for (const auto& bytes : entries) {
-    parsed.push_back(STASIS_TRY(parse<images::FileEntry>(bytes, name)));
+    parsed.push_back(STASIS_TRY(parse_entry<images::FileEntry>(bytes, name)));
     if (parsed.back().has_usk()) {
       unix_names[parsed.back().usk().ino()] = unix_name(parsed.back().usk());
     }
@@ -104,7 +95,7 @@ Result<FileTable> read_files(const ImageSource& source) {
   const std::string remaps = "remap-fpath.img";
   for (const auto& bytes :
        STASIS_TRY(optional_entries(source, remaps, k_remap_fpath_magic))) {
-    const auto remap = STASIS_TRY(parse<images::RemapFilePathEntry>(bytes, remaps));
+    const auto remap = STASIS_TRY(parse_entry<images::RemapFilePathEntry>(bytes, remaps));
     if (auto f = table.files.find(remap.orig_id()); f != table.files.end()) {
       f->second.remapped = true;
     }
@@ -118,7 +109,7 @@ Result<std::vector<DescriptorInfo>> read_descriptors(const ImageSource& source,
   const std::string name = fmt::format("fdinfo-{}.img", files_id);
   std::vector<DescriptorInfo> descriptors;
   for (const auto& bytes : STASIS_TRY(optional_entries(source, name, k_fdinfo_magic))) {
-    const auto fd = STASIS_TRY(parse<images::FdinfoEntry>(bytes, name));
+    const auto fd = STASIS_TRY(parse_entry<images::FdinfoEntry>(bytes, name));
     DescriptorInfo d;
     d.fd = static_cast<int>(fd.fd());
     d.file_id = fd.id();
@@ -268,7 +259,7 @@ Result<ImageContents> read_image_contents(const ImageSource& source) {
   std::map<std::uint32_t, std::vector<DescriptorInfo>> fd_tables;
   std::size_t items = 0;
   for (const auto bytes : entries) {
-    const auto entry = STASIS_TRY(parse<images::PstreeEntry>(bytes, pstree));
+    const auto entry = STASIS_TRY(parse_entry<images::PstreeEntry>(bytes, pstree));
     if (entry.pid() == 0 || entry.pid() > static_cast<std::uint32_t>(INT32_MAX)) {
       return make_error("{} names pid {}", pstree, entry.pid());
     }

@@ -21,15 +21,6 @@ constexpr std::uint32_t k_mm_magic = 0x57492820;
 // task_core_entry.task_state of a zombie (CRIU's TASK_DEAD).
 constexpr std::uint32_t k_task_dead = 2;
 
-template <typename Message>
-Result<Message> parse(std::string_view bytes, const std::string& name) {
-  Message message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return make_error("{} holds an unreadable entry", name);
-  }
-  return message;
-}
-
 std::uint64_t cap_set(const google::protobuf::RepeatedField<std::uint32_t>& words) {
   std::uint64_t set = 0;
   for (int i = 0; i < words.size() && i < 2; ++i) {
@@ -45,7 +36,7 @@ Result<TaskCreds> read_task(int dir_fd, pid_t process, pid_t tid, int dumpable) 
   if (entries.size() != 1) {
     return make_error("{} holds {} entries, not one", name, entries.size());
   }
-  const auto core = STASIS_TRY(parse<images::CoreEntry>(entries[0], name));
+  const auto core = STASIS_TRY(parse_entry<images::CoreEntry>(entries[0], name));
   TaskCreds task;
   task.process = process;
   task.tid = tid;
@@ -88,7 +79,7 @@ int read_dumpable(int dir_fd, pid_t process) {
   if (!entries || entries->size() != 1) {
     return -1;
   }
-  auto mm = parse<images::MmEntry>((*entries)[0], name);
+  auto mm = parse_entry<images::MmEntry>((*entries)[0], name);
   return mm && mm->has_dumpable() ? mm->dumpable() : -1;
 }
 
@@ -113,7 +104,7 @@ Result<TreeCreds> read_tree_creds(int images_dir_fd) {
   }
   TreeCreds tree;
   for (const auto bytes : entries) {
-    const auto entry = STASIS_TRY(parse<images::PstreeEntry>(bytes, name));
+    const auto entry = STASIS_TRY(parse_entry<images::PstreeEntry>(bytes, name));
     const auto process = static_cast<pid_t>(entry.pid());
     if (process <= 0) {
       return make_error("{} names pid {}", name, entry.pid());

@@ -23,4 +23,15 @@ Result<std::string> read_image(int dir_fd, const std::string& name, std::size_t 
 Result<std::vector<std::string_view>>
 entries_of(std::string_view image, std::uint32_t magic, const std::string& name);
 
+// One entry parsed as the protobuf Message; name (the image's) is for the
+// error.
+template <typename Message>
+Result<Message> parse_entry(std::string_view bytes, const std::string& name) {
+  Message message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return make_error("{} holds an unreadable entry", name);
+  }
+  return message;
+}
+
 } // namespace stasis::engine

@@ -196,6 +196,10 @@ private:
   RunOutcome run_push(RunContext& context, const JobEntry& entry, std::uint64_t id,
                       const remote::Reference& ref, const remote::ClientOptions& client,
                       const std::string& origin, std::optional<unsigned> attempt);
+  // Queues a run that brings a checkpoint into entry's job; a user's ad-hoc
+  // job becomes known at once, so that she sees and may cancel the run (a
+  // refused call, Busy, leaves no trace).
+  MResult<std::string> submit_incoming(RunRequest request, const JobEntry& entry);
   // A job a caller may bring a checkpoint into (Pull, Import, a restore from
   // a registry): root any job
   // she may checkpoint, a user only her own job user-UID; and the limits

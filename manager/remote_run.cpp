@@ -138,8 +138,10 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
     context.progress("done", 1, 1);
     return outcome;
   };
-  // A refused call (Busy) leaves no trace; a queued pull makes her ad-hoc
-  // job known at once, so that she sees and may cancel its run.
+  return submit_incoming(std::move(request), entry);
+}
+
+MResult<std::string> Manager::submit_incoming(RunRequest request, const JobEntry& entry) {
   auto run = STASIS_TRY(m_queue->submit(std::move(request)));
   if (entry.adhoc) {
     std::lock_guard lock(m_mutex);

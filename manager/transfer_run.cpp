@@ -144,14 +144,7 @@ Manager::import_checkpoint(const Caller& caller,
     context.progress("done", 1, 1);
     return outcome;
   };
-  // A queued import makes her ad-hoc job known at once, so that she sees and
-  // may cancel its run.
-  auto run = STASIS_TRY(m_queue->submit(std::move(request)));
-  if (entry.adhoc) {
-    std::lock_guard lock(m_mutex);
-    m_jobs.try_emplace(entry.job->name, entry);
-  }
-  return run;
+  return submit_incoming(std::move(request), entry);
 }
 
 MResult<FsckInfo> Manager::fsck(const Caller& caller, bool verify_data) {
