@@ -2,12 +2,27 @@
 // Import runs that stream a checkpoint to or from a descriptor the caller
 // opened with her own rights (stasisd never opens a caller's path), and
 // root's Fsck and CollectGarbage.
+//
+// The store's lock is never held while a caller's descriptor is read or
+// written: a writer that stops sending (or a reader that stops reading)
+// would stop every checkpoint of the host. An export is written into a file
+// of stasisd's first and copied to the caller after; an import is copied
+// from the caller into such a file first, then imported. Each copy waits at
+// most k_export_stall_timeout for progress and k_transfer_deadline in all.
 #include "manager/adhoc.hpp"
 #include "manager/manager.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <fcntl.h>
+#include <functional>
+#include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -16,8 +31,8 @@ namespace stasis::manager {
 namespace {
 
 // Checks a caller's descriptor: a regular file or a pipe (or socket), open
-// for `writing` or reading. A write end is made non-blocking, so that a
-// reader that stops only stalls its own export (k_export_stall_timeout).
+// for `writing` or reading. A pipe or socket is made non-blocking (see
+// copy_patiently).
 MResult<void> check_caller_file(const util::UniqueFd& file, bool writing) {
   struct stat st {};
   if (!file || ::fstat(file.get(), &st) != 0) {
@@ -33,11 +48,103 @@ MResult<void> check_caller_file(const util::UniqueFd& file, bool writing) {
     return fail(ErrorCode::InvalidArgument, "the file descriptor is not open for {}",
                 writing ? "writing" : "reading");
   }
-  if (writing && !S_ISREG(st.st_mode) && (flags & O_NONBLOCK) == 0 &&
+  if (!S_ISREG(st.st_mode) && (flags & O_NONBLOCK) == 0 &&
       ::fcntl(file.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
     return fail(ErrorCode::InvalidArgument, "the file descriptor cannot be used");
   }
   return {};
+}
+
+// How long a whole export or import may take to pass the caller's descriptor.
+constexpr std::chrono::minutes k_transfer_deadline{30};
+
+// Waits until fd is ready for `events`, at most until `until` and in slices
+// of a second (stop() is asked between them); false when it is not.
+bool wait_ready(int fd, short events, std::chrono::steady_clock::time_point until,
+                const std::function<bool()>& stop) {
+  while (!stop()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return false;
+    }
+    pollfd wait{fd, events, 0};
+    const long long slice = std::min<long long>(left.count(), 1000);
+    if (::poll(&wait, 1, static_cast<int>(slice)) > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Copies from `from` to `to` until the end of `from` (one of them is the
+// caller's descriptor, non-blocking unless a regular file): each step waits
+// at most k_export_stall_timeout for progress, the whole copy at most
+// k_transfer_deadline and at most max_bytes; stop() ends it. `what` names the
+// caller's side in errors.
+Result<void> copy_patiently(int from, int to, std::uint64_t max_bytes,
+                            const std::function<bool()>& stop, const std::string& what) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + k_transfer_deadline;
+  std::vector<char> buffer(1 << 20);
+  std::uint64_t total = 0;
+  auto step_until = [&] {
+    return std::min(deadline, Clock::now() + k_export_stall_timeout);
+  };
+  auto gave_up = [&]() -> Result<void> {
+    if (stop()) {
+      return make_error("the run was cancelled");
+    }
+    return make_error("{} made no progress for {} s (or took more than {} min in all)",
+                      what, k_export_stall_timeout.count(), k_transfer_deadline.count());
+  };
+  while (true) {
+    if (stop()) {
+      return make_error("the run was cancelled");
+    }
+    const ssize_t n = ::read(from, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) {
+      if (!wait_ready(from, POLLIN, step_until(), stop)) {
+        return gave_up();
+      }
+      continue;
+    }
+    if (n < 0) {
+      return make_error("cannot read {}: {}", what, std::strerror(errno));
+    }
+    if (n == 0) {
+      return ok();
+    }
+    total += static_cast<std::uint64_t>(n);
+    if (total > max_bytes) {
+      return make_error("{} is larger than {} bytes", what, max_bytes);
+    }
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w =
+          ::write(to, buffer.data() + done, static_cast<std::size_t>(n - done));
+      if (w > 0) {
+        done += w;
+      } else if (w < 0 && errno == EAGAIN) {
+        if (!wait_ready(to, POLLOUT, step_until(), stop)) {
+          return gave_up();
+        }
+      } else if (!(w < 0 && errno == EINTR)) {
+        return make_error("cannot write {}: {}", what, std::strerror(errno));
+      }
+    }
+  }
+}
+
+// An unnamed file of stasisd's in dir (gone when closed).
+Result<util::UniqueFd> private_file(const std::filesystem::path& dir) {
+  util::UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd) {
+    return make_error("cannot make a file in {}: {}", dir.string(), std::strerror(errno));
+  }
+  return fd;
 }
 
 } // namespace
@@ -81,9 +188,24 @@ Manager::export_checkpoint(const Caller& caller, const std::string& job,
     RunOutcome outcome;
     outcome.checkpoint = std::to_string(id);
     context.progress("exporting", 0, 1);
-    auto written = m_store.export_checkpoint(job, id, file->get(),
-                                             fmt::format("the export of {}/{}", job, id),
-                                             k_export_stall_timeout);
+    auto written = [&]() -> Result<void> {
+      const auto work = STASIS_TRY(make_work_dir(context.run_id()));
+      auto spool = private_file(work);
+      std::error_code ignored;
+      std::filesystem::remove_all(work, ignored); // the open file stays
+      if (!spool) {
+        return Unexpected(spool.error());
+      }
+      STASIS_TRY(m_store.export_checkpoint(job, id, spool->get(),
+                                           fmt::format("the export of {}/{}", job, id),
+                                           std::chrono::milliseconds(0)));
+      if (::lseek(spool->get(), 0, SEEK_SET) != 0) {
+        return make_error("cannot read back the export: {}", std::strerror(errno));
+      }
+      return copy_patiently(
+          spool->get(), file->get(), UINT64_MAX, [&] { return context.stop_requested(); },
+          "the caller's export file");
+    }();
     if (!written) {
       outcome.state = RunState::Failed;
       outcome.error = written.error().message;
@@ -118,8 +240,27 @@ Manager::import_checkpoint(const Caller& caller,
     // The quota's room when the import runs: queued runs must not each see
     // the same room.
     const auto limits = incoming_limits(caller, name);
-    auto imported =
-        m_store.import_checkpoint(file->get(), "the imported file", name, limits);
+    auto imported = [&]() -> Result<store::CheckpointSummary> {
+      const auto work = STASIS_TRY(make_work_dir(context.run_id()));
+      auto spool = private_file(work);
+      std::error_code ignored;
+      std::filesystem::remove_all(work, ignored); // the open file stays
+      if (!spool) {
+        return Unexpected(spool.error());
+      }
+      // A user's file may be a few times her quota (blobs the store has
+      // already cost her nothing); root's is bounded by the disk.
+      const std::uint64_t quota =
+          caller.is_root() ? 0 : m_config.max_stored_bytes_per_user;
+      const std::uint64_t most = quota == 0 ? UINT64_MAX : 4 * quota + (64ULL << 20);
+      STASIS_TRY(copy_patiently(
+          file->get(), spool->get(), most, [&] { return context.stop_requested(); },
+          "the imported file"));
+      if (::lseek(spool->get(), 0, SEEK_SET) != 0) {
+        return make_error("cannot read back the imported file: {}", std::strerror(errno));
+      }
+      return m_store.import_checkpoint(spool->get(), "the imported file", name, limits);
+    }();
     if (!imported) {
       outcome.state = RunState::Failed;
       outcome.error = imported.error().message;
