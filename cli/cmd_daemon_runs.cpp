@@ -250,22 +250,14 @@ void restore(RestoreArgs args, GlobalOptions& options) {
                                                      terminal.get())
                         : client.restore(args.job, checkpoint, request);
       },
-      [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
-        auto run = client.get_run(done.run);
-        if (!run) {
-          return report(run.error(), options);
+      print_finished_run(options, [&](const manager::RunInfo& run) {
+        if (from_registry) {
+          std::cerr << fmt::format("restored {} lazily; every page came and it is "
+                                   "stored as checkpoint {} of job {}\n",
+                                   args.from, run.checkpoint, args.job);
         }
-        if (options.json) {
-          std::cout << to_json(*run).dump(2) << '\n';
-        } else {
-          if (from_registry) {
-            std::cerr << fmt::format("restored {} lazily; every page came and it is "
-                                     "stored as checkpoint {} of job {}\n",
-                                     args.from, run->checkpoint, args.job);
-          }
-          std::cout << run->pid << '\n';
-        }
-      });
+        std::cout << run.pid << '\n';
+      }));
 }
 
 struct PushArgs {
@@ -292,18 +284,10 @@ void push(const PushArgs& args, GlobalOptions& options) {
       [&](dbus::Client& client) {
         return client.push(args.job, checkpoint, args.reference, *remote_options);
       },
-      [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
-        auto run = client.get_run(done.run);
-        if (!run) {
-          return report(run.error(), options);
-        }
-        if (options.json) {
-          std::cout << to_json(*run).dump(2) << '\n';
-        } else {
-          std::cout << fmt::format("pushed {} {} to {} ({} bytes uploaded)\n", run->job,
-                                   run->checkpoint, run->remote, run->stored_bytes);
-        }
-      });
+      print_finished_run(options, [](const manager::RunInfo& run) {
+        std::cout << fmt::format("pushed {} {} to {} ({} bytes uploaded)\n", run.job,
+                                 run.checkpoint, run.remote, run.stored_bytes);
+      }));
 }
 
 struct PullArgs {
@@ -330,20 +314,12 @@ void pull(PullArgs args, GlobalOptions& options) {
       [&](dbus::Client& client) {
         return client.pull(args.reference, args.job, *remote_options);
       },
-      [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
-        auto run = client.get_run(done.run);
-        if (!run) {
-          return report(run.error(), options);
-        }
-        if (options.json) {
-          std::cout << to_json(*run).dump(2) << '\n';
-        } else {
-          std::cout << fmt::format("pulled {} into job {} as checkpoint {} ({} bytes "
-                                   "downloaded)\n",
-                                   args.reference, run->job, run->checkpoint,
-                                   run->stored_bytes);
-        }
-      });
+      print_finished_run(options, [&](const manager::RunInfo& run) {
+        std::cout << fmt::format("pulled {} into job {} as checkpoint {} ({} bytes "
+                                 "downloaded)\n",
+                                 args.reference, run.job, run.checkpoint,
+                                 run.stored_bytes);
+      }));
 }
 
 void cancel(const std::string& run, GlobalOptions& options) {

@@ -7,12 +7,12 @@
 
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace stasis::cli {
 
@@ -94,6 +94,23 @@ void run_and_wait(GlobalOptions& options, const WaitArgs& args, Start start,
     return;
   }
   print_success(*client, *finished);
+}
+
+// A print_success for run_and_wait: the finished run as GetRun has it,
+// printed as JSON with --json, else by human(run).
+template <typename Human>
+auto print_finished_run(GlobalOptions& options, Human human) {
+  return [&options, human](dbus::Client& client, const manager::RunFinishedEvent& done) {
+    auto run = client.get_run(done.run);
+    if (!run) {
+      return report(run.error(), options);
+    }
+    if (options.json) {
+      std::cout << to_json(*run).dump(2) << '\n';
+    } else {
+      human(*run);
+    }
+  };
 }
 
 } // namespace stasis::cli

@@ -335,18 +335,10 @@ void import_file(GlobalOptions& options, const std::string& file,
   WaitArgs wait;
   run_and_wait(
       options, wait, [&](dbus::Client& c) { return c.import_checkpoint(fd.get(), job); },
-      [&](dbus::Client& c, const manager::RunFinishedEvent& done) {
-        auto run = c.get_run(done.run);
-        if (!run) {
-          return report(run.error(), options);
-        }
-        if (options.json) {
-          std::cout << to_json(*run).dump(2) << "\n";
-        } else {
-          std::cout << fmt::format("imported as {}/{} ({} newly stored)\n", run->job,
-                                   run->checkpoint, format_bytes(run->stored_bytes));
-        }
-      });
+      print_finished_run(options, [](const manager::RunInfo& run) {
+        std::cout << fmt::format("imported as {}/{} ({} newly stored)\n", run.job,
+                                 run.checkpoint, format_bytes(run.stored_bytes));
+      }));
 }
 
 void fsck(GlobalOptions& options, bool verify_data) {

@@ -230,9 +230,9 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
                   id, ref.to_string(), outcome.error);
     return outcome;
   }
-  outcome.logical_bytes = m_store.summary(job.name, id).has_value()
-                              ? m_store.summary(job.name, id)->logical_bytes
-                              : 0;
+  if (auto summary = m_store.summary(job.name, id)) {
+    outcome.logical_bytes = summary->logical_bytes;
+  }
   outcome.stored_bytes = pushed->bytes_uploaded;
   outcome.remote = fmt::format("{}:{}@{}", ref.to_string(),
                                pushed->tags.empty() ? "" : pushed->tags.front(),

@@ -214,16 +214,22 @@ manager::RunInfo DaemonTest::wait_run(dbus::Client& client, const std::string& r
   return info;
 }
 
-Captured DaemonTest::stasisctl(const std::vector<std::string>& args,
-                               const std::string& user) {
+std::vector<std::string> stasisctl_argv(const std::string& bus,
+                                        const std::vector<std::string>& args,
+                                        const std::string& user) {
   std::vector<std::string> argv;
   if (!user.empty()) {
     argv = {"/usr/bin/setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups",
             "--"};
   }
-  argv.insert(argv.end(), {STASISCTL_PATH, "--bus", m_bus.address()});
+  argv.insert(argv.end(), {STASISCTL_PATH, "--bus", bus});
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_captured(argv);
+  return argv;
+}
+
+Captured DaemonTest::stasisctl(const std::vector<std::string>& args,
+                               const std::string& user) {
+  return run_captured(stasisctl_argv(m_bus.address(), args, user));
 }
 
 std::string DaemonTest::log() const {

@@ -30,6 +30,12 @@ struct Captured {
 Captured run_captured(const std::vector<std::string>& argv,
                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// The command line of stasisctl on bus with args, as `user` (a name; "" =
+// root) through setpriv.
+std::vector<std::string> stasisctl_argv(const std::string& bus,
+                                        const std::vector<std::string>& args,
+                                        const std::string& user = "");
+
 // A job's YAML for a pidfile target; extra lines are indented under the job.
 std::string pidfile_job(const std::string& name, const std::filesystem::path& pidfile,
                         const std::string& extra = "");

@@ -118,13 +118,7 @@ std::unique_ptr<dbus::Client> TestHost::client() {
 
 Captured TestHost::stasisctl(const std::vector<std::string>& args,
                              const std::string& user) {
-  std::vector<std::string> argv;
-  if (!user.empty()) {
-    argv = {"/usr/bin/setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups",
-            "--"};
-  }
-  argv.insert(argv.end(), {STASISCTL_PATH, "--bus", m_bus.address()});
-  argv.insert(argv.end(), args.begin(), args.end());
+  const auto argv = stasisctl_argv(m_bus.address(), args, user);
   std::optional<InNetns> inside;
   if (m_netns != nullptr) {
     inside.emplace(*m_netns);
