@@ -9,6 +9,11 @@
 // cgroupfs.
 #include "manager/container_support.hpp"
 #include "util/log.hpp"
+#include "util/small_file.hpp"
+
+#include <sys/utsname.h>
+
+#include <nlohmann/json.hpp>
 
 namespace stasis::manager {
 namespace {
@@ -20,6 +25,44 @@ namespace fs = std::filesystem;
 // keeps a flat images directory: the CRIU images at the top, podman's files
 // packed into this one archive next to them.
 constexpr const char* k_podman_files = "podman-files.tar";
+
+// Largest config.dump (podman's container configuration) read.
+constexpr std::uintmax_t k_max_config_dump_bytes = 16 << 20;
+
+// The annotations `podman container checkpoint --create-image` puts on its
+// images, from the checkpoint's config.dump; podman's restore needs the name
+// and the runtime's name.
+Result<std::map<std::string, std::string>> image_annotations(const std::string& text) {
+  auto config = nlohmann::json::parse(text, nullptr, false);
+  if (config.is_discarded() || !config.is_object()) {
+    return make_error("podman's config.dump in the checkpoint is not JSON");
+  }
+  auto field = [&](const char* key) {
+    auto it = config.find(key);
+    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string name = field("name");
+  if (name.empty()) {
+    return make_error("podman's config.dump in the checkpoint names no container");
+  }
+  constexpr std::string_view prefix = "io.podman.annotations.checkpoint.";
+  std::map<std::string, std::string> out;
+  auto put = [&](std::string_view key, std::string value) {
+    if (!value.empty()) {
+      out.emplace(std::string(prefix) + std::string(key), std::move(value));
+    }
+  };
+  put("name", name);
+  put("runtime.name", field("runtime").empty() ? "runc" : field("runtime"));
+  put("rootfsImageID", field("rootfsImageID"));
+  put("rootfsImageName", field("rootfsImageName"));
+  put("rawImageName", field("RawImageName"));
+  struct utsname host {};
+  if (::uname(&host) == 0) {
+    put("host.kernel", host.release);
+  }
+  return out;
+}
 
 Result<void> tar(std::vector<std::string> args, const ContainerRun& run,
                  std::string_view what) {
@@ -62,9 +105,10 @@ Result<void> split_export(const fs::path& archive, const fs::path& unpacked,
   return done;
 }
 
-// Rebuilds podman's export archive from run.images (see k_podman_files).
+// Rebuilds podman's export archive from run.images (see k_podman_files);
+// with config_dump, also reads podman's config.dump (bounded) into it.
 Result<void> join_export(const fs::path& staging, const fs::path& archive,
-                         const ContainerRun& run) {
+                         const ContainerRun& run, std::string* config_dump = nullptr) {
   std::error_code error;
   const fs::path criu_images = staging / "checkpoint";
   fs::create_directories(criu_images, error);
@@ -84,7 +128,16 @@ Result<void> join_export(const fs::path& staging, const fs::path& archive,
     if (error) {
       done = make_error("cannot stage the CRIU images for podman in {}: {}",
                         criu_images.string(), error.message());
-    } else {
+    } else if (config_dump != nullptr) {
+      auto text = util::read_small_file(staging / "config.dump", k_max_config_dump_bytes,
+                                        "podman's config.dump");
+      if (!text) {
+        done = Unexpected(std::move(text).error());
+      } else {
+        *config_dump = std::move(*text);
+      }
+    }
+    if (done && !error) {
       done = tar({"-c", "-f", archive.string(), "-C", staging.string(), "."}, run,
                  "packing the checkpoint for podman");
     }
@@ -168,6 +221,14 @@ public:
                                 result, {}));
     }
     return init_pid();
+  }
+
+  Result<std::optional<std::map<std::string, std::string>>>
+  image_archive(const ContainerRun& run, const fs::path& archive) const override {
+    std::string config_dump;
+    STASIS_TRY(join_export(run.work / "podman-image", archive, run, &config_dump));
+    return std::optional<std::map<std::string, std::string>>{
+        STASIS_TRY(image_annotations(config_dump))};
   }
 
 private:

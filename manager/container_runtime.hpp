@@ -17,7 +17,9 @@
 #include "util/result.hpp"
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <sys/types.h>
 
 namespace stasis::manager {
@@ -47,6 +49,16 @@ public:
   // Restores the container from run.images; returns its init's host pid.
   virtual Result<pid_t> restore(const policy::Job& job,
                                 const ContainerRun& run) const = 0;
+  // Writes the runtime's own checkpoint archive of run.images to archive
+  // (what the runtime restores without stasis) and returns the annotations
+  // its checkpoint images carry; nullopt for runtimes that have no image
+  // format.
+  virtual Result<std::optional<std::map<std::string, std::string>>>
+  image_archive(const ContainerRun& run, const std::filesystem::path& archive) const {
+    (void)run;
+    (void)archive;
+    return std::optional<std::map<std::string, std::string>>{};
+  }
 };
 
 // The runtime of a container target; nullptr for other targets.

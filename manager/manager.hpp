@@ -196,6 +196,12 @@ private:
   RunOutcome run_push(RunContext& context, const JobEntry& entry, std::uint64_t id,
                       const remote::Reference& ref, const remote::ClientOptions& client,
                       const std::string& origin, std::optional<unsigned> attempt);
+  // push_container_image.cpp: podman's own checkpoint image of checkpoint id,
+  // tagged TAG.podman for each of checkpoint_tags.
+  Result<remote::PushReport> push_container_image(
+      RunContext& context, const policy::Job& job, std::uint64_t id,
+      const remote::Reference& ref, const remote::ClientOptions& client,
+      const std::vector<std::string>& checkpoint_tags);
   // Queues a run that brings a checkpoint into entry's job; a user's ad-hoc
   // job becomes known at once, so that she sees and may cancel the run (a
   // refused call, Busy, leaves no trace).
@@ -281,6 +287,10 @@ private:
 // This host's name as a registry tag's origin part ([A-Za-z0-9_.], at most
 // 32 characters; others become '_').
 std::string remote_origin_of_this_host();
+
+// Whether a job's pushes add the container runtime's own checkpoint image
+// (podman targets, unless replicate.podman-image is false).
+bool pushes_container_image(const policy::Job& job);
 
 // The uid an ad-hoc job "user-<uid>" belongs to; nothing for other names.
 std::optional<uid_t> adhoc_uid(const std::string& job);

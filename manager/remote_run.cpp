@@ -211,6 +211,18 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
   auto cancellable = client;
   cancellable.cancelled = [&context] { return context.stop_requested(); };
   auto pushed = remote::push_checkpoint(m_store, job.name, id, ref, cancellable, origin);
+  if (pushed && pushes_container_image(job)) {
+    context.progress("pushing podman's image", 0, 1);
+    auto image = push_container_image(context, job, id, ref, cancellable, pushed->tags);
+    if (image) {
+      pushed->bytes_uploaded += image->bytes_uploaded;
+      pushed->blobs_uploaded += image->blobs_uploaded;
+    } else {
+      pushed =
+          make_error("the checkpoint is pushed, podman's checkpoint image is not: {}",
+                     image.error().message);
+    }
+  }
   if (!pushed) {
     outcome.state = RunState::Failed;
     outcome.error = pushed.error().message;

@@ -109,6 +109,9 @@ ReplicateSettings build_replicate(const json& replicate) {
   settings.origin = text("origin");
   settings.retry_attempts = replicate.at("retry-attempts").get<unsigned>();
   settings.retry_delay = duration_of(replicate.at("retry-delay"));
+  if (replicate.contains("podman-image")) {
+    settings.podman_image = replicate["podman-image"].get<bool>();
+  }
   return settings;
 }
 

@@ -160,8 +160,9 @@ void check_other(const Job& job, const json& effective, JobContext& context) {
                   "'retention.max-total-size' must be above 0");
   }
   if (!job.replicate.enabled()) {
-    for (const char* key : {"every", "on-demand", "retention", "credentials", "ca-file",
-                            "plain-http", "origin", "retry-attempts", "retry-delay"}) {
+    for (const char* key :
+         {"every", "on-demand", "retention", "credentials", "ca-file", "plain-http",
+          "origin", "retry-attempts", "retry-delay", "podman-image"}) {
       if (context.written(std::string("replicate.") + key)) {
         context.error(std::string("replicate.") + key,
                       fmt::format("'replicate.{}' needs 'replicate.to' (the registry "
@@ -169,6 +170,12 @@ void check_other(const Job& job, const json& effective, JobContext& context) {
                                   key));
       }
     }
+  }
+  if (job.replicate.podman_image && *job.replicate.podman_image &&
+      !std::holds_alternative<PodmanTarget>(job.target)) {
+    context.error(
+        "replicate.podman-image",
+        "'replicate.podman-image' is for podman targets (target: podman: NAME)");
   }
   if (job.replicate.retry_delay <= 0ms && job.replicate.retry_attempts > 0) {
     context.error("replicate.retry-delay",

@@ -107,6 +107,10 @@ std::vector<KeySpec> replicate_keys() {
           "How many times a failed push is tried again."),
       key("retry-delay", duration(), "30s",
           "Wait before the first retry; doubled after each failure."),
+      key("podman-image", boolean(), nullptr,
+          "podman jobs: also push each checkpoint as podman's own checkpoint image "
+          "(tag TAG.podman), which `podman container restore IMAGE` restores without "
+          "stasis; default true for podman targets."),
   };
 }
 

@@ -248,6 +248,9 @@ struct ReplicateSettings {
   std::string origin;       // the tag's host part; "" = this host's name
   unsigned retry_attempts = 5;
   std::chrono::milliseconds retry_delay{30000}; // doubled after each failure
+  // podman jobs: also push podman's own checkpoint image (TAG.podman);
+  // nullopt = yes for podman targets.
+  std::optional<bool> podman_image;
   bool enabled() const { return !to.empty(); }
   bool operator==(const ReplicateSettings&) const = default;
 };

@@ -1,6 +1,7 @@
 // Pulling a checkpoint: manifest by tag, config, index, then only the bundle
 // slices holding blobs the local store lacks; the store checks every blob
 // and commits nothing unless all checked out. Also listing and deleting.
+#include "remote/container_image.hpp"
 #include "remote/format.hpp"
 #include "remote/registry_client.hpp"
 #include "store/transfer.hpp"
@@ -237,7 +238,9 @@ Result<void> delete_checkpoint(const Reference& ref, const std::string& tag,
     return make_error("{} has no checkpoint tagged {}", client.where(), tag);
   }
   STASIS_TRY(oci_manifest_from_json(fetched->body, client.where() + ":" + tag));
-  return client.delete_manifest(fetched->digest);
+  STASIS_TRY(client.delete_manifest(fetched->digest));
+  // The container image pushed with it (podman jobs) goes too.
+  return delete_container_image(ref, tag, options);
 }
 
 } // namespace stasis::remote

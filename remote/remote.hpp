@@ -183,7 +183,8 @@ private:
 };
 
 // Deletes the remote checkpoint tag's manifest (by digest) from ref's
-// repository; its blobs go when the registry's own garbage collection runs.
+// repository, and the container image pushed with it if any; their blobs go
+// when the registry's own garbage collection runs.
 Result<void> delete_checkpoint(const Reference& ref, const std::string& tag,
                                const ClientOptions& options);
 

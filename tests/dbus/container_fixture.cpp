@@ -20,11 +20,11 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
+} // namespace
+
 long last_or_zero(const std::vector<long>& values) {
   return values.empty() ? 0 : values.back();
 }
-
-} // namespace
 
 manager::ContainerCommandResult run_tool(const std::vector<std::string>& argv,
                                          bool discard_output) {

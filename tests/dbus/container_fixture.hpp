@@ -30,6 +30,9 @@ inline constexpr const char* k_counter_script =
 manager::ContainerCommandResult run_tool(const std::vector<std::string>& argv,
                                          bool discard_output = false);
 
+// The last number of a counter's values (0 when there is none).
+long last_or_zero(const std::vector<long>& values);
+
 // Makes a minimal root file system: /bin/busybox (static) with sh and sleep
 // links, and empty proc, dev, sys, tmp and data directories.
 void make_busybox_rootfs(const std::filesystem::path& rootfs);

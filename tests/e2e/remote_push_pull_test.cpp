@@ -1,8 +1,13 @@
 // Checkpoints through a real registry (docker-registry with TLS and
 // htpasswd): round trips, deduplication, listing and deleting.
+#include "remote/container_image.hpp"
+#include "remote/registry_client.hpp"
 #include "tests/e2e/remote_e2e_support.hpp"
 
+#include <fstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 namespace stasis::remote::e2e {
 namespace {
@@ -100,6 +105,53 @@ TEST_F(ARegistry, ListsEveryPushedCheckpointAndDeletesOne) {
   auto kept = pull_checkpoint(b, ref("fleet/svc", "svc-hosta-2"), "svc", options());
   ASSERT_TRUE(kept) << kept.error().message;
   EXPECT_EQ(files(b, "svc", kept->checkpoint.id), files(a, "svc", second));
+}
+
+// A podman job's push adds podman's checkpoint image (TAG.podman): a plain
+// OCI image of one zstd layer whose diff_id is the archive's digest; it is
+// no checkpoint to list, and deleting its checkpoint deletes it too.
+TEST_F(ARegistry, KeepsAContainerImageBesideItsCheckpointAndDeletesItWithIt) {
+  auto a = open_store("a");
+  auto id = checkpoint(a, "svc", memory(64, 6));
+  auto pushed = push_checkpoint(a, "svc", id, ref("fleet/svc"), options(), "hosta");
+  ASSERT_TRUE(pushed) << pushed.error().message;
+  ContainerImage image;
+  image.archive = tmp() / "archive.tar";
+  std::string archive(300000, 'x');
+  for (std::size_t i = 0; i < archive.size(); i += 7) {
+    archive[i] = static_cast<char>(i % 251);
+  }
+  { std::ofstream(image.archive, std::ios::binary) << archive; }
+  image.annotations = {{"io.podman.annotations.checkpoint.name", "web"}};
+  image.created = "2026-12-06T00:00:00Z";
+  std::vector<std::string> tags;
+  for (const auto& tag : pushed->tags) {
+    tags.push_back(container_image_tag(tag));
+  }
+  EXPECT_EQ(tags, (std::vector<std::string>{"svc-hosta-1.podman", "svc-latest.podman"}));
+  auto image_push = push_container_image(ref("fleet/svc"), options(), image, tags, tmp());
+  ASSERT_TRUE(image_push) << image_push.error().message;
+  EXPECT_EQ(image_push->blobs_uploaded, 2U); // the layer and the config
+
+  RegistryClient client(ref("fleet/svc"), options());
+  auto manifest = client.get_manifest("svc-hosta-1.podman");
+  ASSERT_TRUE(manifest && *manifest);
+  auto doc = nlohmann::json::parse((*manifest)->body);
+  EXPECT_EQ(doc["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd");
+  EXPECT_EQ(doc["annotations"]["io.podman.annotations.checkpoint.name"], "web");
+  auto config = client.get_blob(doc["config"]["digest"].get<std::string>(), 1 << 20);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(nlohmann::json::parse(*config)["rootfs"]["diff_ids"][0], digest_of(archive));
+
+  auto listed = list_checkpoints(ref("fleet/svc"), options());
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1U);
+  EXPECT_EQ((*listed)[0].tag, "svc-hosta-1");
+
+  ASSERT_TRUE(delete_checkpoint(ref("fleet/svc"), "svc-hosta-1", options()));
+  auto gone = client.get_manifest("svc-hosta-1.podman");
+  ASSERT_TRUE(gone) << gone.error().message;
+  EXPECT_FALSE(*gone);
 }
 
 TEST_F(ARegistry, KeepsBothHostsCheckpointsWhenTwoPushTheSameJobAtOnce) {

@@ -101,6 +101,25 @@ TEST(AReplicateSection, RefusesAnOriginThatCannotBeInATag) {
               HasSubstr("'replicate.origin'"));
 }
 
+TEST(AReplicateSection, PushesPodmansOwnImageOnlyForPodmanTargets) {
+  EXPECT_EQ(first_error("      to: localhost/web\n      podman-image: true\n"),
+            "test.yaml:7:7: 'replicate.podman-image' is for podman targets (target: "
+            "podman: NAME)");
+  auto podman = parse_policy_text(
+      "version: 1\njobs:\n  - name: web\n    target: {podman: web}\n"
+      "    replicate: {to: localhost/web}\n  - name: db\n    target: {podman: db}\n"
+      "    replicate: {to: localhost/db, podman-image: false}\n",
+      "test.yaml");
+  ASSERT_TRUE(podman.has_value()) << podman.error().front().to_string();
+  for (const auto& job : podman->jobs()) {
+    EXPECT_EQ(job.replicate.podman_image,
+              job.name == "db" ? std::optional<bool>(false) : std::nullopt)
+        << job.name;
+  }
+  auto plain = parse("      to: localhost/web\n      podman-image: false\n");
+  EXPECT_TRUE(plain.has_value());
+}
+
 TEST(AReplicateSection, ComesFromDefaultsLikeOtherSections) {
   auto set = parse_policy_text("version: 1\ndefaults:\n  replicate:\n    to: "
                                "registry.example.com/fleet\njobs:\n  - name: web\n    "
