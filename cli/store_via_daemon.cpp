@@ -48,7 +48,7 @@ void list_checkpoints(GlobalOptions& options, const std::string& job) {
   if (options.json) {
     json out = json::array();
     for (const auto& c : *items) {
-      out.push_back(to_json(c));
+      out.push_back(checkpoint_json(job, c));
     }
     std::cout << out.dump(2) << "\n";
   } else {
@@ -79,7 +79,7 @@ void show_checkpoint(GlobalOptions& options, const std::string& job,
     return;
   }
   if (options.json) {
-    std::cout << to_json(*found).dump(2) << "\n";
+    std::cout << checkpoint_json(job, *found).dump(2) << "\n";
     return;
   }
   const auto& c = *found;
@@ -105,8 +105,8 @@ void delete_checkpoint(GlobalOptions& options, const std::string& job,
     return;
   }
   if (options.json) {
-    std::cout << json{{"job", job}, {"deleted", deleted}}.dump(2) << "\n";
-  } else {
+    std::cout << json{{"job", job}, {"id", deleted}, {"gc", nullptr}}.dump(2) << "\n";
+  } else if (!options.quiet) {
     std::cout << fmt::format("deleted {}/{}\n", job, deleted);
   }
 }
@@ -121,7 +121,7 @@ void pin_checkpoint(GlobalOptions& options, const std::string& job, const std::s
     return;
   }
   if (options.json) {
-    std::cout << json{{"job", job}, {"id", pinned}, {"pinned", pin}}.dump() << "\n";
+    std::cout << json{{"job", job}, {"id", pinned}, {"pinned", pin}}.dump(2) << "\n";
   }
 }
 
@@ -131,9 +131,27 @@ void prune(GlobalOptions& options, const std::string& job, bool dry_run) {
   if (!lines) {
     return;
   }
+  std::vector<PruneDecision> decisions;
+  for (const auto& line : *lines) {
+    auto decision = parse_prune_line(line);
+    if (!decision) {
+      std::cerr << "stasisctl: stasisd sent a prune decision it should not: " << line
+                << "\n";
+      options.exit_code = k_exit_failure;
+      return;
+    }
+    decisions.push_back(std::move(*decision));
+  }
   if (options.json) {
-    std::cout << json{{"job", job}, {"dry_run", dry_run}, {"decisions", *lines}}.dump(2)
-              << "\n";
+    std::cout << prune_json(job, dry_run, decisions, nullptr).dump(2) << "\n";
+    return;
+  }
+  if (options.quiet) {
+    for (const auto& decision : decisions) {
+      if (!decision.keep) {
+        std::cout << decision.id << "\n";
+      }
+    }
     return;
   }
   for (const auto& line : *lines) {
@@ -155,15 +173,20 @@ void verify(GlobalOptions& options, const std::string& job, const std::string& i
     return;
   }
   if (options.json) {
-    std::cout
-        << json{{"job", job}, {"ok", result->ok}, {"problems", result->problems}}.dump(2)
-        << "\n";
+    std::cout << json{{"job", job},
+                      {"id", json_id(verified)},
+                      {"ok", result->ok},
+                      {"problems", result->problems}}
+                     .dump(2)
+              << "\n";
   } else {
     for (const auto& problem : result->problems) {
       std::cout << "DAMAGED " << job << ": " << problem << "\n";
     }
-    std::cout << fmt::format("{}{}: {}\n", job, verified.empty() ? "" : "/" + verified,
-                             result->ok ? "ok" : "DAMAGED");
+    if (!options.quiet) {
+      std::cout << fmt::format("{}{}: {}\n", job, verified.empty() ? "" : "/" + verified,
+                               result->ok ? "ok" : "DAMAGED");
+    }
   }
   if (!result->ok) {
     options.exit_code = k_exit_damaged;
@@ -315,8 +338,9 @@ void export_file(GlobalOptions& options, const std::string& job, const std::stri
           options.exit_code = k_exit_failure;
           return;
         }
-        if (options.json) {
-          std::cout << json{{"job", job}, {"id", exported}, {"path", file}}.dump()
+        // With FILE "-" standard output holds the export itself.
+        if (options.json && file != "-") {
+          std::cout << json{{"job", job}, {"id", exported}, {"path", file}}.dump(2)
                     << "\n";
         }
       });
@@ -335,7 +359,11 @@ void import_file(GlobalOptions& options, const std::string& file,
   WaitArgs wait;
   run_and_wait(
       options, wait, [&](dbus::Client& c) { return c.import_checkpoint(fd.get(), job); },
-      print_finished_run(options, [](const manager::RunInfo& run) {
+      print_finished_run(options, [&options](const manager::RunInfo& run) {
+        if (options.quiet) {
+          std::cout << run.checkpoint << "\n";
+          return;
+        }
         std::cout << fmt::format("imported as {}/{} ({} newly stored)\n", run.job,
                                  run.checkpoint, format_bytes(run.stored_bytes));
       }));
@@ -360,6 +388,8 @@ void fsck(GlobalOptions& options, bool verify_data) {
     for (const auto& p : r->problems) {
       std::cout << "PROBLEM " << p << "\n";
     }
+  }
+  if (!options.json && !options.quiet) {
     std::cout << fmt::format("{} packs, {} blobs, {} checkpoints; removed {} temporary "
                              "files and {} unused packs: {}\n",
                              r->packs, r->blobs, r->checkpoints, r->temp_files_removed,
@@ -376,12 +406,9 @@ void gc(GlobalOptions& options) {
     return;
   }
   if (options.json) {
-    std::cout << json{{"packs_deleted", r->packs_deleted},
-                      {"packs_repacked", r->packs_repacked},
-                      {"bytes_freed", r->bytes_freed}}
-                     .dump(2)
+    std::cout << gc_json(r->packs_deleted, r->packs_repacked, r->bytes_freed).dump(2)
               << "\n";
-  } else {
+  } else if (!options.quiet) {
     std::cout << fmt::format("{} packs deleted, {} repacked, {} freed\n",
                              r->packs_deleted, r->packs_repacked,
                              format_bytes(r->bytes_freed));
