@@ -42,8 +42,8 @@ void print_policy_problems(const manager::DaemonStatus& daemon) {
   }
 }
 
-void jobs(GlobalOptions& options, bool quiet) {
-  if (quiet) {
+void jobs(GlobalOptions& options) {
+  if (options.quiet && !options.json) {
     for (const auto& name : quiet_job_names(options)) {
       std::cout << name << '\n';
     }
@@ -161,6 +161,12 @@ void history(const std::string& job, std::uint32_t limit, GlobalOptions& options
     std::cout << list.dump(2) << '\n';
     return;
   }
+  if (options.quiet) {
+    for (const auto& run : *runs) {
+      std::cout << run.id << '\n';
+    }
+    return;
+  }
   print_runs(*runs);
 }
 
@@ -176,7 +182,7 @@ void reload(GlobalOptions& options) {
                       {"problems", changes->problems}}
                      .dump(2)
               << '\n';
-  } else {
+  } else if (!options.quiet) {
     fmt::print("added:   {}\nremoved: {}\nchanged: {}\n", fmt::join(changes->added, ", "),
                fmt::join(changes->removed, ", "), fmt::join(changes->changed, ", "));
   }
@@ -197,13 +203,7 @@ void engine_info(GlobalOptions& options) {
     return;
   }
   if (options.json) {
-    std::cout << json{{"criu_path", engine->criu_path},
-                      {"criu_version", engine->criu_version},
-                      {"mem_track", engine->mem_track},
-                      {"lazy_pages", engine->lazy_pages},
-                      {"kernel", engine->kernel}}
-                     .dump(2)
-              << '\n';
+    std::cout << engine_json(engine_report(*engine)).dump(2) << '\n';
     return;
   }
   fmt::print("criu:        {} ({})\nkernel:      {}\nmem track:   {}\nlazy pages:  {}\n",
@@ -223,11 +223,15 @@ void run_log(const std::string& run, GlobalOptions& options) {
   std::cout << *text;
 }
 
-// The text is already in the Prometheus format; --json changes nothing.
+// The text is in the Prometheus format; --json: its samples as JSON.
 void metrics(GlobalOptions& options) {
   auto text = call_daemon(options, [](dbus::Client& c) { return c.metrics(); });
   if (text) {
-    std::cout << *text;
+    if (options.json) {
+      std::cout << metrics_json(*text).dump(2) << '\n';
+    } else {
+      std::cout << *text;
+    }
   }
 }
 
@@ -267,9 +271,8 @@ void register_daemon_commands(CLI::App& app, GlobalOptions& options) {
                  "(default: $STASIS_BUS_ADDRESS, else system)");
 
   auto* jobs_cmd = app.add_subcommand("jobs", "List the jobs stasisd runs (daemon)");
-  auto jobs_quiet = std::make_shared<bool>(false);
-  jobs_cmd->add_flag("-q,--quiet", *jobs_quiet, k_quiet_help);
-  jobs_cmd->callback([&options, jobs_quiet] { jobs(options, *jobs_quiet); });
+  jobs_cmd->add_flag("-q,--quiet", options.quiet, k_quiet_help);
+  jobs_cmd->callback([&options] { jobs(options); });
 
   // Arguments live as long as the callbacks that own them.
   auto* status_cmd =
@@ -287,6 +290,7 @@ void register_daemon_commands(CLI::App& app, GlobalOptions& options) {
   history_cmd->add_option("job", history_args->job, "Only runs of this job");
   history_cmd->add_option("--limit", history_args->limit, "How many runs (0 = 100)")
       ->capture_default_str();
+  history_cmd->add_flag("-q,--quiet", options.quiet, "Only the run ids, one a line");
   history_cmd->callback([&options, history_args] {
     history(history_args->job, history_args->limit, options);
   });
@@ -306,7 +310,8 @@ void register_daemon_commands(CLI::App& app, GlobalOptions& options) {
   engine_cmd->callback([&options] { engine_info(options); });
 
   auto* metrics_cmd = app.add_subcommand(
-      "metrics", "stasisd's metrics in the Prometheus text format (as its metrics-file)");
+      "metrics", "stasisd's metrics in the Prometheus text format (as its metrics-file; "
+                 "--json: {metrics: [{name, labels, value}]})");
   metrics_cmd->callback([&options] { metrics(options); });
 
   auto* watch_cmd = app.add_subcommand(

@@ -74,13 +74,15 @@ void checkpoint(const CheckpointArgs& args, GlobalOptions& options) {
       },
       [&](dbus::Client& client, const manager::RunFinishedEvent& done) {
         if (options.json) {
-          std::cout << to_json(manager::Event(done)).dump(2) << '\n';
+          // The run as GetRun has it: the checkpoint made, its sizes and the
+          // time CRIU kept the target frozen.
+          print_finished_run(options, [](const manager::RunInfo&) {})(client, done);
         } else if (done.result == manager::RunState::Skipped) {
           std::cerr << "stasisctl: checkpoint skipped" << (done.error.empty() ? "" : ": ")
                     << done.error << '\n';
         } else {
           std::cout << done.checkpoint << '\n';
-          if (!left_running(client, args, request)) {
+          if (!options.quiet && !left_running(client, args, request)) {
             std::cerr << fmt::format("stasisctl: the process tree was stopped by the "
                                      "checkpoint; bring it back with: stasisctl restore "
                                      "{} {}\n",
@@ -179,7 +181,7 @@ bool pull_for_restore(RestoreArgs& args, GlobalOptions& options) {
       [&](dbus::Client&, const manager::RunFinishedEvent& done) {
         args.checkpoint = done.checkpoint;
         pulled = true;
-        if (!options.json) {
+        if (!options.json && !options.quiet) {
           std::cerr << fmt::format("pulled {} into job {} as checkpoint {}\n", args.from,
                                    args.job, done.checkpoint);
         }
@@ -251,7 +253,7 @@ void restore(RestoreArgs args, GlobalOptions& options) {
                         : client.restore(args.job, checkpoint, request);
       },
       print_finished_run(options, [&](const manager::RunInfo& run) {
-        if (from_registry) {
+        if (from_registry && !options.quiet) {
           std::cerr << fmt::format("restored {} lazily; every page came and it is "
                                    "stored as checkpoint {} of job {}\n",
                                    args.from, run.checkpoint, args.job);
@@ -284,7 +286,11 @@ void push(const PushArgs& args, GlobalOptions& options) {
       [&](dbus::Client& client) {
         return client.push(args.job, checkpoint, args.reference, *remote_options);
       },
-      print_finished_run(options, [](const manager::RunInfo& run) {
+      print_finished_run(options, [&options](const manager::RunInfo& run) {
+        if (options.quiet) {
+          std::cout << run.remote << '\n';
+          return;
+        }
         std::cout << fmt::format("pushed {} {} to {} ({} bytes uploaded)\n", run.job,
                                  run.checkpoint, run.remote, run.stored_bytes);
       }));
@@ -315,6 +321,10 @@ void pull(PullArgs args, GlobalOptions& options) {
         return client.pull(args.reference, args.job, *remote_options);
       },
       print_finished_run(options, [&](const manager::RunInfo& run) {
+        if (options.quiet) {
+          std::cout << run.checkpoint << '\n';
+          return;
+        }
         std::cout << fmt::format("pulled {} into job {} as checkpoint {} ({} bytes "
                                  "downloaded)\n",
                                  args.reference, run.job, run.checkpoint,

@@ -1,5 +1,6 @@
 // `stasisctl engine`: which CRIU stasis uses and what it can do here.
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "engine/criu_client.hpp"
 #include "engine/locator.hpp"
 
@@ -10,7 +11,6 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 namespace stasis::cli {
 namespace {
@@ -19,95 +19,95 @@ struct EngineArgs {
   std::string criu;
 };
 
+// As stasisd describes its host: "Linux 6.1.0 x86_64".
 std::string kernel_release() {
   utsname name{};
   if (::uname(&name) != 0) {
     return "unknown";
   }
-  return fmt::format("{} {}", name.sysname, name.release);
+  return fmt::format("{} {} {}", name.sysname, name.release, name.machine);
 }
 
-// Runs the queries and prints their results; returns the exit code.
-int show_engine(const EngineArgs& args, bool as_json) {
-  using nlohmann::json;
-  json out;
-  out["kernel"] = kernel_release();
-  int exit_code = 0;
-  auto fail = [&](const std::string& key, const std::string& message) {
-    out[key] = {{"error", message}};
-    exit_code = 1;
-  };
-
+// Runs the queries; what failed is kept as an error in the report.
+EngineReport query_engine(const EngineArgs& args) {
+  EngineReport report;
+  report.kernel = kernel_release();
   auto path = engine::locate_criu(
       args.criu.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.criu));
   if (!path) {
-    fail("criu", path.error().message);
-  } else if (::geteuid() != 0) {
-    out["criu"] = {{"path", path->string()}};
-    fail("check", "stasisctl engine must run as root: CRIU needs CAP_SYS_ADMIN and "
-                  "CAP_CHECKPOINT_RESTORE to query the kernel");
-  } else {
-    engine::CriuClient client(*path);
-    out["criu"] = {{"path", path->string()}};
-    if (auto version = client.version()) {
-      out["criu"]["version"] = *version;
-    } else {
-      fail("version", version.error().message());
-    }
-    if (auto checked = client.check()) {
-      out["check"] = {{"ok", true}};
-    } else {
-      out["check"] = {{"ok", false}, {"error", checked.error().message()}};
-      exit_code = 1;
-    }
-    if (auto features = client.features()) {
-      out["features"]["mem_track"] = {{"available", features->mem_track}};
-      if (!features->mem_track) {
-        out["features"]["mem_track"]["reason"] = features->mem_track_reason;
-      }
-      out["features"]["lazy_pages"] = {{"available", features->lazy_pages}};
-      if (!features->lazy_pages) {
-        out["features"]["lazy_pages"]["reason"] = features->lazy_pages_reason;
-      }
-    } else {
-      fail("features", features.error().message());
-    }
+    report.criu_error = path.error().message;
+    return report;
   }
+  report.criu_path = path->string();
+  if (::geteuid() != 0) {
+    report.check_ok = false;
+    report.check_error =
+        "stasisctl engine must run as root: CRIU needs CAP_SYS_ADMIN and "
+        "CAP_CHECKPOINT_RESTORE to query the kernel";
+    return report;
+  }
+  engine::CriuClient client(*path);
+  if (auto version = client.version()) {
+    report.criu_version = *version;
+  } else {
+    report.criu_error = version.error().message();
+  }
+  if (auto checked = client.check()) {
+    report.check_ok = true;
+  } else {
+    report.check_ok = false;
+    report.check_error = checked.error().message();
+  }
+  if (auto features = client.features()) {
+    report.mem_track = EngineReport::Feature{
+        features->mem_track, features->mem_track ? "" : features->mem_track_reason};
+    report.lazy_pages = EngineReport::Feature{
+        features->lazy_pages, features->lazy_pages ? "" : features->lazy_pages_reason};
+  } else {
+    report.features_error = features.error().message();
+  }
+  return report;
+}
 
+bool failed(const EngineReport& report) {
+  return !report.criu_error.empty() || !report.check_ok || !*report.check_ok ||
+         !report.features_error.empty();
+}
+
+// Prints the report; returns the exit code.
+int show_engine(const EngineArgs& args, bool as_json) {
+  const auto report = query_engine(args);
+  const int exit_code = failed(report) ? 1 : 0;
   if (as_json) {
-    std::cout << out.dump(2) << '\n';
+    std::cout << engine_json(report).dump(2) << '\n';
     return exit_code;
   }
-  auto text = [](const json& node, const char* key) {
-    return node.contains(key) ? node[key].get<std::string>() : std::string("-");
-  };
-  const json& criu = out.value("criu", json::object());
-  fmt::print("criu:        {}\n", criu.contains("error")
-                                      ? "not found: " + text(criu, "error")
-                                      : text(criu, "path"));
-  if (out.contains("version")) {
-    fmt::print("version:     error: {}\n", text(out["version"], "error"));
-  } else if (criu.contains("version")) {
-    fmt::print("version:     {}\n", text(criu, "version"));
-  }
-  if (out.contains("check")) {
-    const json& check = out["check"];
-    fmt::print("check:       {}\n", check.value("ok", false)
-                                        ? std::string("ok")
-                                        : "failed: " + text(check, "error"));
-  }
-  if (out.contains("features") && out["features"].contains("error")) {
-    fmt::print("features:    error: {}\n", text(out["features"], "error"));
-  } else if (out.contains("features")) {
-    for (const char* name : {"mem_track", "lazy_pages"}) {
-      const json& feature = out["features"][name];
-      fmt::print("{:<12} {}\n", std::string(name) + ":",
-                 feature["available"].get<bool>()
-                     ? std::string("yes")
-                     : "no (" + text(feature, "reason") + ")");
+  if (report.criu_path.empty()) {
+    fmt::print("criu:        not found: {}\n", report.criu_error);
+  } else {
+    fmt::print("criu:        {}\n", report.criu_path);
+    if (!report.criu_version.empty()) {
+      fmt::print("version:     {}\n", report.criu_version);
+    } else if (!report.criu_error.empty()) {
+      fmt::print("version:     error: {}\n", report.criu_error);
     }
   }
-  fmt::print("kernel:      {}\n", text(out, "kernel"));
+  if (report.check_ok) {
+    fmt::print("check:       {}\n",
+               *report.check_ok ? std::string("ok") : "failed: " + report.check_error);
+  }
+  if (!report.features_error.empty()) {
+    fmt::print("features:    error: {}\n", report.features_error);
+  }
+  for (const auto& [name, feature] : {std::pair{"mem_track", report.mem_track},
+                                      std::pair{"lazy_pages", report.lazy_pages}}) {
+    if (feature) {
+      fmt::print("{:<12} {}\n", std::string(name) + ":",
+                 feature->available ? std::string("yes")
+                                    : "no (" + feature->reason + ")");
+    }
+  }
+  fmt::print("kernel:      {}\n", report.kernel);
   return exit_code;
 }
 

@@ -43,7 +43,7 @@ json jobs_json(const policy::PolicySet& set) {
   return jobs;
 }
 
-int validate(const std::vector<std::string>& paths, bool as_json) {
+int validate(const std::vector<std::string>& paths, bool as_json, bool quiet) {
   std::vector<std::filesystem::path> inputs(paths.begin(), paths.end());
   auto result = policy::load_policy_paths(inputs);
   if (as_json) {
@@ -60,7 +60,7 @@ int validate(const std::vector<std::string>& paths, bool as_json) {
               << (result.error().size() == 1 ? " error" : " errors") << '\n';
     return 1;
   }
-  if (!as_json) {
+  if (!as_json && !quiet) {
     for (const auto& job : result->jobs()) {
       std::cout << job.name << ": " << policy::describe(job.target) << "; "
                 << policy::describe(job.schedule) << "; "
@@ -81,9 +81,9 @@ void register_policy_commands(CLI::App& app, GlobalOptions& options) {
       "validate", "Check policy files or directories (no daemon, no root needed)");
   auto paths = std::make_shared<std::vector<std::string>>();
   validate_cmd->add_option("paths", *paths, "Policy files or directories")->required();
-  validate_cmd->add_flag("--json", options.json, "Print {valid, errors, jobs} as JSON");
-  validate_cmd->callback(
-      [&options, paths] { options.exit_code = validate(*paths, options.json); });
+  validate_cmd->callback([&options, paths] {
+    options.exit_code = validate(*paths, options.json, options.quiet);
+  });
 
   auto* schema_cmd =
       app.add_subcommand("schema", "Print the JSON Schema of policy files (for editors)");

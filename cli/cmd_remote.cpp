@@ -39,7 +39,7 @@ void list_remote(const ListArgs& args, GlobalOptions& options) {
                      {"job", checkpoint.job},
                      {"origin", checkpoint.origin},
                      {"id", std::to_string(checkpoint.id)},
-                     {"created", format_time(manager::TimePoint(checkpoint.created))},
+                     {"created", json_time(manager::TimePoint(checkpoint.created))},
                      {"logical_bytes", checkpoint.logical_bytes},
                      {"digest", checkpoint.manifest_digest}});
     }

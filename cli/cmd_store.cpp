@@ -19,9 +19,9 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
 
   auto* list = command(app, "checkpoints", "List the checkpoints of a job", a);
   list->add_option("JOB", a.job, "Job name")->required();
-  list->add_flag("-q,--quiet", a.quiet, k_quiet_help);
+  list->add_flag("-q,--quiet", o.quiet, k_quiet_help);
   list->callback([&a, &o, list] {
-    if (a.quiet && asks_daemon(list)) {
+    if (o.quiet && !o.json && asks_daemon(list)) {
       for (const auto& id : quiet_checkpoint_ids(o, a.job)) {
         std::cout << id << "\n";
       }
@@ -33,18 +33,18 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
     }
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto items = STASIS_TRY(s.list(a.job));
-      if (a.quiet) {
-        for (const auto& c : items) {
-          std::cout << c.id << "\n";
-        }
-        return ok();
-      }
       if (o.json) {
         json out = json::array();
         for (const auto& c : items) {
           out.push_back(to_json(c));
         }
         std::cout << out.dump(2) << "\n";
+        return ok();
+      }
+      if (o.quiet) {
+        for (const auto& c : items) {
+          std::cout << c.id << "\n";
+        }
         return ok();
       }
       std::cout << fmt::format("{:>6}  {:19}  {:>10}  {:>10}  {}\n", "ID", "CREATED",
@@ -80,6 +80,8 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       auto sum = STASIS_TRY(s.summary(a.job, a.id));
       if (o.json) {
         json j = to_json(sum);
+        j["files"] = sum.files;
+        j["imported_from"] = json_id(sum.imported_from);
         j["kernel"] = m.kernel;
         j["cpu"] = m.cpu;
         j["target"] = m.target;
@@ -90,7 +92,7 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
                       {"pages_written", m.stats.pages_written}};
         json files = json::array();
         for (const auto& f : m.files) {
-          files.push_back({{"name", f.name}, {"size", f.size}, {"mode", f.mode}});
+          files.push_back({{"name", f.name}, {"size_bytes", f.size}, {"mode", f.mode}});
         }
         j["image_files"] = files;
         std::cout << j.dump(2) << "\n";
@@ -137,13 +139,18 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       auto id = verify_id->count() > 0 ? std::optional(a.id) : std::nullopt;
       auto r = STASIS_TRY(s.verify(a.job, id));
       if (o.json) {
-        std::cout << json{{"ok", r.ok()},
+        std::cout << json{{"job", json_id(a.job)},
+                          {"id", id ? json(std::to_string(*id)) : json(nullptr)},
+                          {"ok", r.ok()},
+                          {"problems", problems_of(r.damaged)},
                           {"checkpoints", r.checkpoints},
                           {"blobs", r.blobs},
-                          {"bytes", r.bytes},
+                          {"verified_bytes", r.bytes},
                           {"damaged", to_json(r.damaged)}}
                          .dump(2)
                   << "\n";
+      } else if (o.quiet) {
+        print_damaged(r.damaged);
       } else {
         print_damaged(r.damaged);
         std::cout << fmt::format("verified {} checkpoints, {} blobs, {}: {}\n",
@@ -167,8 +174,12 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
     run(o, a, [&](st::Store& s) -> Result<void> {
       auto r = STASIS_TRY(s.remove(a.job, a.id));
       if (o.json) {
-        std::cout << json{{"deleted", a.id}, {"gc", to_json(r)}}.dump(2) << "\n";
-      } else {
+        std::cout << json{{"job", a.job},
+                          {"id", std::to_string(a.id)},
+                          {"gc", to_json(r)}}
+                         .dump(2)
+                  << "\n";
+      } else if (!o.quiet) {
         std::cout << fmt::format("deleted {}/{}; freed {}\n", a.job, a.id,
                                  human(r.bytes_freed));
       }
@@ -189,7 +200,9 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       run(o, a, [&](st::Store& s) -> Result<void> {
         STASIS_TRY(s.set_pinned(a.job, a.id, pin));
         if (o.json) {
-          std::cout << json{{"job", a.job}, {"id", a.id}, {"pinned", pin}}.dump() << "\n";
+          std::cout << json{{"job", a.job}, {"id", std::to_string(a.id)}, {"pinned", pin}}
+                           .dump(2)
+                    << "\n";
         }
         return ok();
       });
@@ -244,16 +257,18 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
       }
       auto r = STASIS_TRY(s.prune(a.job, rules, a.dry_run, a.time_zone));
       if (o.json) {
-        json decisions = json::array();
-        for (const auto& d : r.decisions) {
-          decisions.push_back({{"id", d.id}, {"keep", d.keep}, {"reasons", d.reasons}});
-        }
-        std::cout << json{{"dry_run", r.dry_run},
-                          {"decisions", decisions},
-                          {"deleted", r.deleted},
-                          {"gc", to_json(r.gc)}}
+        std::cout << prune_json(a.job, r.dry_run, prune_decisions(r.decisions),
+                                r.dry_run ? json(nullptr) : to_json(r.gc))
                          .dump(2)
                   << "\n";
+        return ok();
+      }
+      if (o.quiet) {
+        for (const auto& d : r.decisions) {
+          if (!d.keep) {
+            std::cout << d.id << "\n";
+          }
+        }
         return ok();
       }
       for (const auto& d : r.decisions) {

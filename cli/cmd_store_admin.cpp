@@ -13,6 +13,22 @@ namespace stasis::cli {
 
 using namespace store_cmd;
 
+namespace {
+
+// The store's problems and the damaged checkpoints' as stasisd's Fsck has them.
+std::vector<std::string> fsck_problems(const st::FsckReport& r) {
+  auto problems = r.problems;
+  for (const auto& d : r.damaged) {
+    for (const auto& problem : d.problems) {
+      problems.push_back(
+          fmt::format("checkpoint {}/{} is damaged: {}", d.job, d.id, problem));
+    }
+  }
+  return problems;
+}
+
+} // namespace
+
 void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
   auto args = std::make_shared<StoreArgs>();
   auto& a = *args;
@@ -39,9 +55,9 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
                           {"temp_files_removed", r.temp_files_removed},
                           {"orphan_packs_removed", r.orphan_packs_removed},
                           {"leftover_runs_removed", r.leftover_runs_removed},
-                          {"leftover_bytes_freed", r.leftover_bytes_freed},
+                          {"leftover_freed_bytes", r.leftover_bytes_freed},
                           {"runs_in_flight", r.runs_in_flight},
-                          {"problems", r.problems},
+                          {"problems", fsck_problems(r)},
                           {"damaged", to_json(r.damaged)}}
                          .dump(2)
                   << "\n";
@@ -50,22 +66,24 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
           std::cout << "PROBLEM " << p << "\n";
         }
         print_damaged(r.damaged);
-        if (r.leftover_runs_removed > 0) {
+        // --quiet: only the problems; the exit code tells the rest.
+        if (!o.quiet && r.leftover_runs_removed > 0) {
           std::cout << fmt::format("removed the work and log dirs of {} run(s) a stopped "
                                    "stasisd left behind ({})\n",
                                    r.leftover_runs_removed,
                                    human(r.leftover_bytes_freed));
         }
-        if (r.runs_in_flight > 0) {
+        if (!o.quiet && r.runs_in_flight > 0) {
           std::cout << fmt::format("left {} run dir(s) alone: a running stasisd holds "
                                    "the state dir\n",
                                    r.runs_in_flight);
         }
-        std::cout << fmt::format(
-            "{} packs, {} blobs, {} checkpoints; removed {} temporary "
-            "files and {} unused packs: {}\n",
-            r.packs, r.blobs, r.checkpoints, r.temp_files_removed, r.orphan_packs_removed,
-            r.ok() ? "clean" : "PROBLEMS");
+        if (!o.quiet) {
+          std::cout << fmt::format("{} packs, {} blobs, {} checkpoints; removed {} "
+                                   "temporary files and {} unused packs: {}\n",
+                                   r.packs, r.blobs, r.checkpoints, r.temp_files_removed,
+                                   r.orphan_packs_removed, r.ok() ? "clean" : "PROBLEMS");
+        }
       }
       if (!r.ok()) {
         o.exit_code = k_exit_damaged;
@@ -84,7 +102,7 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
       auto r = STASIS_TRY(s.gc());
       if (o.json) {
         std::cout << to_json(r).dump(2) << "\n";
-      } else {
+      } else if (!o.quiet) {
         std::cout << fmt::format("{} packs deleted, {} repacked, {} freed\n",
                                  r.packs_deleted, r.packs_repacked, human(r.bytes_freed));
       }
@@ -117,7 +135,9 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
         STASIS_TRY(s.export_checkpoint(a.job, a.id, a.path));
       }
       if (o.json) {
-        std::cout << json{{"job", a.job}, {"id", a.id}, {"path", a.path}}.dump() << "\n";
+        std::cout << json{{"job", a.job}, {"id", std::to_string(a.id)}, {"path", a.path}}
+                         .dump(2)
+                  << "\n";
       }
       return ok();
     });
@@ -138,6 +158,8 @@ void register_store_admin_commands(CLI::App& app, GlobalOptions& options) {
       auto c = STASIS_TRY(s.import_checkpoint(a.path, a.job));
       if (o.json) {
         std::cout << to_json(c).dump(2) << "\n";
+      } else if (o.quiet) {
+        std::cout << c.id << "\n";
       } else {
         std::cout << fmt::format("imported as {}/{} ({} newly stored)\n", c.job, c.id,
                                  human(c.stored_bytes));

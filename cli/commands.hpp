@@ -10,8 +10,14 @@
 namespace stasis::cli {
 
 // Options every command understands, and the exit code the chosen command sets.
+// --json and --quiet may come before or after the subcommand (every
+// subcommand passes the options it does not know on to the top level).
 struct GlobalOptions {
+  // --json: the command's result as one JSON document (stasisctl(1), JSON OUTPUT).
   bool json = false;
+  // -q/--quiet: no progress and no informational lines; listings print only
+  // their ids (or names). Errors still go to stderr; --json output is unchanged.
+  bool quiet = false;
   int verbose = 0;
   // --bus: the bus of stasisd for daemon commands ("" = $STASIS_BUS_ADDRESS or system).
   std::string bus;

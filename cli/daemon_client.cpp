@@ -233,14 +233,6 @@ std::string format_time(const std::optional<manager::TimePoint>& time) {
   return fmt::format("{:%Y-%m-%d %H:%M:%S}", fmt::localtime(seconds));
 }
 
-nlohmann::json json_time(const std::optional<manager::TimePoint>& time) {
-  if (!time) {
-    return nullptr;
-  }
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(*time);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(seconds));
-}
-
 std::string format_bytes(std::uint64_t bytes) {
   constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);

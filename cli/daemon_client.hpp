@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "dbus/client.hpp"
 
 #include <memory>
@@ -81,8 +82,6 @@ resolve_checkpoint(dbus::Client& client, const std::string& job, const std::stri
 
 // "2024-05-01 12:00:00" in local time, "-" for none.
 std::string format_time(const std::optional<manager::TimePoint>& time);
-// RFC 3339 UTC ("2024-05-01T10:00:00Z") for JSON, null for none.
-nlohmann::json json_time(const std::optional<manager::TimePoint>& time);
 // "1.5 GiB" etc.
 std::string format_bytes(std::uint64_t bytes);
 // A duration for people: "850 us", "62 ms", "1.4 s", "3 min 12 s".
@@ -94,7 +93,6 @@ bool may_use_escape_codes();
 // JSON objects of the daemon's values (keys in snake_case).
 nlohmann::json to_json(const manager::JobInfo& job);
 nlohmann::json to_json(const manager::RunInfo& run);
-nlohmann::json to_json(const manager::CheckpointInfo& checkpoint);
 nlohmann::json to_json(const manager::Event& event);
 
 // One line describing an event, as `stasisctl watch` prints it.

@@ -14,15 +14,16 @@ json to_json(const manager::JobInfo& job) {
               {"description", job.description},
               {"target", job.target},
               {"schedule", job.schedule},
+              {"enabled", job.enabled},
               {"next_run", json_time(job.next_run)},
               {"last_run", json_time(job.last_run)},
-              {"last_result", job.last_result},
+              {"last_result", json_id(job.last_result)},
               {"checkpoints", job.checkpoints},
               {"policy_file", job.policy_file},
               {"fingerprint", job.fingerprint},
               {"last_push", json_time(job.last_push)},
-              {"last_push_result", job.last_push_result},
-              {"last_push_remote", job.last_push_remote}};
+              {"last_push_result", json_id(job.last_push_result)},
+              {"last_push_remote", json_id(job.last_push_remote)}};
 }
 
 json to_json(const manager::RunInfo& run) {
@@ -30,29 +31,15 @@ json to_json(const manager::RunInfo& run) {
               {"job", run.job},
               {"kind", manager::to_string(run.kind)},
               {"state", manager::to_string(run.state)},
-              {"checkpoint", run.checkpoint},
-              {"pid", run.pid},
-              {"error", run.error},
+              {"checkpoint", json_id(run.checkpoint)},
+              {"pid", run.pid == 0 ? json(nullptr) : json(run.pid)},
+              {"error", json_id(run.error)},
               {"frozen_usec", run.frozen_usec},
               {"logical_bytes", run.logical_bytes},
               {"stored_bytes", run.stored_bytes},
-              {"remote", run.remote},
+              {"remote", json_id(run.remote)},
               {"started", json_time(run.started)},
               {"finished", json_time(run.finished)}};
-}
-
-json to_json(const manager::CheckpointInfo& checkpoint) {
-  return json{{"id", checkpoint.id},
-              {"created", json_time(checkpoint.created)},
-              {"previous", checkpoint.previous},
-              {"pinned", checkpoint.pinned},
-              {"logical_bytes", checkpoint.logical_bytes},
-              {"stored_bytes", checkpoint.stored_bytes},
-              {"fingerprint", checkpoint.fingerprint},
-              {"criu_version", checkpoint.criu_version},
-              {"frozen_usec", checkpoint.frozen_usec},
-              {"damaged", !checkpoint.problem.empty()},
-              {"problem", checkpoint.problem}};
 }
 
 json to_json(const manager::Event& event) {
@@ -76,8 +63,8 @@ json to_json(const manager::Event& event) {
                   {"job", e.job},
                   {"kind", manager::to_string(e.kind)},
                   {"result", manager::to_string(e.result)},
-                  {"checkpoint", e.checkpoint},
-                  {"error", e.error}};
+                  {"checkpoint", json_id(e.checkpoint)},
+                  {"error", json_id(e.error)}};
         } else if constexpr (std::is_same_v<E, manager::CheckpointsChangedEvent>) {
           return {{"signal", "CheckpointsChanged"}, {"job", e.job}};
         } else {

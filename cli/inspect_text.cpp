@@ -3,6 +3,8 @@
 #include "cli/daemon_client.hpp"
 
 #include <chrono>
+#include <ctime>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -38,6 +40,16 @@ const json& list(const json& j, const char* key) {
   return j.at(key);
 }
 
+// A report's RFC 3339 UTC time ("2024-05-01T10:00:00Z"); nothing when it is not one.
+std::optional<manager::TimePoint> rfc3339_time(const std::string& text) {
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0') {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(::timegm(&tm));
+}
+
 std::string or_dash(const std::string& s) {
   return s.empty() ? "-" : s;
 }
@@ -51,9 +63,7 @@ void print_inspect(const json& r, std::ostream& out) {
   } else {
     out << fmt::format("checkpoint {}/{}\n", text(r, "job"), text(r, "id"));
   }
-  const auto created = std::chrono::sys_seconds(
-      std::chrono::seconds(static_cast<std::int64_t>(number(r, "created"))));
-  out << fmt::format("  created   {}\n", format_time(manager::TimePoint(created)))
+  out << fmt::format("  created   {}\n", format_time(rfc3339_time(text(r, "created"))))
       << fmt::format("  target    {}\n", or_dash(text(r, "target")))
       << fmt::format("  criu      {} (images v{}, {})\n",
                      or_dash(text(r, "criu_version")), number(r, "image_version"),

@@ -16,7 +16,10 @@ int main(int argc, char** argv) {
                        "Print the version of stasisctl and exit");
   GlobalOptions options;
   options.app = &app;
-  app.add_flag("--json", options.json, "Print machine-readable JSON");
+  app.add_flag("--json", options.json,
+               "Print the result as JSON (before or after the command)");
+  app.add_flag("-q,--quiet", options.quiet,
+               "No progress or informational lines; listings print only ids or names");
   app.add_flag("-v,--verbose", options.verbose, "More log output (repeatable)");
   app.parse_complete_callback([&options] {
     stasis::log::set_level(options.verbose >= 2   ? spdlog::level::trace
@@ -31,6 +34,10 @@ int main(int argc, char** argv) {
   register_inspect_commands(app, options);
   register_daemon_commands(app, options);
   register_remote_commands(app, options);
+  // --json, --quiet, --bus and -v work after the subcommand as well.
+  for (auto* command : app.get_subcommands({})) {
+    command->fallthrough();
+  }
 
   try {
     app.parse(argc, argv);

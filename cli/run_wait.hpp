@@ -51,7 +51,7 @@ void run_and_wait(GlobalOptions& options, const WaitArgs& args, Start start,
     return;
   }
   auto tracker = std::make_shared<RunTracker>();
-  tracker->show_progress = !options.json && may_use_escape_codes();
+  tracker->show_progress = !options.json && !options.quiet && may_use_escape_codes();
   client->on_event([tracker](const manager::Event& event) { tracker->on_event(event); });
   // Progress and the end of the run come as signals to subscribers. Without
   // them (a refused subscription) the wait still ends: it asks GetRun too.
@@ -60,8 +60,10 @@ void run_and_wait(GlobalOptions& options, const WaitArgs& args, Start start,
       if (subscribed.error().kind == dbus::ClientErrorKind::Unreachable) {
         return report(subscribed.error(), options);
       }
-      std::cerr << fmt::format("stasisctl: no progress signals: {}\n",
-                               subscribed.error().message);
+      if (!options.quiet) {
+        std::cerr << fmt::format("stasisctl: no progress signals: {}\n",
+                                 subscribed.error().message);
+      }
     }
   }
 

@@ -32,35 +32,32 @@ std::string time_text(std::chrono::sys_seconds t) {
 }
 
 json to_json(const st::CheckpointSummary& s) {
-  return {{"job", s.job},
-          {"id", s.id},
-          {"previous", s.previous ? json(*s.previous) : json(nullptr)},
-          {"created", s.created.time_since_epoch().count()},
-          {"pinned", s.pinned},
-          {"logical_bytes", s.logical_bytes},
-          {"stored_bytes", s.stored_bytes},
-          {"files", s.files},
-          {"policy_fingerprint", s.policy_fingerprint},
-          {"criu_version", s.criu_version},
-          {"imported_from", s.imported_from},
-          {"frozen_usec", s.stats.frozen_usec},
-          {"damaged", s.damaged()},
-          {"problem", s.problem}};
+  return checkpoint_json(s.job, checkpoint_info(s));
 }
 
 json to_json(const std::vector<st::DamagedCheckpoint>& damaged) {
   json out = json::array();
   for (const auto& d : damaged) {
-    out.push_back(
-        {{"job", d.job}, {"id", d.id}, {"files", d.files}, {"problems", d.problems}});
+    out.push_back({{"job", d.job},
+                   {"id", std::to_string(d.id)},
+                   {"files", d.files},
+                   {"problems", d.problems}});
   }
   return out;
 }
 
+std::vector<std::string> problems_of(const std::vector<st::DamagedCheckpoint>& damaged) {
+  std::vector<std::string> problems;
+  for (const auto& d : damaged) {
+    for (const auto& problem : d.problems) {
+      problems.push_back(fmt::format("checkpoint {}: {}", d.id, problem));
+    }
+  }
+  return problems;
+}
+
 json to_json(const st::GcReport& r) {
-  return {{"packs_deleted", r.packs_deleted},
-          {"packs_repacked", r.packs_repacked},
-          {"bytes_freed", r.bytes_freed}};
+  return gc_json(r.packs_deleted, r.packs_repacked, r.bytes_freed);
 }
 
 void print_damaged(const std::vector<st::DamagedCheckpoint>& damaged) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "policy/duration.hpp"
 #include "store/store.hpp"
 
@@ -39,15 +40,17 @@ struct StoreArgs {
   std::string keep_within;
   std::string max_total_size;
   std::string time_zone;
-  bool quiet = false;
 };
 
 // "1.5 GiB" etc.
 std::string human(std::uint64_t bytes);
 // Local time "2024-05-01 12:00:00".
 std::string time_text(std::chrono::sys_seconds t);
+// The checkpoint object (json_output.hpp), as stasisd's listing has it.
 json to_json(const st::CheckpointSummary& s);
 json to_json(const std::vector<st::DamagedCheckpoint>& damaged);
+// "checkpoint ID: problem" lines, as stasisd's Verify reports them.
+std::vector<std::string> problems_of(const std::vector<st::DamagedCheckpoint>& damaged);
 json to_json(const st::GcReport& r);
 // "DAMAGED job/id: files" and its problems, one per line.
 void print_damaged(const std::vector<st::DamagedCheckpoint>& damaged);
@@ -72,7 +75,7 @@ enum class StoreOpen { Existing, MayCreate };
 Result<st::Store> open_store(const StoreArgs& args, StoreOpen mode);
 
 // Runs body with an opened store, args.id resolved from args.id_text when one
-// was given; errors go to stderr (or JSON) with exit 1 (5 for a checkpoint
+// was given; errors go to stderr (with --json too) with exit 1 (5 for a checkpoint
 // that does not exist, 2 for an id that is no number, 5 for a missing store).
 template <typename Body>
 void run(GlobalOptions& options, StoreArgs& args, Body&& body,
@@ -94,11 +97,7 @@ void run(GlobalOptions& options, StoreArgs& args, Body&& body,
     result = body(*store);
   }
   if (!result) {
-    if (options.json) {
-      std::cout << json{{"error", result.error().message}}.dump() << "\n";
-    } else {
-      std::cerr << "stasisctl: " << result.error().message << "\n";
-    }
+    std::cerr << "stasisctl: " << result.error().message << "\n";
     if (options.exit_code == 0) {
       options.exit_code = 1;
     }

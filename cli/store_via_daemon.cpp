@@ -1,16 +1,11 @@
+// The store commands through stasisd (store_via_daemon.hpp); export and
+// import: store_via_daemon_transfer.cpp.
 #include "cli/store_via_daemon.hpp"
 
 #include "cli/daemon_client.hpp"
-#include "cli/run_wait.hpp"
-#include "util/unique_fd.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <iostream>
-#include <optional>
-#include <unistd.h>
 
 namespace stasis::cli::via_daemon {
 namespace {
@@ -48,7 +43,7 @@ void list_checkpoints(GlobalOptions& options, const std::string& job) {
   if (options.json) {
     json out = json::array();
     for (const auto& c : *items) {
-      out.push_back(to_json(c));
+      out.push_back(checkpoint_json(job, c));
     }
     std::cout << out.dump(2) << "\n";
   } else {
@@ -79,7 +74,7 @@ void show_checkpoint(GlobalOptions& options, const std::string& job,
     return;
   }
   if (options.json) {
-    std::cout << to_json(*found).dump(2) << "\n";
+    std::cout << checkpoint_json(job, *found).dump(2) << "\n";
     return;
   }
   const auto& c = *found;
@@ -105,8 +100,8 @@ void delete_checkpoint(GlobalOptions& options, const std::string& job,
     return;
   }
   if (options.json) {
-    std::cout << json{{"job", job}, {"deleted", deleted}}.dump(2) << "\n";
-  } else {
+    std::cout << json{{"job", job}, {"id", deleted}, {"gc", nullptr}}.dump(2) << "\n";
+  } else if (!options.quiet) {
     std::cout << fmt::format("deleted {}/{}\n", job, deleted);
   }
 }
@@ -121,7 +116,7 @@ void pin_checkpoint(GlobalOptions& options, const std::string& job, const std::s
     return;
   }
   if (options.json) {
-    std::cout << json{{"job", job}, {"id", pinned}, {"pinned", pin}}.dump() << "\n";
+    std::cout << json{{"job", job}, {"id", pinned}, {"pinned", pin}}.dump(2) << "\n";
   }
 }
 
@@ -131,9 +126,27 @@ void prune(GlobalOptions& options, const std::string& job, bool dry_run) {
   if (!lines) {
     return;
   }
+  std::vector<PruneDecision> decisions;
+  for (const auto& line : *lines) {
+    auto decision = parse_prune_line(line);
+    if (!decision) {
+      std::cerr << "stasisctl: stasisd sent a prune decision it should not: " << line
+                << "\n";
+      options.exit_code = k_exit_failure;
+      return;
+    }
+    decisions.push_back(std::move(*decision));
+  }
   if (options.json) {
-    std::cout << json{{"job", job}, {"dry_run", dry_run}, {"decisions", *lines}}.dump(2)
-              << "\n";
+    std::cout << prune_json(job, dry_run, decisions, nullptr).dump(2) << "\n";
+    return;
+  }
+  if (options.quiet) {
+    for (const auto& decision : decisions) {
+      if (!decision.keep) {
+        std::cout << decision.id << "\n";
+      }
+    }
     return;
   }
   for (const auto& line : *lines) {
@@ -155,15 +168,20 @@ void verify(GlobalOptions& options, const std::string& job, const std::string& i
     return;
   }
   if (options.json) {
-    std::cout
-        << json{{"job", job}, {"ok", result->ok}, {"problems", result->problems}}.dump(2)
-        << "\n";
+    std::cout << json{{"job", job},
+                      {"id", json_id(verified)},
+                      {"ok", result->ok},
+                      {"problems", result->problems}}
+                     .dump(2)
+              << "\n";
   } else {
     for (const auto& problem : result->problems) {
       std::cout << "DAMAGED " << job << ": " << problem << "\n";
     }
-    std::cout << fmt::format("{}{}: {}\n", job, verified.empty() ? "" : "/" + verified,
-                             result->ok ? "ok" : "DAMAGED");
+    if (!options.quiet) {
+      std::cout << fmt::format("{}{}: {}\n", job, verified.empty() ? "" : "/" + verified,
+                               result->ok ? "ok" : "DAMAGED");
+    }
   }
   if (!result->ok) {
     options.exit_code = k_exit_damaged;
@@ -213,134 +231,6 @@ void disk_usage(GlobalOptions& options) {
   }
 }
 
-namespace {
-
-// The file an export goes to: an unnamed file of the caller's in the
-// directory of `file`, mode 0600 (O_TMPFILE: a stasisctl killed midway leaves nothing),
-// given a temporary name and renamed over `file` once the export is complete;
-// a temp file removed on failure where the filesystem has no O_TMPFILE.
-class ExportTarget {
-public:
-  explicit ExportTarget(std::string file) : m_file(std::move(file)) {}
-  ~ExportTarget() {
-    if (!m_temp.empty()) {
-      ::unlink(m_temp.c_str());
-    }
-  }
-  ExportTarget(const ExportTarget&) = delete;
-  ExportTarget& operator=(const ExportTarget&) = delete;
-
-  // Opens the descriptor to send; an error message on failure.
-  std::optional<std::string> open() {
-    if (m_file == "-") {
-      m_fd = util::UniqueFd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3));
-      return m_fd ? std::nullopt
-                  : std::optional<std::string>(fmt::format(
-                        "cannot use standard output: {}", std::strerror(errno)));
-    }
-    const auto slash = m_file.rfind('/');
-    m_dir = slash == std::string::npos ? "./" : m_file.substr(0, slash + 1);
-    m_fd = util::UniqueFd(::open(m_dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
-    if (m_fd) {
-      m_unnamed = true;
-      return std::nullopt;
-    }
-    std::string pattern = m_dir + ".stasis-export-XXXXXX";
-    m_fd = util::UniqueFd(::mkostemp(pattern.data(), O_CLOEXEC));
-    if (!m_fd) {
-      return fmt::format("cannot create a file in {}: {}", m_dir, std::strerror(errno));
-    }
-    m_temp = pattern;
-    return std::nullopt;
-  }
-  int fd() const { return m_fd.get(); }
-  // Makes the export visible under its name.
-  std::optional<std::string> commit() {
-    if (m_file == "-") {
-      return std::nullopt;
-    }
-    if (::fsync(m_fd.get()) != 0) {
-      return fmt::format("cannot write {}: {}", m_file, std::strerror(errno));
-    }
-    if (m_unnamed) {
-      // A name of its own first: linkat cannot replace an existing file.
-      for (int attempt = 0; attempt < 16 && m_temp.empty(); ++attempt) {
-        std::string name =
-            m_dir + fmt::format(".stasis-export-{}-{}", ::getpid(), attempt);
-        const auto proc = fmt::format("/proc/self/fd/{}", m_fd.get());
-        if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) ==
-            0) {
-          m_temp = name;
-        } else if (errno != EEXIST) {
-          return fmt::format("cannot write {}: {}", m_file, std::strerror(errno));
-        }
-      }
-    }
-    if (m_temp.empty() || ::rename(m_temp.c_str(), m_file.c_str()) != 0) {
-      return fmt::format("cannot write {}: {}", m_file, std::strerror(errno));
-    }
-    m_temp.clear();
-    return std::nullopt;
-  }
-
-private:
-  std::string m_file;
-  std::string m_dir;
-  std::string m_temp;
-  bool m_unnamed = false;
-  util::UniqueFd m_fd;
-};
-
-} // namespace
-
-void export_file(GlobalOptions& options, const std::string& job, const std::string& id,
-                 const std::string& file) {
-  ExportTarget target(file);
-  if (auto problem = target.open()) {
-    std::cerr << "stasisctl: " << *problem << "\n";
-    options.exit_code = k_exit_failure;
-    return;
-  }
-  std::string exported = id;
-  WaitArgs wait;
-  run_and_wait(
-      options, wait,
-      [&](dbus::Client& c) -> dbus::CResult<std::string> {
-        exported = STASIS_TRY(resolve_checkpoint(c, job, id));
-        return c.export_checkpoint(job, exported, target.fd());
-      },
-      [&](dbus::Client&, const manager::RunFinishedEvent&) {
-        if (auto problem = target.commit()) {
-          std::cerr << "stasisctl: " << *problem << "\n";
-          options.exit_code = k_exit_failure;
-          return;
-        }
-        if (options.json) {
-          std::cout << json{{"job", job}, {"id", exported}, {"path", file}}.dump()
-                    << "\n";
-        }
-      });
-}
-
-void import_file(GlobalOptions& options, const std::string& file,
-                 const std::string& job) {
-  util::UniqueFd fd(file == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
-                                : ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) {
-    std::cerr << fmt::format("stasisctl: cannot open {}: {}\n", file,
-                             std::strerror(errno));
-    options.exit_code = k_exit_not_found;
-    return;
-  }
-  WaitArgs wait;
-  run_and_wait(
-      options, wait, [&](dbus::Client& c) { return c.import_checkpoint(fd.get(), job); },
-      print_finished_run(options, [](const manager::RunInfo& run) {
-        std::cout << fmt::format("imported as {}/{} ({} newly stored)\n", run.job,
-                                 run.checkpoint, format_bytes(run.stored_bytes));
-      }));
-}
-
 void fsck(GlobalOptions& options, bool verify_data) {
   auto r = call_daemon(options, [&](dbus::Client& c) { return c.fsck(verify_data); });
   if (!r) {
@@ -360,6 +250,8 @@ void fsck(GlobalOptions& options, bool verify_data) {
     for (const auto& p : r->problems) {
       std::cout << "PROBLEM " << p << "\n";
     }
+  }
+  if (!options.json && !options.quiet) {
     std::cout << fmt::format("{} packs, {} blobs, {} checkpoints; removed {} temporary "
                              "files and {} unused packs: {}\n",
                              r->packs, r->blobs, r->checkpoints, r->temp_files_removed,
@@ -376,12 +268,9 @@ void gc(GlobalOptions& options) {
     return;
   }
   if (options.json) {
-    std::cout << json{{"packs_deleted", r->packs_deleted},
-                      {"packs_repacked", r->packs_repacked},
-                      {"bytes_freed", r->bytes_freed}}
-                     .dump(2)
+    std::cout << gc_json(r->packs_deleted, r->packs_repacked, r->bytes_freed).dump(2)
               << "\n";
-  } else {
+  } else if (!options.quiet) {
     std::cout << fmt::format("{} packs deleted, {} repacked, {} freed\n",
                              r->packs_deleted, r->packs_repacked,
                              format_bytes(r->bytes_freed));

@@ -72,7 +72,7 @@ _stasisctl() {
 
     if [[ -z "$cmd" ]]; then
         if [[ "$cur" == -* ]]; then
-            COMPREPLY=($(compgen -W "--json -v --verbose --bus --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "--json -q --quiet -v --verbose --bus --help --version" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_stasisctl_commands)" -- "$cur"))
         fi

@@ -67,7 +67,7 @@ complete -c stasisctl -l json -d 'Print JSON'
 complete -c stasisctl -s v -l verbose -d 'More log output'
 complete -c stasisctl -l bus -r -d 'Bus of stasisd'
 complete -c stasisctl -l state-dir -r -a '(__fish_complete_directories)' -d 'Open this state directory directly'
-complete -c stasisctl -n '__fish_seen_subcommand_from jobs checkpoints' -s q -l quiet -d 'Only names, one a line'
+complete -c stasisctl -s q -l quiet -d 'No progress or notes; listings: only ids or names'
 complete -c stasisctl -n '__fish_seen_subcommand_from inspect' -l preview -d 'Check a restore here'
 complete -c stasisctl -n '__fish_seen_subcommand_from prune' -l dry-run -l keep-last -l keep-hourly -l keep-daily -l keep-weekly -l keep-monthly -l keep-yearly -l keep-within -l max-total-size -l time-zone
 complete -c stasisctl -n '__fish_seen_subcommand_from checkpoint' -l pid -l leave-running -l stop -l stream -l shell-job -l file-locks -l tcp-established -l ext-unix-sk

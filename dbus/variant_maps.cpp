@@ -43,6 +43,7 @@ VariantMap to_variant_map(const JobInfo& job) {
       {"Description", job.description},
       {"Target", job.target},
       {"Schedule", job.schedule},
+      {"Enabled", job.enabled},
       {"NextRun", to_usec(job.next_run)},
       {"LastRun", to_usec(job.last_run)},
       {"LastResult", job.last_result},
@@ -121,6 +122,7 @@ JobInfo job_from(const VariantMap& map) {
   job.description = read<std::string>(map, "Description");
   job.target = read<std::string>(map, "Target");
   job.schedule = read<std::string>(map, "Schedule");
+  job.enabled = read<bool>(map, "Enabled", true);
   job.next_run = from_usec(read<std::uint64_t>(map, "NextRun"));
   job.last_run = from_usec(read<std::uint64_t>(map, "LastRun"));
   job.last_result = read<std::string>(map, "LastResult");

@@ -65,6 +65,7 @@ struct JobInfo {
   std::string description;
   std::string target;   // human-readable target description
   std::string schedule; // e.g. "every 15m", "daily", "on demand"
+  bool enabled = true;  // the policy's enabled: false runs no schedule
   std::optional<TimePoint> next_run;
   std::optional<TimePoint> last_run;
   std::string last_result; // "", "succeeded", "failed: ...", ...

@@ -86,6 +86,7 @@ JobInfo Manager::describe_job(const JobEntry& entry) const {
   info.target = entry.adhoc ? "processes checkpointed ad hoc by their owner"
                             : policy::describe(job.target);
   info.schedule = entry.adhoc ? "on demand" : policy::describe(job.schedule);
+  info.enabled = job.enabled;
   if (!job.enabled) {
     info.schedule += " (disabled)";
   }

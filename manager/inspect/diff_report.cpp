@@ -213,8 +213,8 @@ json diff_report(const CheckpointView& from, const CheckpointView& to) {
     }
   }
   return {{"job", to.manifest.job},
-          {"from", from.manifest.id},
-          {"to", to.manifest.id},
+          {"from", std::to_string(from.manifest.id)},
+          {"to", std::to_string(to.manifest.id)},
           {"processes", {{"added", added}, {"removed", removed}, {"changed", changed}}},
           {"memory",
            {{"pages_changed", totals.changed},

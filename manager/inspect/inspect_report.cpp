@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sys/stat.h>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 namespace stasis::manager::inspect {
@@ -15,6 +16,12 @@ namespace stasis::manager::inspect {
 using nlohmann::json;
 
 namespace {
+
+// A time as the JSON of stasisctl has it: RFC 3339 UTC.
+std::string rfc3339(std::chrono::sys_seconds time) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(
+                                                  time.time_since_epoch().count())));
+}
 
 // Pages of runs (vaddr, count) that fall in [start, end).
 std::uint64_t
@@ -103,9 +110,9 @@ json inspect_report(const CheckpointView& view) {
                  {"xfeatures_mask", c.cpu->xfeatures_mask}};
   }
   return {{"job", m.job},
-          {"id", m.id},
-          {"previous", m.previous ? json(*m.previous) : json(nullptr)},
-          {"created", m.created.time_since_epoch().count()},
+          {"id", std::to_string(m.id)},
+          {"previous", m.previous ? json(std::to_string(*m.previous)) : json(nullptr)},
+          {"created", rfc3339(m.created)},
           {"target", m.target},
           {"imported_from", m.imported_from},
           {"criu_version", m.criu_version},

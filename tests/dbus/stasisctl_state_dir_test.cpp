@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace stasis::test {
 namespace {
@@ -74,7 +75,8 @@ TEST_F(AStateDirOption, ResolvesLatestToTheNewestCheckpoint) {
   EXPECT_NE(shown.out.find("checkpoint web/3"), std::string::npos) << shown.out;
   const auto pinned = stasisctl({"--json", "pin", "web", "latest", "--state-dir", state});
   EXPECT_EQ(pinned.exit_code, 0) << pinned.err;
-  EXPECT_NE(pinned.out.find("\"id\":3"), std::string::npos) << pinned.out;
+  // Ids are strings in every JSON object (stasisctl(1), JSON OUTPUT).
+  EXPECT_EQ(nlohmann::json::parse(pinned.out, nullptr, false)["id"], "3") << pinned.out;
 
   const auto none = stasisctl({"show", "db", "latest", "--state-dir", state});
   EXPECT_EQ(none.exit_code, 5);
