@@ -1,6 +1,7 @@
-// RunProgress of a real checkpoint: stasisd dumps a workload of 64 MiB with
-// real CRIU and reports the bytes CRIU wrote of the tree's memory, then the
-// bytes stored of the images, each growing to its total.
+// RunProgress of real runs: stasisd dumps a workload of 64 MiB with real CRIU
+// and reports the bytes CRIU wrote of the tree's memory, then the bytes
+// stored of the images, each growing to its total; a restore reports the
+// bytes of the images it materialized.
 #include "tests/dbus/daemon_fixture.hpp"
 
 #include <algorithm>
@@ -13,12 +14,74 @@ using namespace std::chrono_literals;
 
 constexpr std::uint64_t k_workload_bytes = 64ULL << 20;
 
-class ADaemonCheckpoint : public DaemonTest {};
+// The RunProgress signals of one run, by phase, and its phases in order.
+struct RunReports {
+  std::vector<std::string> phases;
+  std::map<std::string, std::vector<manager::RunProgressEvent>> by_phase;
+};
 
-// Every report of a phase: done never goes back and never passes the total,
-// and the last one is the whole total, at least `least` bytes.
-void expect_bytes_growing_to_total(const std::vector<manager::RunProgressEvent>& reports,
-                                   std::uint64_t least, const std::string& phase) {
+class ADaemonRun : public DaemonTest {
+protected:
+  void SetUp() override {
+    m_workload = Workload::start("stasis-wl-memory", {"--bytes", "64M"}, dir() / "mem");
+    ASSERT_TRUE(m_workload->wait_for_ticks(2, 30s));
+  }
+
+  // Starts stasisd with job "progress" of the workload (extra: its YAML) and
+  // subscribes a client to the signals.
+  void start(const std::string& extra = "") {
+    write_policy(
+        "progress.yaml",
+        pidfile_job("progress", write_pidfile("progress", m_workload->pid()), extra));
+    start_daemon();
+    m_client = client();
+    ASSERT_TRUE(m_client);
+    m_client->on_event(
+        [this](const manager::Event& event) { m_events.push_back(event); });
+    ASSERT_TRUE(m_client->subscribe());
+  }
+
+  // Waits for the run's RunFinished and returns its progress signals.
+  RunReports finish(const std::string& run) {
+    auto finished = [&] {
+      return std::any_of(m_events.begin(), m_events.end(), [&](const auto& event) {
+        const auto* done = std::get_if<manager::RunFinishedEvent>(&event);
+        return done != nullptr && done->run == run;
+      });
+    };
+    auto waited = m_client->wait_events(finished, 120s);
+    EXPECT_TRUE(waited && *waited) << log();
+    EXPECT_EQ(wait_run(*m_client, run).state, manager::RunState::Succeeded) << log();
+    RunReports out;
+    for (const auto& event : m_events) {
+      if (const auto* progress = std::get_if<manager::RunProgressEvent>(&event);
+          progress != nullptr && progress->run == run) {
+        if (out.phases.empty() || out.phases.back() != progress->phase) {
+          out.phases.push_back(progress->phase);
+        }
+        out.by_phase[progress->phase].push_back(*progress);
+      }
+    }
+    return out;
+  }
+
+  std::optional<Workload> m_workload;
+  std::unique_ptr<dbus::Client> m_client;
+  std::vector<manager::Event> m_events;
+};
+
+// A phase that starts with "0 of 0" and then counts bytes: done never goes
+// back and never passes the total, and the last report is the whole total,
+// at least `least` bytes.
+void expect_bytes_growing_to_total(std::vector<manager::RunProgressEvent> reports,
+                                   std::uint64_t least, const std::string& phase,
+                                   bool announced = true) {
+  if (announced) {
+    ASSERT_GE(reports.size(), 2U) << phase;
+    EXPECT_EQ(reports.front().done, 0U) << phase;
+    EXPECT_EQ(reports.front().total, 0U) << phase;
+    reports.erase(reports.begin());
+  }
   ASSERT_FALSE(reports.empty()) << "no " << phase << " progress";
   std::uint64_t previous = 0;
   for (const auto& report : reports) {
@@ -30,59 +93,40 @@ void expect_bytes_growing_to_total(const std::vector<manager::RunProgressEvent>&
   EXPECT_GE(reports.back().total, least) << phase;
 }
 
-TEST_F(ADaemonCheckpoint, ReportsTheBytesDumpedAndStoredGrowingToTheirTotals) {
-  auto workload =
-      Workload::start("stasis-wl-memory", {"--bytes", "64M"}, dir() / "progress");
-  ASSERT_TRUE(workload.wait_for_ticks(2, 30s));
-  write_policy("progress.yaml",
-               pidfile_job("progress", write_pidfile("progress", workload.pid()),
-                           "criu:\n  leave-running: true"));
-  start_daemon();
-  auto client = this->client();
-  ASSERT_TRUE(client);
-  std::vector<manager::Event> events;
-  client->on_event([&events](const manager::Event& event) { events.push_back(event); });
-  ASSERT_TRUE(client->subscribe());
-  auto run = client->checkpoint("progress", {});
+TEST_F(ADaemonRun, OfACheckpointReportsTheBytesDumpedAndStoredGrowingToTheirTotals) {
+  start("criu:\n  leave-running: true");
+  auto run = m_client->checkpoint("progress", {});
   ASSERT_TRUE(run) << run.error().message;
-  auto finished = [&] {
-    return std::any_of(events.begin(), events.end(), [&](const manager::Event& event) {
-      const auto* done = std::get_if<manager::RunFinishedEvent>(&event);
-      return done != nullptr && done->run == *run;
-    });
-  };
-  auto waited = client->wait_events(finished, 120s);
-  ASSERT_TRUE(waited && *waited) << log();
-  ASSERT_EQ(wait_run(*client, *run).state, manager::RunState::Succeeded) << log();
-
-  std::vector<std::string> phases;
-  std::map<std::string, std::vector<manager::RunProgressEvent>> by_phase;
-  for (const auto& event : events) {
-    if (const auto* progress = std::get_if<manager::RunProgressEvent>(&event);
-        progress != nullptr && progress->run == *run) {
-      if (phases.empty() || phases.back() != progress->phase) {
-        phases.push_back(progress->phase);
-      }
-      by_phase[progress->phase].push_back(*progress);
-    }
-  }
-  EXPECT_EQ(phases, (std::vector<std::string>{"resolving", "dumping", "storing",
-                                              "pruning", "done"}));
+  auto reports = finish(*run);
+  EXPECT_EQ(reports.phases, (std::vector<std::string>{"resolving", "dumping", "storing",
+                                                      "pruning", "done"}));
   // The dump starts at 0 of what the tree holds in memory, and ends with all
   // the pages CRIU wrote.
-  const auto& dumping = by_phase["dumping"];
+  const auto& dumping = reports.by_phase["dumping"];
   ASSERT_FALSE(dumping.empty());
   EXPECT_EQ(dumping.front().done, 0U);
   EXPECT_GE(dumping.front().total, k_workload_bytes);
-  expect_bytes_growing_to_total(dumping, k_workload_bytes, "dumping");
-  // Storing announces itself (0 of 0), then counts the images' bytes.
-  auto& storing = by_phase["storing"];
-  ASSERT_GE(storing.size(), 2U);
-  EXPECT_EQ(storing.front().done, 0U);
-  EXPECT_EQ(storing.front().total, 0U);
-  storing.erase(storing.begin());
-  expect_bytes_growing_to_total(storing, k_workload_bytes, "storing");
-  EXPECT_EQ(workload.verify(), "") << "the target runs on";
+  expect_bytes_growing_to_total(dumping, k_workload_bytes, "dumping", false);
+  expect_bytes_growing_to_total(reports.by_phase["storing"], k_workload_bytes, "storing");
+  EXPECT_EQ(m_workload->verify(), "") << "the target runs on";
+}
+
+TEST_F(ADaemonRun, OfARestoreReportsTheBytesMaterializedGrowingToTheCheckpointsSize) {
+  start();
+  auto checkpoint = m_client->checkpoint("progress", {});
+  ASSERT_TRUE(checkpoint) << checkpoint.error().message;
+  finish(*checkpoint);
+  m_workload->reap_after_dump(); // CRIU killed it
+  auto restore = m_client->restore("progress", "", {});
+  ASSERT_TRUE(restore) << restore.error().message;
+  auto reports = finish(*restore);
+  EXPECT_EQ(reports.phases.front(), "materializing");
+  expect_bytes_growing_to_total(reports.by_phase["materializing"], k_workload_bytes,
+                                "materializing");
+  auto restored = wait_run(*m_client, *restore);
+  ASSERT_GT(restored.pid, 0);
+  m_workload->adopt(restored.pid);
+  EXPECT_EQ(m_workload->verify(), "");
 }
 
 } // namespace
