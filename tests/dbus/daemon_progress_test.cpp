@@ -1,8 +1,10 @@
 // RunProgress of real runs: stasisd dumps a workload of 64 MiB with real CRIU
 // and reports the bytes CRIU wrote of the tree's memory, then the bytes
-// stored of the images, each growing to its total; a restore reports the
-// bytes of the images it materialized.
+// stored of the images, each growing to its total (also when CRIU runs as
+// the user whose process it dumps, whose stasisctl prints them as plain
+// lines); a restore reports the bytes of the images it materialized.
 #include "tests/dbus/daemon_fixture.hpp"
+#include "tests/dbus/test_user.hpp"
 
 #include <algorithm>
 #include <map>
@@ -20,20 +22,10 @@ struct RunReports {
   std::map<std::string, std::vector<manager::RunProgressEvent>> by_phase;
 };
 
-class ADaemonRun : public DaemonTest {
+// A client subscribed to stasisd's signals, and what it received.
+class RunProgressTest : public DaemonTest {
 protected:
-  void SetUp() override {
-    m_workload = Workload::start("stasis-wl-memory", {"--bytes", "64M"}, dir() / "mem");
-    ASSERT_TRUE(m_workload->wait_for_ticks(2, 30s));
-  }
-
-  // Starts stasisd with job "progress" of the workload (extra: its YAML) and
-  // subscribes a client to the signals.
-  void start(const std::string& extra = "") {
-    write_policy(
-        "progress.yaml",
-        pidfile_job("progress", write_pidfile("progress", m_workload->pid()), extra));
-    start_daemon();
+  void subscribe() {
     m_client = client();
     ASSERT_TRUE(m_client);
     m_client->on_event(
@@ -41,7 +33,8 @@ protected:
     ASSERT_TRUE(m_client->subscribe());
   }
 
-  // Waits for the run's RunFinished and returns its progress signals.
+  // Waits for the run's RunFinished, checks that it succeeded and returns its
+  // progress signals.
   RunReports finish(const std::string& run) {
     auto finished = [&] {
       return std::any_of(m_events.begin(), m_events.end(), [&](const auto& event) {
@@ -65,10 +58,46 @@ protected:
     return out;
   }
 
-  std::optional<Workload> m_workload;
+  // The id of the only run started so far ("" if none or several).
+  std::string only_run() const {
+    std::string run;
+    for (const auto& event : m_events) {
+      if (const auto* started = std::get_if<manager::RunStartedEvent>(&event)) {
+        if (!run.empty()) {
+          return "";
+        }
+        run = started->run;
+      }
+    }
+    return run;
+  }
+
   std::unique_ptr<dbus::Client> m_client;
   std::vector<manager::Event> m_events;
 };
+
+// A workload of root's, job "progress".
+class ADaemonRun : public RunProgressTest {
+protected:
+  void SetUp() override {
+    m_workload = Workload::start("stasis-wl-memory", {"--bytes", "64M"}, dir() / "mem");
+    ASSERT_TRUE(m_workload->wait_for_ticks(2, 30s));
+  }
+
+  // Starts stasisd with job "progress" of the workload (extra: its YAML) and
+  // subscribes to the signals.
+  void start(const std::string& extra = "") {
+    write_policy(
+        "progress.yaml",
+        pidfile_job("progress", write_pidfile("progress", m_workload->pid()), extra));
+    start_daemon();
+    subscribe();
+  }
+
+  std::optional<Workload> m_workload;
+};
+
+class ADaemonRunOfAUser : public RunProgressTest {};
 
 // A phase that starts with "0 of 0" and then counts bytes: done never goes
 // back and never passes the total, and the last report is the whole total,
@@ -127,6 +156,34 @@ TEST_F(ADaemonRun, OfARestoreReportsTheBytesMaterializedGrowingToTheCheckpointsS
   ASSERT_GT(restored.pid, 0);
   m_workload->adopt(restored.pid);
   EXPECT_EQ(m_workload->verify(), "");
+}
+
+TEST_F(ADaemonRunOfAUser, ReportsTheBytesHerCriuDumpedAndStasisctlPrintsThemPlainly) {
+  TestUser alice("stasis-t-progress-u");
+  write_policy("root.yaml", pidfile_job("root-only", dir() / "none.pid"));
+  start_daemon();
+  subscribe(); // root: sees every run
+  const auto alice_dir = dir() / "alice";
+  const pid_t pid =
+      start_workload_as(alice, "stasis-wl-memory", alice_dir, {"--bytes", "64M"});
+  ASSERT_GT(pid, 0);
+  KillOnExit guard{pid};
+  // Her dump runs as her uid, writing into the images dir stasisd handed her;
+  // stasisctl's standard error is no terminal: plain lines, no escape codes.
+  auto made = stasisctl({"checkpoint", "--pid", std::to_string(pid), "--leave-running"},
+                        alice.name());
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err << log();
+  EXPECT_NE(log().find("as uid " + std::to_string(alice.uid())), std::string::npos);
+  EXPECT_NE(made.err.find("dumping  "), std::string::npos) << made.err;
+  EXPECT_NE(made.err.find(" MiB  100%"), std::string::npos) << made.err;
+  EXPECT_EQ(made.err.find('\033'), std::string::npos) << made.err;
+  auto waited = m_client->wait_events([&] { return !only_run().empty(); }, 30s);
+  ASSERT_TRUE(waited && *waited);
+  auto reports = finish(only_run());
+  expect_bytes_growing_to_total(reports.by_phase["dumping"], k_workload_bytes, "dumping",
+                                false);
+  expect_bytes_growing_to_total(reports.by_phase["storing"], k_workload_bytes, "storing");
+  EXPECT_EQ(verify_workload(pid, alice_dir / "status"), "");
 }
 
 } // namespace
