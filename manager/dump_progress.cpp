@@ -80,10 +80,14 @@ std::uint64_t pages_bytes_in(int dir_fd) {
   std::uint64_t bytes = 0;
   std::size_t entries = 0;
   while (const dirent* entry = ::readdir(stream)) {
-    if (++entries > k_max_progress_entries) {
-      break;
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == "..") {
+      continue;
     }
-    if (!is_pages_image(entry->d_name)) {
+    if (++entries > k_max_progress_entries) {
+      break; // a dir CRIU never writes: what was counted is shown
+    }
+    if (!is_pages_image(name)) {
       continue;
     }
     struct stat st {};

@@ -80,5 +80,16 @@ TEST(PagesBytes, CountsOnlyRegularPagesImagesAndFollowsNoLink) {
   ::close(fd);
 }
 
+TEST(PagesBytes, LooksAtNoMoreThanTheLimitOfEntries) {
+  test::TempDir dir;
+  for (std::size_t i = 0; i <= k_max_progress_entries; ++i) { // one too many
+    std::ofstream(dir.path() / ("pages-" + std::to_string(i) + ".img")) << 'x';
+  }
+  const int fd = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(pages_bytes_in(fd), k_max_progress_entries);
+  ::close(fd);
+}
+
 } // namespace
 } // namespace stasis::manager
