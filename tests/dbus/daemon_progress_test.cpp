@@ -2,11 +2,14 @@
 // and reports the bytes CRIU wrote of the tree's memory, then the bytes
 // stored of the images, each growing to its total (also when CRIU runs as
 // the user whose process it dumps, whose stasisctl prints them as plain
-// lines); a restore reports the bytes of the images it materialized.
+// lines); a restore reports the bytes of the images it materialized, a push
+// and a pull the bytes they moved.
 #include "tests/dbus/daemon_fixture.hpp"
+#include "tests/dbus/daemon_host.hpp"
 #include "tests/dbus/test_user.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 
 namespace stasis::test {
@@ -56,6 +59,18 @@ protected:
       }
     }
     return out;
+  }
+
+  // The id of the newest run of that kind started so far ("" if none).
+  std::string newest_run(manager::RunKind kind) const {
+    std::string run;
+    for (const auto& event : m_events) {
+      if (const auto* started = std::get_if<manager::RunStartedEvent>(&event);
+          started != nullptr && started->kind == kind) {
+        run = started->run;
+      }
+    }
+    return run;
   }
 
   // The id of the only run started so far ("" if none or several).
@@ -184,6 +199,45 @@ TEST_F(ADaemonRunOfAUser, ReportsTheBytesHerCriuDumpedAndStasisctlPrintsThemPlai
                                 false);
   expect_bytes_growing_to_total(reports.by_phase["storing"], k_workload_bytes, "storing");
   EXPECT_EQ(verify_workload(pid, alice_dir / "status"), "");
+}
+
+TEST_F(ADaemonRun, OfAPushAndAPullReportsTheBytesTheyMoved) {
+  TestRegistry registry;
+  std::ofstream(dir() / "ca.pem") << registry.ca_pem();
+  write_auth_file(dir() / "auth.json", registry.host());
+  const std::vector<std::string> access{"--ca-file", (dir() / "ca.pem").string(),
+                                        "--authfile", (dir() / "auth.json").string()};
+  const std::string repository = registry.host() + "/progress/svc";
+  start("criu:\n  leave-running: true");
+  auto checkpoint = m_client->checkpoint("progress", {});
+  ASSERT_TRUE(checkpoint) << checkpoint.error().message;
+  finish(*checkpoint);
+  const auto id = wait_run(*m_client, *checkpoint).checkpoint;
+
+  auto args =
+      std::vector<std::string>{"push", "progress", id, repository, "--origin", "here"};
+  args.insert(args.end(), access.begin(), access.end());
+  auto pushed = stasisctl(args);
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.out << pushed.err << log();
+  ASSERT_TRUE(m_client->wait_events(
+      [&] { return !newest_run(manager::RunKind::Push).empty(); }, 30s));
+  auto push = finish(newest_run(manager::RunKind::Push));
+  // The memory is random: its bundles are about as large as the workload.
+  expect_bytes_growing_to_total(push.by_phase["pushing"], k_workload_bytes / 2,
+                                "pushing");
+
+  // Without the checkpoint (and its blobs) here, the pull downloads them.
+  auto deleted = stasisctl({"delete", "progress", id});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.out << deleted.err;
+  args = {"pull", repository + ":progress-here-" + id, "--job", "progress"};
+  args.insert(args.end(), access.begin(), access.end());
+  auto pulled = stasisctl(args);
+  ASSERT_EQ(pulled.exit_code, 0) << pulled.out << pulled.err << log();
+  ASSERT_TRUE(m_client->wait_events(
+      [&] { return !newest_run(manager::RunKind::Pull).empty(); }, 30s));
+  auto pull = finish(newest_run(manager::RunKind::Pull));
+  expect_bytes_growing_to_total(pull.by_phase["pulling"], k_workload_bytes / 2,
+                                "pulling");
 }
 
 } // namespace
