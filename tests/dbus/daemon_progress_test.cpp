@@ -2,8 +2,8 @@
 // and reports the bytes CRIU wrote of the tree's memory, then the bytes
 // stored of the images, each growing to its total (also when CRIU runs as
 // the user whose process it dumps, whose stasisctl prints them as plain
-// lines); a restore reports the bytes of the images it materialized, a push
-// and a pull the bytes they moved.
+// lines); a restore reports the bytes of the images it materialized; a push,
+// a pull, an export and an import the bytes they moved.
 #include "tests/dbus/daemon_fixture.hpp"
 #include "tests/dbus/daemon_host.hpp"
 #include "tests/dbus/test_user.hpp"
@@ -238,6 +238,33 @@ TEST_F(ADaemonRun, OfAPushAndAPullReportsTheBytesTheyMoved) {
   auto pull = finish(newest_run(manager::RunKind::Pull));
   expect_bytes_growing_to_total(pull.by_phase["pulling"], k_workload_bytes / 2,
                                 "pulling");
+}
+
+TEST_F(ADaemonRun, OfAnExportAndAnImportReportsTheBytesOfTheFile) {
+  start("criu:\n  leave-running: true");
+  auto checkpoint = m_client->checkpoint("progress", {});
+  ASSERT_TRUE(checkpoint) << checkpoint.error().message;
+  finish(*checkpoint);
+  const auto file = dir() / "progress.stasis";
+  auto exported = stasisctl({"export", "progress", "latest", file.string()});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err << log();
+  ASSERT_TRUE(m_client->wait_events(
+      [&] { return !newest_run(manager::RunKind::Export).empty(); }, 30s));
+  auto reports = finish(newest_run(manager::RunKind::Export));
+  const auto size = std::filesystem::file_size(file);
+  EXPECT_GE(size, k_workload_bytes / 2);
+  ASSERT_FALSE(reports.by_phase["exporting"].empty());
+  EXPECT_EQ(reports.by_phase["exporting"].back().total, size);
+  expect_bytes_growing_to_total(reports.by_phase["exporting"], size, "exporting", false);
+
+  auto imported = stasisctl({"import", file.string(), "--job", "progress"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err << log();
+  ASSERT_TRUE(m_client->wait_events(
+      [&] { return !newest_run(manager::RunKind::Import).empty(); }, 30s));
+  reports = finish(newest_run(manager::RunKind::Import));
+  ASSERT_FALSE(reports.by_phase["importing"].empty());
+  EXPECT_EQ(reports.by_phase["importing"].back().total, size);
+  expect_bytes_growing_to_total(reports.by_phase["importing"], size, "importing", false);
 }
 
 } // namespace
