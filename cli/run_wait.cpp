@@ -22,25 +22,18 @@ void RunTracker::on_event(const manager::Event& event) {
   if (const auto* done = std::get_if<manager::RunFinishedEvent>(&event)) {
     finished.emplace(done->run, *done);
   } else if (const auto* progress = std::get_if<manager::RunProgressEvent>(&event)) {
-    if (show_progress && progress->run == run) {
-      draw(*progress);
+    if (view && progress->run == run) {
+      std::cerr << view->update(progress->phase, progress->done, progress->total,
+                                ProgressClock::now())
+                << std::flush;
     }
   }
 }
 
-void RunTracker::draw(const manager::RunProgressEvent& progress) {
-  constexpr std::uint64_t k_width = 30;
-  const std::uint64_t filled =
-      progress.total == 0 ? 0
-                          : std::min(k_width, progress.done * k_width / progress.total);
-  const std::uint64_t percent =
-      progress.total == 0
-          ? 0
-          : std::min<std::uint64_t>(100, progress.done * 100 / progress.total);
-  std::cerr << fmt::format("\r\033[K{:<14} [{}{}] {:>3}%", progress.phase,
-                           std::string(filled, '#'), std::string(k_width - filled, '-'),
-                           percent)
-            << std::flush;
+void RunTracker::end_progress() {
+  if (view) {
+    std::cerr << view->finish() << std::flush;
+  }
 }
 
 std::optional<manager::RunFinishedEvent> wait_for(dbus::Client& client,
@@ -54,6 +47,7 @@ std::optional<manager::RunFinishedEvent> wait_for(dbus::Client& client,
     auto waited = client.wait_events(
         [&] { return tracker.finished.contains(tracker.run); }, k_recheck_interval);
     if (!waited) {
+      tracker.end_progress();
       report(waited.error(), options);
       return std::nullopt;
     }
@@ -63,6 +57,7 @@ std::optional<manager::RunFinishedEvent> wait_for(dbus::Client& client,
     }
     auto run = client.get_run(tracker.run);
     if (!run) {
+      tracker.end_progress();
       report(run.error(), options);
       return std::nullopt;
     }
@@ -72,6 +67,7 @@ std::optional<manager::RunFinishedEvent> wait_for(dbus::Client& client,
       break;
     }
     if (args.timeout_seconds != 0 && Clock::now() >= deadline) {
+      tracker.end_progress();
       std::cerr << fmt::format("stasisctl: run {} is still {} after {} s; follow it with "
                                "`stasisctl watch` or `stasisctl history`\n",
                                tracker.run, manager::to_string(run->state),
@@ -80,9 +76,7 @@ std::optional<manager::RunFinishedEvent> wait_for(dbus::Client& client,
       return std::nullopt;
     }
   }
-  if (tracker.show_progress) {
-    std::cerr << "\r\033[K" << std::flush;
-  }
+  tracker.end_progress();
   return result;
 }
 

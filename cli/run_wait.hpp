@@ -1,9 +1,11 @@
-// Waiting for a run stasisd started: its RunFinished signal (a progress bar
-// on a terminal), with GetRun asked every second so that a lost signal never
-// makes stasisctl hang; --no-wait and --timeout.
+// Waiting for a run stasisd started: its RunFinished signal (its progress on
+// standard error meanwhile, cli/progress_view.hpp), with GetRun asked every
+// second so that a lost signal never makes stasisctl hang; --no-wait,
+// and --timeout (the global --quiet hides the progress).
 #pragma once
 
 #include "cli/daemon_client.hpp"
+#include "cli/progress_view.hpp"
 
 #include <iostream>
 #include <map>
@@ -25,10 +27,12 @@ struct WaitArgs {
 struct RunTracker {
   std::map<std::string, manager::RunFinishedEvent> finished;
   std::string run;
-  bool show_progress = false;
+  // Set when progress is shown: drawn in place on a terminal, else as lines.
+  std::optional<ProgressView> view;
 
   void on_event(const manager::Event& event);
-  static void draw(const manager::RunProgressEvent& progress);
+  // Ends the progress display (erases a drawn line).
+  void end_progress();
 };
 
 // Waits until the run finishes; returns its RunFinished event, or nothing
@@ -51,7 +55,9 @@ void run_and_wait(GlobalOptions& options, const WaitArgs& args, Start start,
     return;
   }
   auto tracker = std::make_shared<RunTracker>();
-  tracker->show_progress = !options.json && !options.quiet && may_use_escape_codes();
+  if (!options.json && !options.quiet) {
+    tracker->view.emplace(may_use_escape_codes());
+  }
   client->on_event([tracker](const manager::Event& event) { tracker->on_event(event); });
   // Progress and the end of the run come as signals to subscribers. Without
   // them (a refused subscription) the wait still ends: it asks GetRun too.

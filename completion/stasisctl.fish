@@ -72,7 +72,7 @@ complete -c stasisctl -n '__fish_seen_subcommand_from inspect' -l preview -d 'Ch
 complete -c stasisctl -n '__fish_seen_subcommand_from prune' -l dry-run -l keep-last -l keep-hourly -l keep-daily -l keep-weekly -l keep-monthly -l keep-yearly -l keep-within -l max-total-size -l time-zone
 complete -c stasisctl -n '__fish_seen_subcommand_from checkpoint' -l pid -l leave-running -l stop -l stream -l shell-job -l file-locks -l tcp-established -l ext-unix-sk
 complete -c stasisctl -n '__fish_seen_subcommand_from restore' -l new-pidns -l lazy -l tcp-close -l terminal -l no-terminal -l from
-complete -c stasisctl -n '__fish_seen_subcommand_from checkpoint restore push pull' -l no-wait -l timeout
+complete -c stasisctl -n '__fish_seen_subcommand_from checkpoint restore push pull' -l no-wait -l timeout -l quiet
 complete -c stasisctl -n '__fish_seen_subcommand_from restore push pull remote-checkpoints' -l authfile -l creds -l ca-file -l plain-http
 complete -c stasisctl -n '__fish_seen_subcommand_from import pull' -l job -a '(__stasisctl_jobs)'
 complete -c stasisctl -n '__fish_seen_subcommand_from fsck' -l verify-data

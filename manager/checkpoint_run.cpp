@@ -4,6 +4,7 @@
 #include "manager/container_runtime.hpp"
 #include "manager/criu_hints.hpp"
 #include "manager/criu_mapping.hpp"
+#include "manager/dump_progress.hpp"
 #include "manager/dump_worker.hpp"
 #include "manager/external_unix.hpp"
 #include "manager/hook_mapping.hpp"
@@ -12,6 +13,7 @@
 #include "manager/target_resolver.hpp"
 #include "manager/unprivileged_worker.hpp"
 #include "store/page_server_stream.hpp"
+#include "store/pagemap.hpp"
 #include "store/run_dirs.hpp"
 #include "util/log.hpp"
 #include "util/log_context.hpp"
@@ -199,7 +201,7 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     return outcome;
   };
 
-  context.progress("resolving", 0, 4);
+  context.progress("resolving", 0, 0);
   pid_t pid = 0;
   // A user's own process: the dump runs as her, on the process of her request.
   const bool for_user = adhoc && adhoc->caller != 0;
@@ -280,6 +282,15 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   images = *work / "images";
   fs::create_directories(images, ignored);
   fs::create_directories(log_dir, ignored);
+  // Opened before CRIU (perhaps a user's) may write in it: the dump's
+  // progress is measured in this dir of stasisd's, whatever the work dir
+  // holds later.
+  const util::UniqueFd images_fd(
+      ::open(images.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!images_fd) {
+    return failed(
+        fmt::format("cannot open {}: {}", images.string(), std::strerror(errno)));
+  }
   if (unprivileged) {
     for (const auto& dir : {*work, images, log_dir}) {
       if (::chown(dir.c_str(), worker_user->uid, worker_user->gid) != 0) {
@@ -290,7 +301,6 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   }
   event.images_dir = images.string();
 
-  context.progress("dumping", 1, 4);
   auto options = to_dump_options(job.criu);
   options.pid = pid;
   options.images_dir = images;
@@ -338,6 +348,17 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     page_stream = std::move(*started);
     options.page_server = engine::PageServerTarget{"", 0, page_stream->criu_end()};
   }
+  // Bytes of pages written (or streamed) of the tree's resident memory.
+  DumpProgress dump_progress(
+      [&]() -> std::uint64_t {
+        return page_stream
+                   ? page_stream->checkpoint().pages_received() * store::k_page_size
+                   : pages_bytes_in(images_fd.get());
+      },
+      expected_dump_bytes(pid),
+      [&context](std::uint64_t done, std::uint64_t total) {
+        context.progress("dumping", done, total);
+      });
   engine::DumpStats stats;
   if (policy::is_container(job.target)) {
     auto dumped = checkpoint_container(
@@ -376,6 +397,7 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     }
     stats = dumped->stats;
   }
+  dump_progress.finish();
   outcome.frozen_usec = static_cast<std::uint64_t>(stats.frozen_time.count());
   if (auto allowed = check_user_quota(entry, images); !allowed) {
     if (kill_after_store) {
@@ -384,7 +406,7 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
     return failed(allowed.error().message);
   }
 
-  context.progress("storing", 2, 4);
+  context.progress("storing", 0, 0);
   store::IngestInfo info;
   info.policy_fingerprint = job.fingerprint;
   info.criu_version = m_host.criu_version;
@@ -393,6 +415,11 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   info.target = adhoc ? fmt::format("pid {}", pid)
                       : fmt::format("{} (pid {})", policy::describe(job.target), pid);
   info.stats = to_store(stats);
+  if (!page_stream) { // a stream's pages are in; its commit stores the rest
+    info.progress = [&context](std::uint64_t done, std::uint64_t total) {
+      context.progress("storing", done, total);
+    };
+  }
   auto summary = page_stream ? page_stream->checkpoint().commit(images, info)
                              : m_store.ingest(job.name, images, info);
   page_stream.reset(); // releases the store's write lock (retention takes it next)
@@ -407,6 +434,9 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
   (void)store::remove_tree(*work);
   (void)store::remove_tree(log_dir);
   images.clear();
+  if (stream) { // the pages were stored as they came
+    context.progress("storing", summary->logical_bytes, summary->logical_bytes);
+  }
   outcome.checkpoint = std::to_string(summary->id);
   log::set_context_checkpoint(outcome.checkpoint);
   outcome.logical_bytes = summary->logical_bytes;
@@ -418,10 +448,10 @@ RunOutcome Manager::run_checkpoint(RunContext& context, const JobEntry& entry,
                summary->stored_bytes, outcome.frozen_usec / 1000);
   emit(CheckpointsChangedEvent{job.name});
 
-  context.progress("pruning", 3, 4);
+  context.progress("pruning", 0, 0);
   apply_retention(entry, run_id);
   run_policy_hooks(job.hooks, policy::HookPoint::OnSuccess, event, run_id);
-  context.progress("done", 4, 4);
+  context.progress("done", 0, 0);
   return outcome;
 }
 

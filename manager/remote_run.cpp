@@ -102,12 +102,15 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
   request.work = [this, entry, ref, client = client_options(options),
                   caller](RunContext& context) {
     RunOutcome outcome;
-    context.progress("pulling", 0, 1);
+    context.progress("pulling", 0, 0);
     // The quota's room when the pull runs, not when it was asked for: runs
     // queued behind each other must not each see the same room.
     const auto limits = incoming_limits(caller, entry.job->name);
     auto cancellable = client;
     cancellable.cancelled = [&context] { return context.stop_requested(); };
+    cancellable.progress = [&context](std::uint64_t done, std::uint64_t total) {
+      context.progress("pulling", done, total);
+    };
     auto pulled =
         remote::pull_checkpoint(m_store, ref, entry.job->name, cancellable, limits);
     if (!pulled) {
@@ -135,7 +138,7 @@ MResult<std::string> Manager::pull(const Caller& caller, const std::string& refe
                               context.run_id(), ref.to_string(), entry.job->name,
                               pulled->checkpoint.id, pulled->bytes_downloaded);
     emit(CheckpointsChangedEvent{entry.job->name});
-    context.progress("done", 1, 1);
+    context.progress("done", 0, 0);
     return outcome;
   };
   return submit_incoming(std::move(request), entry);
@@ -207,9 +210,12 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
   const auto& job = *entry.job;
   RunOutcome outcome;
   outcome.checkpoint = std::to_string(id);
-  context.progress("pushing", 0, 1);
+  context.progress("pushing", 0, 0);
   auto cancellable = client;
   cancellable.cancelled = [&context] { return context.stop_requested(); };
+  cancellable.progress = [&context](std::uint64_t done, std::uint64_t total) {
+    context.progress("pushing", done, total);
+  };
   auto pushed = remote::push_checkpoint(m_store, job.name, id, ref, cancellable, origin);
   if (pushed && pushes_container_image(job)) {
     context.progress("pushing podman's image", 0, 1);
@@ -256,7 +262,7 @@ RunOutcome Manager::run_push(RunContext& context, const JobEntry& entry, std::ui
   if (attempt) {
     apply_remote_retention(entry, ref, cancellable, origin, context.run_id());
   }
-  context.progress("done", 1, 1);
+  context.progress("done", 0, 0);
   return outcome;
 }
 

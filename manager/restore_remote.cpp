@@ -117,7 +117,7 @@ void Manager::finish_registry_restore(RunContext& context, const JobEntry& entry
   util::UniqueFd tree{static_cast<int>(::syscall(SYS_pidfd_open, outcome.pid, 0))};
   // Not cancelled with the run: the tree needs every page, so the fill goes
   // on as the serving of a lazy restore does (stasisd waits for both).
-  context.progress("filling from the registry", 2, 3);
+  context.progress("filling from the registry", 0, 0);
   auto stored = pull.fill(m_store, job.name, from.limits);
   if (!stored) {
     if (tree) {

@@ -162,7 +162,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     return outcome;
   };
 
-  context.progress("materializing", 0, 3);
+  context.progress("materializing", 0, 0);
   auto dir = make_work_dir(run_id);
   if (!dir) {
     return failed(dir.error().message);
@@ -193,7 +193,12 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
       return failed(prepared.error().message);
     }
     lazy_source = *prepared;
-  } else if (auto written = m_store.materialize(job.name, checkpoint, images); !written) {
+  } else if (auto written =
+                 m_store.materialize(job.name, checkpoint, images,
+                                     [&context](std::uint64_t done, std::uint64_t total) {
+                                       context.progress("materializing", done, total);
+                                     });
+             !written) {
     return failed(written.error().message);
   }
   phase(lazy ? "images but the pages materialized" : "images materialized");
@@ -258,7 +263,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   if (lazy && new_pid_namespace) {
     return failed("lazy restore into a new PID namespace is not supported");
   }
-  context.progress("waiting for pid", 1, 3);
+  context.progress("waiting for pid", 0, 0);
   // (A container's init gets a fresh host pid from its runtime.)
   for (const auto& run : m_history->list(job.name)) {
     if (new_pid_namespace || policy::is_container(job.target) || from) {
@@ -282,7 +287,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
     }
   }
 
-  context.progress("restoring", 2, 3);
+  context.progress("restoring", 0, 0);
   phase("pid free, rights decided");
   logger->info("run {}: restoring checkpoint {} of job {} with the rights of {}", run_id,
                label, job.name, rights.describe());
@@ -381,7 +386,7 @@ RunOutcome Manager::run_restore(RunContext& context, const JobEntry& entry,
   logger->info("run {}: checkpoint {} of job {} restored as pid {}", run_id, checkpoint,
                job.name, outcome.pid);
   run_policy_hooks(job.hooks, policy::HookPoint::OnSuccess, event, run_id);
-  context.progress("done", 3, 3);
+  context.progress("done", 0, 0);
   phase("run done");
   return outcome;
 }

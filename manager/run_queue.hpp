@@ -29,6 +29,7 @@
 
 #include "manager/api.hpp"
 #include "manager/clock.hpp"
+#include "manager/progress_throttle.hpp"
 
 #include <condition_variable>
 #include <cstdint>
@@ -75,9 +76,14 @@ public:
   // Fired by cancel() and shutdown(); long work must check it.
   std::stop_token stop_token() const { return m_stop; }
   bool stop_requested() const { return m_stop.stop_requested(); }
-  // Announces progress as a RunProgress event.
+  // Announces progress as a RunProgress event: bytes done of total in a
+  // phase (0/0 when the phase counts no bytes), at most about ten a second
+  // (manager/progress_throttle.hpp). Any thread of the run may call it.
   void progress(const std::string& phase, std::uint64_t done, std::uint64_t total) {
-    m_progress(RunProgressEvent{m_run_id, phase, done, total, m_job});
+    std::lock_guard lock(m_progress_mutex);
+    if (m_throttle.admit(phase, done, total, std::chrono::steady_clock::now())) {
+      m_progress(RunProgressEvent{m_run_id, phase, done, total, m_job});
+    }
   }
   // Records a pid the run has made (a restored tree's) in the history at once,
   // with what tells it from a later process of the same pid: if stasisd dies
@@ -95,6 +101,8 @@ private:
   std::stop_token m_stop;
   std::function<void(const RunProgressEvent&)> m_progress;
   std::function<void(pid_t)> m_record_pid;
+  std::mutex m_progress_mutex;
+  ProgressThrottle m_throttle;
 };
 
 using RunWork = std::function<RunOutcome(RunContext&)>;

@@ -81,9 +81,10 @@ bool wait_ready(int fd, short events, std::chrono::steady_clock::time_point unti
 // caller's descriptor, non-blocking unless a regular file): each step waits
 // at most k_export_stall_timeout for progress, the whole copy at most
 // k_transfer_deadline and at most max_bytes; stop() ends it. `what` names the
-// caller's side in errors.
+// caller's side in errors; copied (if set) is told the bytes copied so far.
 Result<void> copy_patiently(int from, int to, std::uint64_t max_bytes,
-                            const std::function<bool()>& stop, const std::string& what) {
+                            const std::function<bool()>& stop, const std::string& what,
+                            const std::function<void(std::uint64_t)>& copied = {}) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + k_transfer_deadline;
   std::vector<char> buffer(1 << 20);
@@ -135,7 +136,18 @@ Result<void> copy_patiently(int from, int to, std::uint64_t max_bytes,
         return make_error("cannot write {}: {}", what, std::strerror(errno));
       }
     }
+    if (copied) {
+      copied(total);
+    }
   }
+}
+
+// The size of a regular file open at fd; 0 (unknown) for anything else.
+std::uint64_t regular_file_size(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
+             ? static_cast<std::uint64_t>(st.st_size)
+             : 0;
 }
 
 // An unnamed file of stasisd's in dir (gone when closed).
@@ -187,7 +199,7 @@ Manager::export_checkpoint(const Caller& caller, const std::string& job,
   request.work = [this, job, id, file](RunContext& context) {
     RunOutcome outcome;
     outcome.checkpoint = std::to_string(id);
-    context.progress("exporting", 0, 1);
+    context.progress("writing the export", 0, 0);
     auto written = [&]() -> Result<void> {
       const auto work = STASIS_TRY(make_work_dir(context.run_id()));
       auto spool = private_file(work);
@@ -202,9 +214,12 @@ Manager::export_checkpoint(const Caller& caller, const std::string& job,
       if (::lseek(spool->get(), 0, SEEK_SET) != 0) {
         return make_error("cannot read back the export: {}", std::strerror(errno));
       }
+      const std::uint64_t size = regular_file_size(spool->get());
+      context.progress("exporting", 0, size);
       return copy_patiently(
           spool->get(), file->get(), UINT64_MAX, [&] { return context.stop_requested(); },
-          "the caller's export file");
+          "the caller's export file",
+          [&](std::uint64_t done) { context.progress("exporting", done, size); });
     }();
     if (!written) {
       outcome.state = RunState::Failed;
@@ -217,7 +232,7 @@ Manager::export_checkpoint(const Caller& caller, const std::string& job,
       outcome.logical_bytes = summary->logical_bytes;
     }
     log::get("manager")->info("run {}: exported {} {}", context.run_id(), job, id);
-    context.progress("done", 1, 1);
+    context.progress("done", 0, 0);
     return outcome;
   };
   return m_queue->submit(std::move(request));
@@ -235,7 +250,8 @@ Manager::import_checkpoint(const Caller& caller,
   request.caller = caller.uid;
   request.work = [this, entry, file, caller](RunContext& context) {
     RunOutcome outcome;
-    context.progress("importing", 0, 1);
+    const std::uint64_t size = regular_file_size(file->get()); // 0: a pipe
+    context.progress("importing", 0, size);
     const auto& name = entry.job->name;
     // The quota's room when the import runs: queued runs must not each see
     // the same room.
@@ -255,10 +271,12 @@ Manager::import_checkpoint(const Caller& caller,
       const std::uint64_t most = quota == 0 ? UINT64_MAX : 4 * quota + (64ULL << 20);
       STASIS_TRY(copy_patiently(
           file->get(), spool->get(), most, [&] { return context.stop_requested(); },
-          "the imported file"));
+          "the imported file",
+          [&](std::uint64_t done) { context.progress("importing", done, size); }));
       if (::lseek(spool->get(), 0, SEEK_SET) != 0) {
         return make_error("cannot read back the imported file: {}", std::strerror(errno));
       }
+      context.progress("storing", 0, 0);
       return m_store.import_checkpoint(spool->get(), "the imported file", name, limits);
     }();
     if (!imported) {
@@ -282,7 +300,7 @@ Manager::import_checkpoint(const Caller& caller,
     log::get("manager")->info("run {}: imported a checkpoint into {} as {}",
                               context.run_id(), name, imported->id);
     emit(CheckpointsChangedEvent{name});
-    context.progress("done", 1, 1);
+    context.progress("done", 0, 0);
     return outcome;
   };
   return submit_incoming(std::move(request), entry);

@@ -29,8 +29,9 @@ std::span<const std::uint8_t> bytes(std::string_view s) {
 // Blobs from the bundles of one checkpoint in a repository.
 class RegistrySource : public store::BlobSource {
 public:
-  RegistrySource(RegistryClient& client, const RemoteIndex& index)
-      : m_client(client), m_index(index) {}
+  RegistrySource(RegistryClient& client, const RemoteIndex& index,
+                 std::function<void(std::uint64_t, std::uint64_t)> progress)
+      : m_client(client), m_index(index), m_progress(std::move(progress)) {}
 
   Result<void> fetch(const std::vector<Hash>& hashes, const Put& put) override {
     std::map<std::uint32_t, std::vector<const IndexEntry*>> by_bundle;
@@ -41,7 +42,9 @@ public:
                           store::to_hex(h));
       }
       by_bundle[e->bundle].push_back(e);
+      m_wanted += e->stored_len;
     }
+    report();
     for (auto& [number, entries] : by_bundle) {
       const Bundle& bundle = m_index.bundles[number];
       auto fetched = fetch_bundle(bundle, entries, put);
@@ -75,7 +78,9 @@ private:
       for (const auto* e : entries) {
         STASIS_TRY(put(e->hash, e->codec, e->raw_len,
                        bytes(data).subspan(e->offset, e->stored_len)));
+        m_done += e->stored_len;
       }
+      report();
       return ok();
     }
     // Ranges around runs of needed slices; every blob is checked by its hash.
@@ -96,16 +101,27 @@ private:
         STASIS_TRY(
             put(entries[k]->hash, entries[k]->codec, entries[k]->raw_len,
                 bytes(data).subspan(entries[k]->offset - start, entries[k]->stored_len)));
+        m_done += entries[k]->stored_len;
       }
+      report();
       i = j;
     }
     return ok();
   }
 
+  void report() const {
+    if (m_progress) {
+      m_progress(m_done, m_wanted);
+    }
+  }
+
   RegistryClient& m_client;
   const RemoteIndex& m_index;
+  std::function<void(std::uint64_t, std::uint64_t)> m_progress;
   std::uint64_t m_blobs = 0;
   std::uint64_t m_bytes = 0;
+  std::uint64_t m_wanted = 0; // stored bytes of the blobs asked for so far
+  std::uint64_t m_done = 0;   // of them, received
 };
 
 std::optional<std::chrono::sys_seconds> parse_rfc3339(const std::string& text) {
@@ -134,7 +150,7 @@ Result<PullReport> pull_checkpoint(store::Store& store, const Reference& ref,
   PullReport report;
   report.blobs_downloaded = 2;
   report.bytes_downloaded = head.bytes;
-  RegistrySource source(client, head.index);
+  RegistrySource source(client, head.index, options.progress);
   const auto name = fmt::format("{}@{}", ref.to_string(), head.manifest_digest);
   report.checkpoint =
       STASIS_TRY(store.import_from_source(head.manifest, source, name, into_job, limits));

@@ -358,12 +358,25 @@ Result<PushReport> push_checkpoint(const store::Store& store, const std::string&
                       index.bundles.size(), k_max_bundles);
   }
   PushReport report;
+  std::uint64_t total = 0;
+  for (const auto& bundle : writer.staged()) {
+    total += bundle.bundle.size;
+  }
+  std::uint64_t done = 0;
+  auto progress = [&] {
+    if (options.progress) {
+      options.progress(done, total);
+    }
+  };
+  progress();
   // 1. Bundles (base ones were checked by HEAD in load_base).
   for (const auto& bundle : writer.staged()) {
     auto data = STASIS_TRY(read_file(bundle.file));
     STASIS_TRY(upload(client, bundle.bundle.digest_string(), bytes(data), report));
     std::error_code ec;
     fs::remove(bundle.file, ec);
+    done += data.size();
+    progress();
   }
   // 2. The index and the config.
   OciManifest oci;

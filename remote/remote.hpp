@@ -68,6 +68,9 @@ struct ClientOptions {
   // Asked while a request runs (at least once a second): true ends the
   // operation at once with an error (a cancelled run, a stopping daemon).
   std::function<bool()> cancelled;
+  // Told, as a push or pull goes, the bytes of blobs moved of the total it
+  // knows of so far (a pull learns the chunks it needs after their lists).
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };
 
 // Reads credentials for registry from a containers-auth.json(5) file's

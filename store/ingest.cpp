@@ -324,6 +324,12 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
   m.target = info.target;
   m.stats = info.stats;
 
+  std::uint64_t images_bytes = 0;
+  for (const auto& f : images) {
+    images_bytes += f.size; // list_images kept it within the limits
+  }
+  ProgressMeter progress(info.progress, images_bytes);
+  std::uint64_t files_done = 0; // bytes of the files stored so far
   std::map<std::string, PageMap> parent_maps;
   for (const auto& f : images) {
     FileRecord rec{f.name, f.mode, f.size, {}};
@@ -394,7 +400,11 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
     } else {
       add_generic_pieces(0, size, 0, pieces);
     }
-    rec.lists = STASIS_TRY(store_pieces(sink, pieces, per_list, source));
+    rec.lists = STASIS_TRY(store_pieces(sink, pieces, per_list, source, &progress));
+    files_done += f.size;
+    if (progress.done() < files_done) {
+      progress.advance(files_done - progress.done()); // pages taken from the parent
+    }
     if (auto owner = pages_owner.find(f.name);
         fast_out != nullptr && owner != pages_owner.end()) {
       auto& fps = (*fast_out)[owner->second];
@@ -417,6 +427,7 @@ Result<Manifest> build_checkpoint(BlobSink& sink, const BlobIndex& index,
                         pm_name);
     }
   }
+  progress.finish();
   m.stored_bytes = sink.stored_bytes();
   log::get("store")->debug("checkpoint {}/{}: {} files, {} logical bytes, {} new bytes",
                            job, id, m.files.size(), m.logical_bytes, m.stored_bytes);

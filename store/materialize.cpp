@@ -122,7 +122,7 @@ Result<void> write_extent(int fd, const fs::path& path, std::span<const ChunkRef
 } // namespace
 
 Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
-                              OutputDir& out) {
+                              OutputDir& out, const ProgressFn& progress) {
   const fs::path& dir = out.path();
   std::vector<util::UniqueFd> fds;
   std::vector<std::vector<ChunkRef>> chunks(manifest.files.size());
@@ -163,6 +163,11 @@ Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
       extents.push_back(e);
     }
   }
+  std::uint64_t total = 0;
+  for (const auto& f : manifest.files) {
+    total += f.size;
+  }
+  ProgressMeter meter(progress, total);
   std::mutex mutex;
   std::string write_error;
   std::atomic<std::size_t> next{0};
@@ -190,6 +195,7 @@ Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
               write_error = written.error().message;
             }
           }
+          meter.advance(e.bytes);
         }
       },
       1);
@@ -204,6 +210,7 @@ Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
   if (!write_error.empty()) {
     return make_error("{}", write_error);
   }
+  meter.finish();
   return ok();
 }
 

@@ -45,7 +45,7 @@ struct StreamingCheckpoint::State {
   std::optional<std::uint64_t> previous;
   std::map<std::uint64_t, StreamedImage> dests;
   std::uint32_t next_pages_id = k_first_pages_id;
-  std::uint64_t pages = 0;
+  std::atomic<std::uint64_t> pages{0}; // read by pages_received() from any thread
   bool committed = false;
   PageBatch batches[2];
   int filling = 0;

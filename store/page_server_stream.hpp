@@ -43,6 +43,7 @@ public:
   // pages) together with the received pages as the next checkpoint of the job.
   Result<CheckpointSummary> commit(const fs::path& images_dir, const IngestInfo& info);
 
+  // Pages taken so far; any thread may ask while receive() runs.
   std::uint64_t pages_received() const;
   std::uint64_t id() const;
 

@@ -69,7 +69,8 @@ Result<void> load_segment(const Source& source, const Segment& seg,
 } // namespace
 
 Result<std::vector<Hash>> store_pieces(BlobSink& sink, std::vector<Piece>& pieces,
-                                       std::size_t per_list, const Source& source) {
+                                       std::size_t per_list, const Source& source,
+                                       ProgressMeter* progress) {
   std::vector<std::vector<std::uint8_t>> encoded;
   std::vector<Codec> codecs;
   std::vector<std::uint8_t> buffers[2];
@@ -154,6 +155,9 @@ Result<std::vector<Hash>> store_pieces(BlobSink& sink, std::vector<Piece>& piece
     }
     for (std::size_t i = base; i < base + n; ++i) {
       pieces[i].data = nullptr;
+    }
+    if (progress != nullptr) {
+      progress->advance(segments[s].bytes);
     }
   }
   std::vector<Hash> lists;

@@ -7,6 +7,7 @@
 
 #include "store/blob_sink.hpp"
 #include "store/chunk_list.hpp"
+#include "store/progress.hpp"
 
 #include <vector>
 
@@ -42,7 +43,9 @@ struct Piece {
 
 // Hashes the pieces, stores the new ones and returns the chunk list hashes:
 // runs of consecutive pieces of one group, at most per_list in a list.
+// progress (may be null) advances by the bytes of each segment stored.
 Result<std::vector<Hash>> store_pieces(BlobSink& sink, std::vector<Piece>& pieces,
-                                       std::size_t per_list, const Source& source);
+                                       std::size_t per_list, const Source& source,
+                                       ProgressMeter* progress = nullptr);
 
 } // namespace stasis::store

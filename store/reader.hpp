@@ -5,6 +5,7 @@
 #include "store/chunk_list.hpp"
 #include "store/manifest.hpp"
 #include "store/output_dir.hpp"
+#include "store/progress.hpp"
 
 #include <functional>
 #include <map>
@@ -40,8 +41,9 @@ CheckpointCheck check_checkpoint(const BlobIndex& index, const Manifest& manifes
 
 // Writes the checkpoint's files into out (as 0644 files, whatever their
 // recorded modes), verifying every chunk; returns an error naming damaged
-// files. The caller discards out on error.
+// files. The caller discards out on error. progress (if set) is told the
+// bytes written of the checkpoint's logical bytes.
 Result<void> write_checkpoint(const BlobIndex& index, const Manifest& manifest,
-                              OutputDir& out);
+                              OutputDir& out, const ProgressFn& progress = {});
 
 } // namespace stasis::store

@@ -196,7 +196,7 @@ Result<CheckpointSummary> Store::summary(const std::string& job, std::uint64_t i
 }
 
 Result<void> Store::materialize(const std::string& job, std::uint64_t id,
-                                const fs::path& dir) const {
+                                const fs::path& dir, const ProgressFn& progress) const {
   STASIS_TRY(check_job(job));
   auto held = STASIS_TRY(lock(false));
   auto manifest = STASIS_TRY(m_catalog.load(job, id));
@@ -204,7 +204,7 @@ Result<void> Store::materialize(const std::string& job, std::uint64_t id,
   auto index_ref = STASIS_TRY(load_index(problems));
   auto& index = *index_ref;
   auto out = STASIS_TRY(OutputDir::open(dir));
-  auto written = write_checkpoint(index, manifest, out);
+  auto written = write_checkpoint(index, manifest, out, progress);
   if (!written) {
     out.discard();
   }

@@ -60,8 +60,9 @@ public:
   // files are 0644 whatever the manifest says. Nothing is fsynced (the dir
   // is a throwaway input of `criu restore`); zero pages become holes. A dir
   // on a tmpfs (e.g. under /run or /dev/shm) is fastest.
-  Result<void> materialize(const std::string& job, std::uint64_t id,
-                           const fs::path& dir) const;
+  // progress (if set) is told the bytes written of the checkpoint's total.
+  Result<void> materialize(const std::string& job, std::uint64_t id, const fs::path& dir,
+                           const ProgressFn& progress = {}) const;
 
   // Re-hashes every chunk of one checkpoint, one job or (job empty) the store.
   Result<VerifyReport> verify(const std::string& job = "",

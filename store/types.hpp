@@ -2,6 +2,7 @@
 #pragma once
 
 #include "store/manifest.hpp"
+#include "store/progress.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -42,6 +43,8 @@ struct IngestInfo {
   std::optional<std::chrono::sys_seconds> created;
   // What the checkpoint may add to the store.
   StoreLimits limits;
+  // Told the image bytes stored of the images dir's total while storing.
+  ProgressFn progress;
 };
 
 // One checkpoint as listed.

@@ -1,6 +1,7 @@
 // stasisctl's human output: times as "62 ms" / "1.4 s" (JSON keeps the
-// numbers), and no escape codes (the progress bar) unless both standard output
-// and error are terminals and TERM is not dumb.
+// numbers), progress as bytes of the total, and no escape codes (the line
+// redrawn in place) unless both standard output and error are terminals and
+// TERM is not dumb; --quiet shows no progress.
 #include "tests/dbus/command.hpp"
 #include "tests/dbus/service_fixture.hpp"
 
@@ -25,21 +26,26 @@ protected:
     return run_command(argv, env);
   }
 
-  // `stasisctl checkpoint web` in a terminal (script(1) gives it a pty for
-  // standard input, output and error) with TERM=term, while the fake
-  // announces progress and then the end of the run.
-  std::string checkpoint_in_a_terminal(const std::string& term) {
+  // `stasisctl checkpoint web` (with extra options) in a terminal (script(1)
+  // gives it a pty for standard input, output and error) with TERM=term,
+  // while the fake announces progress (bytes done of total) and then the end
+  // of the run.
+  std::string checkpoint_in_a_terminal(const std::string& term,
+                                       std::uint64_t progress_done = 5,
+                                       std::uint64_t progress_total = 10,
+                                       const std::string& extra = "") {
     std::atomic<bool> done{false};
     std::thread worker([&] {
       for (int i = 0; i < 30 && !done; ++i) {
         std::this_thread::sleep_for(100ms);
-        m_manager.announce(RunProgressEvent{"run-1", "dumping", 5, 10});
+        m_manager.announce(
+            RunProgressEvent{"run-1", "dumping", progress_done, progress_total});
       }
       m_manager.announce(RunFinishedEvent{"run-1", "web", RunKind::Checkpoint,
                                           RunState::Succeeded, "ckpt-9", ""});
     });
     const std::string command =
-        std::string(STASISCTL_PATH) + " checkpoint web --leave-running";
+        std::string(STASISCTL_PATH) + " checkpoint web --leave-running" + extra;
     auto result =
         run_command({"/usr/bin/script", "-qec", command, "/dev/null"},
                     {"TERM=" + term, "STASIS_BUS_ADDRESS=" + m_bus.address()}, 20s);
@@ -74,6 +80,21 @@ TEST_F(StasisctlHumanOutput, DrawsNoEscapeCodesForADumbTerminal) {
   // The same in a terminal that can: the bar is drawn (the test sees it).
   const auto xterm = checkpoint_in_a_terminal("xterm");
   EXPECT_NE(xterm.find("\033[K"), std::string::npos) << xterm;
+}
+
+TEST_F(StasisctlHumanOutput, ShowsTheBytesOfTheTotalAsPlainLinesForADumbTerminal) {
+  const auto dumb = checkpoint_in_a_terminal("dumb", 5 << 20, 10 << 20);
+  EXPECT_NE(dumb.find("dumping  5.0 MiB of 10 MiB  50%"), std::string::npos) << dumb;
+  EXPECT_EQ(dumb.find('\033'), std::string::npos) << dumb;
+  const auto xterm = checkpoint_in_a_terminal("xterm", 5 << 20, 10 << 20);
+  EXPECT_NE(xterm.find("\033[Kdumping  5.0 MiB of 10 MiB  50%"), std::string::npos)
+      << xterm;
+}
+
+TEST_F(StasisctlHumanOutput, ShowsNoProgressWhenQuiet) {
+  const auto quiet = checkpoint_in_a_terminal("xterm", 5 << 20, 10 << 20, " --quiet");
+  EXPECT_EQ(quiet.find("dumping"), std::string::npos) << quiet;
+  EXPECT_EQ(quiet.find('\033'), std::string::npos) << quiet;
 }
 
 TEST_F(StasisctlHumanOutput, DrawsNoEscapeCodesWhenOutputIsNotATerminal) {
