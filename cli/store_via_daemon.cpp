@@ -11,6 +11,9 @@
 #include <iostream>
 #include <optional>
 #include <unistd.h>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 namespace stasis::cli::via_daemon {
 namespace {
@@ -53,6 +56,53 @@ void list_checkpoints(GlobalOptions& options, const std::string& job) {
     std::cout << out.dump(2) << "\n";
   } else {
     print_table(*items);
+  }
+}
+
+void list_all_checkpoints(GlobalOptions& options) {
+  auto items =
+      call_daemon(options, [&](dbus::Client& c) { return c.list_all_checkpoints(); });
+  if (!items) {
+    return;
+  }
+  if (options.json) {
+    json out = json::array();
+    for (const auto& c : *items) {
+      auto entry = to_json(c);
+      entry["job"] = c.job;
+      entry["orphan"] = c.orphan;
+      entry["renamed_to"] = c.renamed_to;
+      out.push_back(std::move(entry));
+    }
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{:24}  {:>6}  {:19}  {:>10}  {:>10}  {}\n", "JOB", "ID",
+                           "CREATED", "LOGICAL", "STORED", "FLAGS");
+  for (const auto& c : *items) {
+    std::vector<std::string> flags;
+    if (c.pinned) {
+      flags.emplace_back("pinned");
+    }
+    if (!c.problem.empty()) {
+      flags.emplace_back("damaged");
+    }
+    if (c.orphan) {
+      flags.emplace_back("orphan");
+    }
+    if (!c.renamed_to.empty()) {
+      flags.push_back("renamed-to:" + c.renamed_to);
+    }
+    const bool known = c.problem.empty();
+    std::cout << fmt::format(
+        "{:24}  {:>6}  {:19}  {:>10}  {:>10}  {}\n", c.job, c.id,
+        known ? format_time(c.created) : "-", known ? format_bytes(c.logical_bytes) : "-",
+        known ? format_bytes(c.stored_bytes) : "-", fmt::join(flags, " "));
+  }
+  for (const auto& c : *items) {
+    if (!c.problem.empty()) {
+      std::cout << fmt::format("DAMAGED checkpoint {}/{}: {}\n", c.job, c.id, c.problem);
+    }
   }
 }
 
