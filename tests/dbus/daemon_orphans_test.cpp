@@ -5,6 +5,10 @@
 // the new job's access. Real CRIU, real workloads, a real second user.
 #include "tests/dbus/daemon_fixture.hpp"
 #include "tests/dbus/test_user.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/subreaper.hpp"
+
+#include <sys/wait.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -163,6 +167,40 @@ TEST_F(AnOrphanedJob, IsNoOtherUsersToListRestoreDeleteOrPrune) {
   auto kept = client->list_checkpoints("gone");
   ASSERT_TRUE(kept) << kept.error().message;
   EXPECT_EQ(kept->size(), 1u);
+}
+
+TEST_F(AnOrphanedJob, RestoresAUsersTreeWithHerRightsNeverAsRoot) {
+  TestUser user("stasis-t-orph-rights");
+  const auto home = dir() / user.name();
+  const pid_t pid = start_workload_as(user, "stasis-wl-counter", home);
+  ASSERT_GT(pid, 0);
+  KillOnExit guard{pid};
+  // Root's policy might have said restore.run-as: root; the orphan has no
+  // policy, so her tree comes back with her rights whatever it said.
+  write_policy("app.yaml", pidfile_job("app", write_pidfile("app", pid),
+                                       "restore: {run-as: root}\n"));
+  start_daemon();
+  auto client = this->client();
+  ASSERT_TRUE(client);
+  const auto id = checkpoint_of(*client, "app");
+  ASSERT_FALSE(id.empty());
+  int status = 0;
+  ::waitpid(pid, &status, 0); // CRIU killed it after the dump
+  release_child(pid);
+  ASSERT_TRUE(wait_pid_free(pid, 10s));
+  std::filesystem::remove(policy_dir() / "app.yaml");
+  ASSERT_TRUE(client->reload());
+
+  auto asked = client->restore("app", id, {});
+  ASSERT_TRUE(asked) << asked.error().message;
+  const auto restored = wait_run(*client, *asked);
+  ASSERT_EQ(restored.state, manager::RunState::Succeeded) << restored.error << log();
+  KillOnExit restored_guard{restored.pid};
+  EXPECT_EQ(uid_line(restored.pid), fmt::format("Uid:\t{0}\t{0}\t{0}\t{0}", user.uid()));
+  EXPECT_EQ(verify_workload(restored.pid, home / "status"), "");
+  EXPECT_NE(log().find(fmt::format("with the rights of uid {}", user.uid())),
+            std::string::npos)
+      << log();
 }
 
 TEST_F(AnOrphanedJob, IsPrunedByTheOrphanRetentionSetting) {
