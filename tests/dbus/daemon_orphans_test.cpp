@@ -241,6 +241,20 @@ TEST_F(AnOrphanedJob, IsPrunedByTheOrphanRetentionSetting) {
   EXPECT_TRUE(!none || none->empty());
 }
 
+TEST_F(AnOrphanedJob, RetentionSettingThatIsNoRuleKeepsStasisdFromStarting) {
+  const auto state = dir() / "bad-state";
+  for (const std::string bad :
+       {"keep-daily:7", "keep-last:0", "keep-last:1001", "keep-within:soon"}) {
+    const auto started = run_captured(
+        {STASISD_PATH, "--bus", bus_address(), "--policy-dir", policy_dir().string(),
+         "--state-dir", state.string(), "--orphan-retention", bad});
+    EXPECT_EQ(started.exit_code, 2) << bad << ": " << started.err;
+    EXPECT_NE(started.err.find("--orphan-retention"), std::string::npos) << started.err;
+    EXPECT_NE(started.err.find("'" + bad + "'"), std::string::npos) << started.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(state));
+}
+
 class ARenamedJob : public AnOrphanedJob {};
 
 TEST_F(ARenamedJob, ListsRestoresAndPrunesTheCheckpointsOfItsFormerName) {
