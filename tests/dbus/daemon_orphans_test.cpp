@@ -3,11 +3,13 @@
 // restores and prunes (also by the orphan-retention setting) and no other
 // user sees; a renamed job (formerly:) keeps its old name's checkpoints, with
 // the new job's access. Real CRIU, real workloads, a real second user.
+#include "store/store.hpp"
 #include "tests/dbus/daemon_fixture.hpp"
 #include "tests/dbus/test_user.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/subreaper.hpp"
 
+#include <fstream>
 #include <sys/wait.h>
 
 #include <fmt/format.h>
@@ -239,6 +241,35 @@ TEST_F(AnOrphanedJob, IsPrunedByTheOrphanRetentionSetting) {
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
   auto none = client->list_checkpoints("old");
   EXPECT_TRUE(!none || none->empty());
+}
+
+TEST_F(AnOrphanedJob, OfAContainerIsNotRestoredWithoutItsRuntimesSettings) {
+  // A container job's checkpoint, left in the store by a removed policy.
+  const auto images = dir() / "images";
+  std::filesystem::create_directories(images);
+  std::ofstream(images / "inventory.img") << "not read before the refusal";
+  {
+    auto store = store::Store::open(state_dir());
+    ASSERT_TRUE(store) << store.error().message;
+    store::IngestInfo info;
+    info.target = "runc container web (pid 7)";
+    auto stored = store->ingest("box", images, info);
+    ASSERT_TRUE(stored) << stored.error().message;
+  }
+  start_daemon();
+  auto client = this->client();
+  ASSERT_TRUE(client);
+  EXPECT_FALSE(listed_entry("box", "1").is_null());
+  auto refused = client->restore("box", "1", {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, dbus::ClientErrorKind::InvalidArgument);
+  EXPECT_NE(
+      refused.error().message.find(
+          "checkpoint 1 of job 'box' is of a container (runc container web (pid 7))"),
+      std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("`formerly: [box]`"), std::string::npos)
+      << refused.error().message;
 }
 
 TEST_F(AnOrphanedJob, RetentionSettingThatIsNoRuleKeepsStasisdFromStarting) {
