@@ -323,23 +323,7 @@ std::optional<Manager::JobEntry> Manager::find_job(const std::string& job) const
   if (auto found = m_jobs.find(job); found != m_jobs.end()) {
     return found->second;
   }
-  // A former name: the new job's settings and access, under the old name
-  // (which the store and history know its checkpoints by).
-  auto renamed = m_former_names.find(job);
-  if (renamed == m_former_names.end()) {
-    return std::nullopt;
-  }
-  auto now = m_jobs.find(renamed->second);
-  if (now == m_jobs.end()) {
-    return std::nullopt;
-  }
-  auto copy = std::make_shared<policy::Job>(*now->second.job);
-  copy->name = job;
-  copy->formerly.clear();
-  JobEntry entry = now->second;
-  entry.job = std::move(copy);
-  entry.renamed_to = renamed->second;
-  return entry;
+  return former_name_entry(job);
 }
 
 MResult<Manager::JobEntry> Manager::authorized_job(const Caller& caller,
@@ -354,19 +338,8 @@ MResult<Manager::JobEntry> Manager::authorized_job(const Caller& caller,
   if (!entry || !may(caller, Action::List, entry->job->access)) {
     return no_such_job(job);
   }
-  if (action == Action::Checkpoint && !entry->renamed_to.empty()) {
-    return fail(ErrorCode::InvalidArgument,
-                "job '{}' was renamed to '{}' (its policy says formerly: [{}]): its "
-                "checkpoints stay listed, restorable and pruned under the old name; new "
-                "ones are taken as '{}'",
-                job, entry->renamed_to, job, entry->renamed_to);
-  }
-  if (action == Action::Checkpoint && entry->orphan) {
-    return fail(ErrorCode::InvalidArgument,
-                "no policy names job '{}' any more: its checkpoints stay listed "
-                "(checkpoints --all), restorable, deletable and prunable, but new ones "
-                "need a policy job",
-                job);
+  if (action == Action::Checkpoint) {
+    STASIS_TRY(check_new_checkpoint_allowed(*entry));
   }
   if (!may(caller, action, entry->job->access)) {
     return fail(ErrorCode::AccessDenied, "uid {} may not {} job '{}'", caller.uid,

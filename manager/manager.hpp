@@ -154,6 +154,10 @@ private:
   bool may_list(const Caller& caller, const std::string& job) const;
 
   // orphans.cpp
+  // The entry of a former name (policy `formerly`) of a job; m_mutex held.
+  std::optional<JobEntry> former_name_entry(const std::string& job) const;
+  // Refuses a new checkpoint of an orphan or of a former name, saying why.
+  MResult<void> check_new_checkpoint_allowed(const JobEntry& entry) const;
   // The job of the store named `job` that no policy names (an orphan), as
   // root may list, restore and delete its checkpoints; nothing when the store
   // has no such job or a job (or a former name) has that name.

@@ -70,6 +70,46 @@ Result<policy::RetentionRules> parse_orphan_retention(const std::string& text) {
                     text);
 }
 
+std::optional<Manager::JobEntry>
+Manager::former_name_entry(const std::string& job) const {
+  // The new job's settings and access, under the old name (which the store
+  // and history know its checkpoints by).
+  auto renamed = m_former_names.find(job);
+  if (renamed == m_former_names.end()) {
+    return std::nullopt;
+  }
+  auto now = m_jobs.find(renamed->second);
+  if (now == m_jobs.end()) {
+    return std::nullopt;
+  }
+  auto copy = std::make_shared<policy::Job>(*now->second.job);
+  copy->name = job;
+  copy->formerly.clear();
+  JobEntry entry = now->second;
+  entry.job = std::move(copy);
+  entry.renamed_to = renamed->second;
+  return entry;
+}
+
+MResult<void> Manager::check_new_checkpoint_allowed(const JobEntry& entry) const {
+  const std::string& job = entry.job->name;
+  if (!entry.renamed_to.empty()) {
+    return fail(ErrorCode::InvalidArgument,
+                "job '{}' was renamed to '{}' (its policy says formerly: [{}]): its "
+                "checkpoints stay listed, restorable and pruned under the old name; new "
+                "ones are taken as '{}'",
+                job, entry.renamed_to, job, entry.renamed_to);
+  }
+  if (entry.orphan) {
+    return fail(ErrorCode::InvalidArgument,
+                "no policy names job '{}' any more: its checkpoints stay listed "
+                "(checkpoints --all), restorable, deletable and prunable, but new ones "
+                "need a policy job",
+                job);
+  }
+  return {};
+}
+
 std::optional<Manager::JobEntry> Manager::orphan_job(const std::string& job) const {
   if (adhoc_uid(job) || find_job(job)) {
     return std::nullopt; // a user's ad-hoc job, or a job (or a former name)
