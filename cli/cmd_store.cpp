@@ -18,9 +18,23 @@ void register_store_commands(CLI::App& app, GlobalOptions& options) {
   auto& o = options;
 
   auto* list = command(app, "checkpoints", "List the checkpoints of a job", a);
-  list->add_option("JOB", a.job, "Job name")->required();
+  list->add_option("JOB", a.job, "Job name (required without --all)");
   list->add_flag("-q,--quiet", o.quiet, k_quiet_help);
-  list->callback([&a, &o, list] {
+  auto all = std::make_shared<bool>(false);
+  list->add_flag("--all", *all,
+                 "Every job's checkpoints in the store, also of jobs no policy names any "
+                 "more (orphans) and of renamed jobs' former names");
+  list->callback([&a, &o, list, all] {
+    if (*all || a.job.empty()) {
+      if (!*all || !a.job.empty() || !asks_daemon(list) || (o.quiet && !o.json)) {
+        std::cerr << "stasisctl: checkpoints needs a JOB, or --all (through stasisd: "
+                     "without JOB, --state-dir and --quiet)\n";
+        o.exit_code = k_exit_usage;
+        return;
+      }
+      via_daemon::list_all_checkpoints(o);
+      return;
+    }
     if (o.quiet && !o.json && asks_daemon(list)) {
       for (const auto& id : quiet_checkpoint_ids(o, a.job)) {
         std::cout << id << "\n";

@@ -40,7 +40,9 @@ json checkpoint_json(const std::string& job, const manager::CheckpointInfo& chec
               {"criu_version", known(checkpoint.criu_version)},
               {"frozen_usec", known(checkpoint.frozen_usec)},
               {"damaged", damaged},
-              {"problem", json_id(checkpoint.problem)}};
+              {"problem", json_id(checkpoint.problem)},
+              {"orphan", checkpoint.orphan},
+              {"renamed_to", json_id(checkpoint.renamed_to)}};
 }
 
 manager::CheckpointInfo checkpoint_info(const store::CheckpointSummary& summary) {
@@ -98,6 +100,13 @@ std::optional<PruneDecision> parse_prune_line(const std::string& line) {
   }
   PruneDecision decision;
   decision.id = line.substr(0, colon);
+  if (const auto slash = decision.id.find('/'); slash != std::string::npos) {
+    decision.job = decision.id.substr(0, slash);
+    decision.id.erase(0, slash + 1);
+    if (decision.job.empty() || decision.id.empty()) {
+      return std::nullopt;
+    }
+  }
   std::string_view rest(line);
   rest.remove_prefix(colon + 2);
   const auto space = rest.find(' ');
@@ -123,13 +132,14 @@ std::vector<PruneDecision>
 prune_decisions(const std::vector<store::PruneDecision>& decisions) {
   std::vector<PruneDecision> out;
   for (const auto& d : decisions) {
-    out.push_back({std::to_string(d.id), d.keep, d.reasons});
+    out.push_back({std::to_string(d.id), d.keep, d.reasons, ""});
   }
   return out;
 }
 
-json prune_decision_json(const PruneDecision& decision) {
-  return json{{"id", decision.id},
+json prune_decision_json(const PruneDecision& decision, const std::string& job) {
+  return json{{"job", decision.job.empty() ? job : decision.job},
+              {"id", decision.id},
               {"decision", decision.keep ? "keep" : "delete"},
               {"reasons", decision.reasons}};
 }
@@ -139,9 +149,10 @@ json prune_json(const std::string& job, bool dry_run,
   json list = json::array();
   json deleted = json::array();
   for (const auto& decision : decisions) {
-    list.push_back(prune_decision_json(decision));
+    list.push_back(prune_decision_json(decision, job));
     if (!decision.keep && !dry_run) {
-      deleted.push_back(decision.id);
+      deleted.push_back(decision.job.empty() ? decision.id
+                                             : decision.job + "/" + decision.id);
     }
   }
   return json{{"job", job},

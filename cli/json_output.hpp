@@ -38,15 +38,18 @@ struct PruneDecision {
   std::string id;
   bool keep = true;
   std::vector<std::string> reasons;
+  std::string job; // a renamed job's former name; "" = the job pruned
 };
 
 // Parses one line of stasisd's Prune answer, "ID: keep|delete (REASON, ...)"
-// (reasons may hold ", " inside parentheses); nothing when it is not one.
+// or "FORMER-NAME/ID: ..." (reasons may hold ", " inside parentheses);
+// nothing when it is not one.
 std::optional<PruneDecision> parse_prune_line(const std::string& line);
 // The decisions of a store prune, ids as strings.
 std::vector<PruneDecision> prune_decisions(const std::vector<store::PruneDecision>& d);
-// {"id", "decision": "keep"|"delete", "reasons": [...]}.
-nlohmann::json prune_decision_json(const PruneDecision& decision);
+// {"job", "id", "decision": "keep"|"delete", "reasons": [...]}; job is the
+// decision's own or else the given one.
+nlohmann::json prune_decision_json(const PruneDecision& decision, const std::string& job);
 // The prune object: {job, dry_run, decisions, deleted, gc}; gc may be null.
 nlohmann::json prune_json(const std::string& job, bool dry_run,
                           const std::vector<PruneDecision>& decisions,

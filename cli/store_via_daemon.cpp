@@ -6,6 +6,11 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
+#include <unistd.h>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 namespace stasis::cli::via_daemon {
 namespace {
@@ -48,6 +53,49 @@ void list_checkpoints(GlobalOptions& options, const std::string& job) {
     std::cout << out.dump(2) << "\n";
   } else {
     print_table(*items);
+  }
+}
+
+void list_all_checkpoints(GlobalOptions& options) {
+  auto items =
+      call_daemon(options, [&](dbus::Client& c) { return c.list_all_checkpoints(); });
+  if (!items) {
+    return;
+  }
+  if (options.json) {
+    json out = json::array();
+    for (const auto& c : *items) {
+      out.push_back(checkpoint_json(c.job, c));
+    }
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{:24}  {:>6}  {:19}  {:>10}  {:>10}  {}\n", "JOB", "ID",
+                           "CREATED", "LOGICAL", "STORED", "FLAGS");
+  for (const auto& c : *items) {
+    std::vector<std::string> flags;
+    if (c.pinned) {
+      flags.emplace_back("pinned");
+    }
+    if (!c.problem.empty()) {
+      flags.emplace_back("damaged");
+    }
+    if (c.orphan) {
+      flags.emplace_back("orphan");
+    }
+    if (!c.renamed_to.empty()) {
+      flags.push_back("renamed-to:" + c.renamed_to);
+    }
+    const bool known = c.problem.empty();
+    std::cout << fmt::format(
+        "{:24}  {:>6}  {:19}  {:>10}  {:>10}  {}\n", c.job, c.id,
+        known ? format_time(c.created) : "-", known ? format_bytes(c.logical_bytes) : "-",
+        known ? format_bytes(c.stored_bytes) : "-", fmt::join(flags, " "));
+  }
+  for (const auto& c : *items) {
+    if (!c.problem.empty()) {
+      std::cout << fmt::format("DAMAGED checkpoint {}/{}: {}\n", c.job, c.id, c.problem);
+    }
   }
 }
 
@@ -130,8 +178,7 @@ void prune(GlobalOptions& options, const std::string& job, bool dry_run) {
   for (const auto& line : *lines) {
     auto decision = parse_prune_line(line);
     if (!decision) {
-      std::cerr << "stasisctl: stasisd sent a prune decision it should not: " << line
-                << "\n";
+      std::cerr << "stasisctl: " << line << "\n"; // e.g. a former name's failure
       options.exit_code = k_exit_failure;
       return;
     }
@@ -144,7 +191,9 @@ void prune(GlobalOptions& options, const std::string& job, bool dry_run) {
   if (options.quiet) {
     for (const auto& decision : decisions) {
       if (!decision.keep) {
-        std::cout << decision.id << "\n";
+        std::cout << (decision.job.empty() ? decision.id
+                                           : decision.job + "/" + decision.id)
+                  << "\n";
       }
     }
     return;

@@ -11,6 +11,8 @@
 namespace stasis::cli::via_daemon {
 
 void list_checkpoints(GlobalOptions& options, const std::string& job);
+// `checkpoints --all`: every job's, with a JOB column and orphans marked.
+void list_all_checkpoints(GlobalOptions& options);
 void show_checkpoint(GlobalOptions& options, const std::string& job,
                      const std::string& id);
 void delete_checkpoint(GlobalOptions& options, const std::string& job,

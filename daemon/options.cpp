@@ -63,6 +63,21 @@ void add_daemon_options(CLI::App& app, DaemonOptions& options) {
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
   app.add_option_function<std::string>(
+         option(manager::k_setting_orphan_retention),
+         [&config](const std::string& text) {
+           if (auto rules = manager::parse_orphan_retention(text)) {
+             config.orphan_retention = *rules;
+           }
+         },
+         "Which checkpoints of jobs no policy names any more (orphans) stasisd keeps, "
+         "applied at start and after each reload: keep-all (the default: never "
+         "deleted unasked), keep-last:N or keep-within:DURATION (e.g. keep-within:30d)")
+      ->type_name("RULE")
+      ->check([](const std::string& text) {
+        auto rules = manager::parse_orphan_retention(text);
+        return rules ? std::string() : rules.error().message;
+      });
+  app.add_option_function<std::string>(
          option(manager::k_setting_metrics_file),
          [&config](const std::string& path) { config.metrics_file = path; },
          "File to keep the metrics in (Prometheus text format, for node_exporter's "

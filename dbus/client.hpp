@@ -93,6 +93,7 @@ public:
                                                    std::uint32_t limit);
 
   CResult<std::vector<manager::CheckpointInfo>> list_checkpoints(const std::string& job);
+  CResult<std::vector<manager::CheckpointInfo>> list_all_checkpoints();
   CResult<void> delete_checkpoint(const std::string& job, const std::string& checkpoint);
   CResult<void> pin_checkpoint(const std::string& job, const std::string& checkpoint,
                                bool pinned);

@@ -115,6 +115,11 @@ Client::list_checkpoints(const std::string& job) {
       [&] { return convert_all(m_proxy->ListCheckpoints(job), &checkpoint_from); });
 }
 
+CResult<std::vector<manager::CheckpointInfo>> Client::list_all_checkpoints() {
+  return call(
+      [&] { return convert_all(m_proxy->ListAllCheckpoints(), &checkpoint_from); });
+}
+
 CResult<void> Client::delete_checkpoint(const std::string& job,
                                         const std::string& checkpoint) {
   return call([&] { m_proxy->DeleteCheckpoint(job, checkpoint); });

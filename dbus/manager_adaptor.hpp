@@ -88,6 +88,7 @@ private:
 
   // Checkpoints (manager_adaptor_checkpoints.cpp).
   std::vector<VariantMap> ListCheckpoints(const std::string& job) override;
+  std::vector<VariantMap> ListAllCheckpoints() override;
   void DeleteCheckpoint(const std::string& job, const std::string& checkpoint) override;
   void PinCheckpoint(const std::string& job, const std::string& checkpoint,
                      const bool& pinned) override;

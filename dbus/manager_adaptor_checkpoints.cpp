@@ -12,6 +12,15 @@ std::vector<VariantMap> ManagerAdaptor::ListCheckpoints(const std::string& job) 
   return checkpoints;
 }
 
+std::vector<VariantMap> ManagerAdaptor::ListAllCheckpoints() {
+  std::vector<VariantMap> checkpoints;
+  for (const auto& checkpoint :
+       value_or_throw(m_manager.list_all_checkpoints(caller()))) {
+    checkpoints.push_back(to_variant_map(checkpoint));
+  }
+  return checkpoints;
+}
+
 void ManagerAdaptor::DeleteCheckpoint(const std::string& job,
                                       const std::string& checkpoint) {
   value_or_throw(m_manager.delete_checkpoint(caller(), job, checkpoint));

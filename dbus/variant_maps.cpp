@@ -88,6 +88,9 @@ VariantMap to_variant_map(const CheckpointInfo& checkpoint) {
       {"CriuVersion", checkpoint.criu_version},
       {"FrozenUsec", checkpoint.frozen_usec},
       {"Problem", checkpoint.problem},
+      {"Job", checkpoint.job},
+      {"Orphan", checkpoint.orphan},
+      {"RenamedTo", checkpoint.renamed_to},
   };
 }
 
@@ -168,6 +171,9 @@ CheckpointInfo checkpoint_from(const VariantMap& map) {
   checkpoint.criu_version = read<std::string>(map, "CriuVersion");
   checkpoint.frozen_usec = read<std::uint64_t>(map, "FrozenUsec");
   checkpoint.problem = read<std::string>(map, "Problem");
+  checkpoint.job = read<std::string>(map, "Job");
+  checkpoint.orphan = read<bool>(map, "Orphan");
+  checkpoint.renamed_to = read<std::string>(map, "RenamedTo");
   return checkpoint;
 }
 

@@ -85,7 +85,7 @@ Manager::JobEntry Manager::adhoc_job(uid_t uid, const CheckpointOptions& options
     principals->users = {owner};
   }
   job->fingerprint = "ad-hoc";
-  return JobEntry{std::move(job), true, ""};
+  return JobEntry{std::move(job), true, "", false, ""};
 }
 
 void Manager::load_adhoc_jobs() {

@@ -140,6 +140,12 @@ struct CheckpointInfo {
   // Why the checkpoint cannot be read ("" when it can); the other fields but
   // id and pinned are then unknown.
   std::string problem;
+  // The job it is stored under, and (list_all_checkpoints) whether no policy
+  // names that job any more (an orphan), or which job now has it as a former
+  // name ("" = none).
+  std::string job;
+  bool orphan = false;
+  std::string renamed_to;
 };
 
 // Options of Checkpoint/CheckpointProcess; unset = the policy's (or ad-hoc) default.
@@ -325,6 +331,11 @@ public:
 
   virtual MResult<std::vector<CheckpointInfo>>
   list_checkpoints(const Caller& caller, const std::string& job) = 0;
+  // The checkpoints of every job of the store the caller may list, by job
+  // then oldest first: also the jobs no policy names any more (orphans, root
+  // only) and the former names of renamed jobs (with the new job's access).
+  virtual MResult<std::vector<CheckpointInfo>>
+  list_all_checkpoints(const Caller& caller) = 0;
   virtual MResult<void> delete_checkpoint(const Caller& caller, const std::string& job,
                                           const std::string& checkpoint) = 0;
   virtual MResult<void> pin_checkpoint(const Caller& caller, const std::string& job,

@@ -477,6 +477,7 @@ void Manager::apply_retention(const JobEntry& entry, const std::string& run_id) 
                  job.name);
     emit(CheckpointsChangedEvent{job.name});
   }
+  prune_former_names(job, false);
 }
 
 } // namespace stasis::manager

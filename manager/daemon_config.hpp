@@ -4,6 +4,7 @@
 #pragma once
 
 #include "manager/api.hpp"
+#include "policy/retention.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -19,6 +20,9 @@ inline constexpr const char* k_setting_adhoc = "adhoc-checkpoints";
 inline constexpr const char* k_setting_max_queued = "max-queued-per-user";
 inline constexpr const char* k_setting_max_checkpoints = "max-checkpoints-per-user";
 inline constexpr const char* k_setting_max_stored = "max-stored-bytes-per-user";
+// The admin setting of what happens to the checkpoints of jobs no policy
+// names any more (orphans).
+inline constexpr const char* k_setting_orphan_retention = "orphan-retention";
 // The admin setting naming the metrics file.
 inline constexpr const char* k_setting_metrics_file = "metrics-file";
 
@@ -46,11 +50,22 @@ struct DaemonConfig {
   // How many bytes a user's ad-hoc job may take in the store; 0 = no limit.
   std::uint64_t max_stored_bytes_per_user = 0;
 
+  // Which checkpoints of orphans (jobs of the store no policy names, not
+  // ad-hoc jobs) stasisd keeps, applied at start and after each reload;
+  // empty = keep them all (keep-all).
+  policy::RetentionRules orphan_retention;
+
   // Where stasisd writes its metrics (Prometheus text format) after every run
   // and change of checkpoints, atomically, for node_exporter's textfile
   // collector; unset = no file.
   std::optional<std::filesystem::path> metrics_file;
 };
+
+// Parses the orphan-retention setting: "keep-all" (no rules), "keep-last:N"
+// (1..k_max_orphan_keep_last) or "keep-within:DURATION" ("30d").
+Result<policy::RetentionRules> parse_orphan_retention(const std::string& text);
+// The most checkpoints per orphan the setting may keep by count.
+inline constexpr unsigned k_max_orphan_keep_last = 1000;
 
 // Builds the manager of a daemon: loads the policies and opens the store.
 // Returns nullptr when the manager cannot start at all (the reason is logged

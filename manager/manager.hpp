@@ -8,7 +8,8 @@
 // caller against the job's policy::Access before reading anything.
 // The member functions are split over manager.cpp (start, reload, engine),
 // manager_queries.cpp (jobs, runs, checkpoints), checkpoint_run.cpp,
-// restore_run.cpp and adhoc.cpp.
+// restore_run.cpp, adhoc.cpp and orphans.cpp (checkpoints of removed or
+// renamed jobs).
 #pragma once
 
 #include "engine/criu_client.hpp"
@@ -77,6 +78,8 @@ public:
                                           std::uint32_t limit) override;
   MResult<std::vector<CheckpointInfo>> list_checkpoints(const Caller& caller,
                                                         const std::string& job) override;
+  MResult<std::vector<CheckpointInfo>>
+  list_all_checkpoints(const Caller& caller) override;
   MResult<void> delete_checkpoint(const Caller& caller, const std::string& job,
                                   const std::string& checkpoint) override;
   MResult<void> pin_checkpoint(const Caller& caller, const std::string& job,
@@ -108,11 +111,17 @@ public:
   bool may_see(const Caller& caller, const Event& event) const override;
 
 private:
-  // A job as the manager runs it: policy jobs and ad-hoc jobs alike.
+  // A job as the manager runs it: policy jobs and ad-hoc jobs alike; also a
+  // name whose checkpoints outlived their job (orphans.cpp): a former name of
+  // a job (`formerly`: the job's settings and access under the old name,
+  // renamed_to set) or a job of the store no policy names (orphan: the
+  // defaults, root only, the orphan-retention setting).
   struct JobEntry {
     std::shared_ptr<const policy::Job> job;
     bool adhoc = false;
     std::string policy_file;
+    bool orphan = false;
+    std::string renamed_to;
   };
   using JobMap = std::map<std::string, JobEntry>;
 
@@ -143,6 +152,25 @@ private:
   std::optional<JobEntry> find_job(const std::string& job) const;
   // True when the caller may list the job (for filtering runs and jobs).
   bool may_list(const Caller& caller, const std::string& job) const;
+
+  // orphans.cpp
+  // The entry of a former name (policy `formerly`) of a job; m_mutex held.
+  std::optional<JobEntry> former_name_entry(const std::string& job) const;
+  // Refuses a new checkpoint of an orphan or of a former name, saying why.
+  MResult<void> check_new_checkpoint_allowed(const JobEntry& entry) const;
+  // The job of the store named `job` that no policy names (an orphan), as
+  // root may list, restore and delete its checkpoints; nothing when the store
+  // has no such job or a job (or a former name) has that name.
+  std::optional<JobEntry> orphan_job(const std::string& job) const;
+  // Refuses a restore of an orphan's checkpoint of a container (the runtime's
+  // settings were the policy's).
+  MResult<void> check_orphan_restorable(const JobEntry& entry, std::uint64_t id) const;
+  // Applies the orphan-retention setting to every orphan of the store (at
+  // start and after each reload).
+  void apply_orphan_retention();
+  // Prunes the checkpoints stored under the job's former names by its
+  // retention; returns "OLD/ID: keep|delete (reasons)" lines.
+  std::vector<std::string> prune_former_names(const policy::Job& job, bool dry_run);
 
   // manager_queries.cpp
   JobInfo describe_job(const JobEntry& entry) const;
@@ -262,8 +290,10 @@ private:
   engine::Features m_features;
   LinuxProcessTable m_processes;
 
-  mutable std::mutex m_mutex; // guards m_jobs and m_policy_problems
+  mutable std::mutex m_mutex; // guards m_jobs, m_former_names and m_policy_problems
   JobMap m_jobs;
+  // A job's former name (policy `formerly`) -> its name now.
+  std::map<std::string, std::string> m_former_names;
   // What the last policy load left out (see policy::PartialPolicyLoad).
   std::size_t m_bad_policy_files = 0;
   std::vector<std::string> m_policy_problems;
@@ -294,6 +324,9 @@ bool pushes_container_image(const policy::Job& job);
 
 // The uid an ad-hoc job "user-<uid>" belongs to; nothing for other names.
 std::optional<uid_t> adhoc_uid(const std::string& job);
+
+// A stored checkpoint as ListCheckpoints tells it.
+CheckpointInfo checkpoint_info(const store::CheckpointSummary& summary);
 
 // Parses a checkpoint id ("42"); InvalidArgument when it is not one.
 MResult<std::uint64_t> parse_checkpoint_id(const std::string& text);

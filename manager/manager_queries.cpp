@@ -6,10 +6,9 @@
 #include <fmt/ranges.h>
 
 namespace stasis::manager {
-namespace {
-
-CheckpointInfo to_info(const store::CheckpointSummary& summary) {
+CheckpointInfo checkpoint_info(const store::CheckpointSummary& summary) {
   CheckpointInfo info;
+  info.job = summary.job;
   info.id = std::to_string(summary.id);
   info.created = summary.created;
   info.previous = summary.previous ? std::to_string(*summary.previous) : "";
@@ -22,6 +21,8 @@ CheckpointInfo to_info(const store::CheckpointSummary& summary) {
   info.problem = summary.problem;
   return info;
 }
+
+namespace {
 
 std::string result_text(const RunInfo& run) {
   std::string text = to_string(run.state);
@@ -87,6 +88,13 @@ JobInfo Manager::describe_job(const JobEntry& entry) const {
                             : policy::describe(job.target);
   info.schedule = entry.adhoc ? "on demand" : policy::describe(job.schedule);
   info.enabled = job.enabled;
+  if (entry.orphan) {
+    info.target = "none: no policy names this job any more (its checkpoints remain)";
+    info.schedule = "never";
+  } else if (!entry.renamed_to.empty()) {
+    info.description = fmt::format("former name of job {}", entry.renamed_to);
+    info.schedule = fmt::format("never (checkpoints are taken as {})", entry.renamed_to);
+  }
   if (!job.enabled) {
     info.schedule += " (disabled)";
   }
@@ -207,7 +215,7 @@ MResult<std::vector<CheckpointInfo>> Manager::list_checkpoints(const Caller& cal
   }
   std::vector<CheckpointInfo> checkpoints;
   for (const auto& summary : *summaries) {
-    checkpoints.push_back(to_info(summary));
+    checkpoints.push_back(checkpoint_info(summary));
   }
   return checkpoints;
 }
@@ -282,6 +290,9 @@ MResult<std::vector<std::string>> Manager::prune(const Caller& caller,
   if (!dry_run && !report->deleted.empty()) {
     emit(CheckpointsChangedEvent{job});
   }
+  // A renamed job's retention covers the checkpoints of its former names.
+  auto former = prune_former_names(*entry.job, dry_run);
+  lines.insert(lines.end(), former.begin(), former.end());
   return lines;
 }
 

@@ -111,6 +111,7 @@ MResult<std::string> Manager::restore(const Caller& caller, const std::string& j
                 job);
   }
   auto id = STASIS_TRY(existing_checkpoint(job, checkpoint));
+  STASIS_TRY(check_orphan_restorable(entry, id));
   RunRequest request;
   request.job = job;
   request.kind = RunKind::Restore;

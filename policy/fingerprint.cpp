@@ -23,6 +23,7 @@ std::string fingerprint(const nlohmann::json& effective_job) {
   nlohmann::json canonical = effective_job;
   canonical.erase("description");
   canonical.erase("use");
+  canonical.erase("formerly"); // a rename changes no setting
   // nlohmann::json objects keep keys sorted, so dump() is canonical.
   return sha256_hex("stasis-policy-v1\n" + canonical.dump());
 }

@@ -178,8 +178,8 @@ Language build_language() {
   Language language;
   const auto jobs = job_keys();
   language.job = section(jobs);
-  language.template_ = without(jobs, {"name", "use"});
-  language.defaults = without(jobs, {"name", "use", "target", "description"});
+  language.template_ = without(jobs, {"name", "use", "formerly"});
+  language.defaults = without(jobs, {"name", "use", "formerly", "target", "description"});
   language.file = section({
       KeySpec{
           "version", integer(1, 1), nullptr, "Format version of the file: 1.", true, {}},

@@ -190,6 +190,12 @@ std::vector<KeySpec> job_keys() {
                       "letter or digit, at most 63 characters"),
                "Unique name of the job across all policy files."),
       key("description", string(), nullptr, "What the job is for."),
+      key("formerly", list(string(k_job_name_pattern, "a job name (as for name)"), 1),
+          nullptr,
+          "Names this job had before (a rename): the checkpoints stored under them are "
+          "listed, restored and pruned as this job's, with this job's access and "
+          "retention. No other job may have or have had these names; not one of the "
+          "reserved names user-UID."),
       key("enabled", boolean(), true, "false: the job is loaded but never runs."),
       key("use", name_list(), nullptr,
           "Template name or list of names applied in order (later wins; the job's own "

@@ -90,6 +90,9 @@ std::optional<Job> build_job(Fragment fragment, Diagnostics& diagnostics) {
   if (value.contains("use")) {
     job.templates = value["use"].get<std::vector<std::string>>();
   }
+  if (value.contains("formerly")) {
+    job.formerly = value["formerly"].get<std::vector<std::string>>();
+  }
   job.target = detail::build_target(value["target"]);
   job.schedule = detail::build_schedule(value["schedule"], context);
   const bool scheduled = job.schedule.kind != Schedule::Kind::OnDemand;
@@ -105,6 +108,66 @@ std::optional<Job> build_job(Fragment fragment, Diagnostics& diagnostics) {
   value["criu"]["leave-running"] = job.criu.leave_running;
   job.fingerprint = fingerprint(value);
   return job;
+}
+
+// Checks every job's `formerly` against all jobs of the load: a former name
+// is no job's name now, no other job's former name, not listed twice, not a
+// reserved name, and a job lists at most k_max_former_names.
+void check_former_names(const std::vector<detail::ParsedFile>& files,
+                        const std::map<std::string, Location>& job_names,
+                        Diagnostics& diagnostics) {
+  // former name -> (the job that claims it, where)
+  std::map<std::string, std::pair<std::string, Location>> claimed;
+  for (const auto& file : files) {
+    for (const auto& parsed : file.jobs) {
+      const json& value = parsed.fragment.value;
+      if (!value.contains("formerly") || !value["formerly"].is_array()) {
+        continue; // absent, or reported by the walker
+      }
+      const std::string name =
+          value.contains("name") ? value["name"].get<std::string>() : std::string();
+      const json& formerly = value["formerly"];
+      if (formerly.size() > k_max_former_names) {
+        error_at(diagnostics, locate(parsed.fragment.locations, "formerly"),
+                 fmt::format("job '{}' lists {} former names; at most {} are allowed",
+                             name, formerly.size(), k_max_former_names));
+      }
+      for (std::size_t i = 0; i < formerly.size(); ++i) {
+        if (!formerly[i].is_string()) {
+          continue;
+        }
+        const std::string old = formerly[i].get<std::string>();
+        const Location at =
+            locate(parsed.fragment.locations, fmt::format("formerly[{}]", i));
+        if (old.starts_with(k_reserved_job_prefix)) {
+          error_at(diagnostics, at,
+                   fmt::format("former name '{}' is reserved: names starting with '{}' "
+                               "belong to the ad-hoc checkpoints of users, which no "
+                               "policy job may take over",
+                               old, k_reserved_job_prefix));
+          continue;
+        }
+        if (old == name) {
+          error_at(diagnostics, at,
+                   fmt::format("former name '{}' is the job's own name", old));
+          continue;
+        }
+        if (auto job = job_names.find(old); job != job_names.end()) {
+          error_at(diagnostics, at,
+                   fmt::format("former name '{}' is the name of the job defined at {}: "
+                               "rename or remove that job first",
+                               old, where(job->second)));
+          continue;
+        }
+        auto [it, inserted] = claimed.emplace(old, std::make_pair(name, at));
+        if (!inserted) {
+          error_at(diagnostics, at,
+                   fmt::format("former name '{}' is already claimed by job '{}' at {}",
+                               old, it->second.first, where(it->second.second)));
+        }
+      }
+    }
+  }
 }
 
 } // namespace
@@ -165,6 +228,7 @@ parse_policy_sources(const std::vector<PolicySource>& sources) {
       }
     }
   }
+  check_former_names(files, job_names, diagnostics);
   if (!diagnostics.empty()) {
     sort_diagnostics(diagnostics);
     return Unexpected<Diagnostics>(std::move(diagnostics));

@@ -36,6 +36,9 @@ inline constexpr std::size_t k_max_policy_file_size = 1 << 20;
 // CheckpointProcess ("user-<uid>").
 inline constexpr std::string_view k_reserved_job_prefix = "user-";
 
+// The most former names (`formerly`) one job may list.
+inline constexpr std::size_t k_max_former_names = 16;
+
 // Loads every *.yaml/*.yml file of a directory. Without a rule, symlinks are
 // followed as usual (stasisctl validate).
 Result<PolicySet, Diagnostics> load_policy_dir(const std::filesystem::path& directory,

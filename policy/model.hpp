@@ -330,6 +330,10 @@ struct Job {
   std::string description;
   bool enabled = true;
   std::vector<std::string> templates; // applied templates, in order
+  // Names the job had before (`formerly`): the checkpoints stored under them
+  // are this job's too (listed, restored and pruned with its access and
+  // retention).
+  std::vector<std::string> formerly;
   Target target;
   CriuSettings criu;
   RestoreSettings restore;

@@ -191,6 +191,14 @@ FakeManager::list_checkpoints(const Caller& caller, const std::string& name) {
   return checkpoints.value_or(std::vector<CheckpointInfo>{checkpoint_info});
 }
 
+MResult<std::vector<CheckpointInfo>>
+FakeManager::list_all_checkpoints(const Caller& caller) {
+  if (auto failure = record({.method = "list_all_checkpoints", .caller = caller})) {
+    return as_failure(*failure);
+  }
+  return checkpoints.value_or(std::vector<CheckpointInfo>{checkpoint_info});
+}
+
 MResult<void> FakeManager::delete_checkpoint(const Caller& caller,
                                              const std::string& name,
                                              const std::string& checkpoint) {

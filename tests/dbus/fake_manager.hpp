@@ -93,6 +93,8 @@ public:
                                                             std::uint32_t limit) override;
   manager::MResult<std::vector<manager::CheckpointInfo>>
   list_checkpoints(const manager::Caller& caller, const std::string& job) override;
+  manager::MResult<std::vector<manager::CheckpointInfo>>
+  list_all_checkpoints(const manager::Caller& caller) override;
   manager::MResult<void> delete_checkpoint(const manager::Caller& caller,
                                            const std::string& job,
                                            const std::string& checkpoint) override;

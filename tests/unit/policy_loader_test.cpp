@@ -250,6 +250,7 @@ TEST(APolicyExampleDirectory, LoadsEveryExample) {
   ASSERT_NE(sim, nullptr);
   EXPECT_EQ(sim->incremental.mode, IncrementalSettings::Mode::CriuPreDump);
   EXPECT_EQ(sim->retention.keep_hourly, 24u);
+  EXPECT_EQ(all->find("session-cache")->formerly, std::vector<std::string>{"cache"});
   const Job* box = all->find("build-box");
   ASSERT_NE(box, nullptr);
   EXPECT_FALSE(box->criu.leave_running);

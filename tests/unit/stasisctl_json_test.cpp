@@ -57,16 +57,23 @@ TEST(AStasisctlCheckpointObject, HasNullForWhatADamagedCheckpointDoesNotTell) {
 TEST(AStasisctlPruneLine, BecomesADecisionObject) {
   const auto keep = parse_prune_line("12: keep (last #1, daily #1)");
   ASSERT_TRUE(keep);
-  EXPECT_EQ(
-      prune_decision_json(*keep),
-      (json{{"id", "12"}, {"decision", "keep"}, {"reasons", {"last #1", "daily #1"}}}));
+  EXPECT_EQ(prune_decision_json(*keep, "web"),
+            (json{{"job", "web"},
+                  {"id", "12"},
+                  {"decision", "keep"},
+                  {"reasons", {"last #1", "daily #1"}}}));
   const auto drop = parse_prune_line(
       "4: delete (dropped by max-total-size 1 GiB (was kept: daily, weekly))");
   ASSERT_TRUE(drop);
-  EXPECT_EQ(prune_decision_json(*drop)["decision"], "delete");
+  EXPECT_EQ(prune_decision_json(*drop, "web")["decision"], "delete");
   EXPECT_EQ(drop->reasons,
             std::vector<std::string>{
                 "dropped by max-total-size 1 GiB (was kept: daily, weekly)"});
+  // A renamed job's retention also decides on its former name's checkpoints.
+  const auto former = parse_prune_line("old-web/3: delete (matches no keep rule)");
+  ASSERT_TRUE(former);
+  EXPECT_EQ(prune_decision_json(*former, "web")["job"], "old-web");
+  EXPECT_EQ(prune_decision_json(*former, "web")["id"], "3");
   const auto bare = parse_prune_line("5: delete ()");
   ASSERT_TRUE(bare);
   EXPECT_TRUE(bare->reasons.empty());
@@ -78,6 +85,8 @@ TEST(AStasisctlPruneLine, IsRefusedWhenItIsNoDecision) {
   EXPECT_FALSE(parse_prune_line("12: maybe (x)"));
   EXPECT_FALSE(parse_prune_line("12: keep newest"));
   EXPECT_FALSE(parse_prune_line(": keep (x)"));
+  EXPECT_FALSE(parse_prune_line("/3: keep (x)"));
+  EXPECT_FALSE(parse_prune_line("old: retention failed: no space"));
 }
 
 TEST(AStasisctlPruneObject, ListsDeletedIdsOnlyWhenNotADryRun) {
