@@ -91,7 +91,7 @@ TEST_F(AnOrphanedJob, StaysListedAndIsRestoredByRootAfterItsPolicyFileIsRemoved)
   const auto entry = listed_entry("gone", id);
   ASSERT_FALSE(entry.is_null()) << log();
   EXPECT_EQ(entry.at("orphan"), true);
-  EXPECT_EQ(entry.at("renamed_to"), "");
+  EXPECT_TRUE(entry.at("renamed_to").is_null());
   const auto text = stasisctl({"checkpoints", "--all"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("orphan"), std::string::npos) << text.out;

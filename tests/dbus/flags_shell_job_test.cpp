@@ -310,12 +310,14 @@ TEST_F(AShellJob, ResumesInThePaneThatRanStasisctlRestoreWhileStasisdHasNoTermin
   KillTree restorer_tree{restorer};
   const auto done = dir() / "restore.rc";
   tmux.run({"send-keys", "-t", "restorer",
-            fmt::format("{} --bus '{}' restore shell-job >{} 2>&1; echo $? >>{}",
+            fmt::format("{} --bus '{}' restore shell-job >{} 2>{}; echo $? >>{}",
                         STASISCTL_PATH, bus_address(), (dir() / "restore.out").string(),
-                        done.string(), done.string()),
+                        (dir() / "restore.err").string(), done.string()),
             "Enter"});
   const auto restored_pid = read_pid(dir() / "restore.out");
-  ASSERT_GT(restored_pid, 0) << file_text(dir() / "restore.out") << "\n" << log();
+  ASSERT_GT(restored_pid, 0) << file_text(dir() / "restore.out")
+                             << file_text(dir() / "restore.err") << "\n"
+                             << log();
   job.pid = restored_pid;
   ASSERT_TRUE(wait_ticks(status(), dumped_ticks + 3)) << log();
   const auto loop_status = read_key_values(status());
@@ -456,11 +458,12 @@ TEST_F(AShellJob, OfAUserResumesInHerOwnPaneAsHer) {
   wait_for_prompt(as_alice, "job:restorer");
   const auto out = home / "restore.out";
   as_alice({"send-keys", "-t", "job:restorer",
-            fmt::format("{} --bus '{}' restore alice-shell >{} 2>&1", STASISCTL_PATH,
-                        bus_address(), out.string()),
+            fmt::format("{} --bus '{}' restore alice-shell >{} 2>{}.err", STASISCTL_PATH,
+                        bus_address(), out.string(), out.string()),
             "Enter"});
   job.pid = read_pid(out);
-  ASSERT_GT(job.pid, 0) << file_text(out) << "\n" << log();
+  ASSERT_GT(job.pid, 0) << file_text(out) << file_text(out.string() + ".err") << "\n"
+                        << log();
   ASSERT_TRUE(wait_ticks(status, dumped_ticks + 3)) << log();
   EXPECT_EQ(read_key_values(status).at("check"), "pass");
   EXPECT_EQ(uid_line(job.pid), fmt::format("Uid:\t{0}\t{0}\t{0}\t{0}", alice.uid()));
